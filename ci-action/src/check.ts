@@ -1,0 +1,154 @@
+/**
+ * The CI edge's core: evaluates manifests with the shared engine, exactly as the webhook would for
+ * a CREATE, and attaches file/line/column to every finding from the YAML positions.
+ */
+import { readFile } from 'node:fs/promises';
+import { resolve } from 'node:path';
+import { defaultBundlePath } from '../../bundles/default.ts';
+import { builtinPolicies } from '../../policies/index.ts';
+import { loadBundle } from '../../policies/engine/bundle.ts';
+import type { CompiledBundle } from '../../policies/engine/bundle.ts';
+import { evaluate } from '../../policies/engine/evaluate.ts';
+import { parsePath } from '../../policies/engine/path.ts';
+import type {
+  EngineContext,
+  Finding,
+  KubeObject,
+  PolicyResult,
+  Report,
+} from '../../policies/engine/types.ts';
+import type { SourceSpan } from '../../policies/engine/yaml-source.ts';
+import type { Manifest, ManifestError } from './manifests.ts';
+
+/** A finding placed in its file. */
+export interface LocatedFinding extends Finding {
+  file: string;
+  /** Template a rendered manifest came from (`# Source:` comment of helm template). */
+  renderedFrom?: string;
+  line: number;
+  column: number;
+  endLine: number;
+  endColumn: number;
+}
+
+/** The engine's report for one manifest, with located findings. */
+export interface ResourceReport extends Omit<Report, 'results'> {
+  file: string;
+  /** 0-based index of the document in its file. */
+  documentIndex: number;
+  line: number;
+  results: Array<Omit<PolicyResult, 'findings'> & { findings: LocatedFinding[] }>;
+}
+
+/** Options of a check run. */
+export interface CheckOptions {
+  bundle: CompiledBundle;
+  now: Date;
+  /** Extra services for policies (e.g. an image verifier). */
+  services?: Readonly<Record<string, unknown>>;
+}
+
+/** Loads a bundle file, or the embedded finance baseline when no path is given. */
+export async function loadBundleFile(path: string | undefined, cwd: string): Promise<CompiledBundle> {
+  const file = path ? resolve(cwd, path) : defaultBundlePath;
+  const bytes = await readFile(file);
+  return loadBundle(bytes, {
+    source: path ?? 'bundles/finance-baseline.yaml (embedded default)',
+    policies: builtinPolicies,
+  });
+}
+
+/** Evaluates every manifest; Namespaces in the input provide namespace labels. */
+export async function checkManifests(
+  manifests: readonly Manifest[],
+  options: CheckOptions,
+): Promise<ResourceReport[]> {
+  const objects: KubeObject[] = manifests.map((m) => m.object);
+  const namespaces = new Map<string, KubeObject>();
+  for (const object of objects) {
+    if (object.kind === 'Namespace' && object.metadata?.name) namespaces.set(object.metadata.name, object);
+  }
+  const context: EngineContext = {
+    now: options.now,
+    point: 'ci',
+    namespaces: (name) => namespaces.get(name),
+    relatedObjects: objects,
+    ...(options.services ? { services: options.services } : {}),
+  };
+  return Promise.all(
+    manifests.map(async (manifest) => {
+      const report = await evaluate(
+        { operation: 'CREATE', object: manifest.object },
+        options.bundle,
+        context,
+      );
+      return locate(report, manifest);
+    }),
+  );
+}
+
+function locate(report: Report, manifest: Manifest): ResourceReport {
+  const { document } = manifest;
+  const place = (finding: Finding): LocatedFinding => {
+    const span: SourceSpan = document.locate(parsePath(finding.path));
+    return {
+      ...finding,
+      file: manifest.file,
+      ...(document.renderedFrom ? { renderedFrom: document.renderedFrom } : {}),
+      line: span.line,
+      column: span.column,
+      endLine: span.endLine,
+      endColumn: span.endColumn,
+    };
+  };
+  return {
+    ...report,
+    file: manifest.file,
+    documentIndex: document.index,
+    line: document.span.line,
+    results: report.results.map((result) => ({ ...result, findings: result.findings.map(place) })),
+  };
+}
+
+/** Counts of a run, as printed and returned as outputs. */
+export interface CheckSummary {
+  files: number;
+  resources: number;
+  denied: number;
+  warned: number;
+  errors: number;
+  inputErrors: number;
+  findings: Record<'deny' | 'warn' | 'audit', number>;
+}
+
+/** Summarizes reports and input errors. */
+export function summarize(
+  reports: readonly ResourceReport[],
+  inputErrors: readonly ManifestError[],
+  files: number,
+): CheckSummary {
+  const findings = { deny: 0, warn: 0, audit: 0 };
+  let warned = 0;
+  let errors = 0;
+  for (const report of reports) {
+    let resourceWarned = false;
+    for (const result of report.results) {
+      if (result.status === 'error') errors++;
+      for (const finding of result.findings) {
+        if (finding.action === 'deny' || finding.action === 'warn' || finding.action === 'audit')
+          findings[finding.action]++;
+        if (finding.action === 'warn') resourceWarned = true;
+      }
+    }
+    if (resourceWarned && report.decision === 'allow') warned++;
+  }
+  return {
+    files,
+    resources: reports.length,
+    denied: reports.filter((r) => r.decision === 'deny').length,
+    warned,
+    errors,
+    inputErrors: inputErrors.length,
+    findings,
+  };
+}

@@ -1,0 +1,151 @@
+/**
+ * Manifest discovery for the CI edge: walks paths for .yaml/.yml/.json files, parses every
+ * document with positions, and reports unreadable input with file and line without stopping.
+ */
+import { readdir, readFile, stat } from 'node:fs/promises';
+import { join, relative, resolve } from 'node:path';
+import type { KubeObject } from '../../policies/engine/types.ts';
+import { isRecord } from '../../policies/engine/workloads.ts';
+import { parseSource } from '../../policies/engine/yaml-source.ts';
+import type { SourceDocument } from '../../policies/engine/yaml-source.ts';
+
+/** One Kubernetes object read from a file, with the document it came from. */
+export interface Manifest {
+  /** Path as shown to the user (relative to the working directory), or `-` for stdin. */
+  readonly file: string;
+  readonly document: SourceDocument;
+  readonly object: KubeObject;
+}
+
+/** A file or document that could not be read. */
+export interface ManifestError {
+  readonly file: string;
+  readonly line: number;
+  readonly column: number;
+  readonly message: string;
+}
+
+/** What discovery found. */
+export interface ManifestSet {
+  readonly manifests: Manifest[];
+  readonly errors: ManifestError[];
+  readonly files: number;
+}
+
+const manifestExtensions = /\.(ya?ml|json)$/i;
+
+/** Expands paths (files or directories, walked recursively, hidden entries and node_modules skipped) to files. */
+export async function discoverFiles(
+  paths: readonly string[],
+  cwd: string,
+): Promise<{ files: string[]; errors: ManifestError[] }> {
+  const files: string[] = [];
+  const errors: ManifestError[] = [];
+  const walk = async (path: string): Promise<void> => {
+    const entries = await readdir(path, { withFileTypes: true });
+    entries.sort((a, b) => a.name.localeCompare(b.name));
+    for (const entry of entries) {
+      if (entry.name.startsWith('.') || entry.name === 'node_modules') continue;
+      const full = join(path, entry.name);
+      if (entry.isDirectory()) await walk(full);
+      else if (entry.isFile() && manifestExtensions.test(entry.name)) files.push(full);
+    }
+  };
+  for (const path of paths) {
+    const absolute = resolve(cwd, path);
+    try {
+      const info = await stat(absolute);
+      if (info.isDirectory()) await walk(absolute);
+      else files.push(absolute);
+    } catch (error) {
+      errors.push({
+        file: path,
+        line: 0,
+        column: 0,
+        message: `cannot read: ${(error as NodeJS.ErrnoException).code ?? String(error)}`,
+      });
+    }
+  }
+  return { files: [...new Set(files)].map((file) => displayPath(file, cwd)), errors };
+}
+
+function displayPath(file: string, cwd: string): string {
+  const rel = relative(cwd, file);
+  return rel.startsWith('..') ? file : rel;
+}
+
+/** Parses one source text into manifests and errors. */
+export function parseManifests(
+  file: string,
+  text: string,
+): { manifests: Manifest[]; errors: ManifestError[] } {
+  const manifests: Manifest[] = [];
+  const errors: ManifestError[] = [];
+  const parsed = parseSource(text);
+  for (const error of parsed.errors) {
+    errors.push({ file, line: error.line, column: error.column, message: `invalid YAML: ${error.message}` });
+  }
+  for (const document of parsed.documents) {
+    const value = document.value;
+    if (value === null || value === undefined) continue;
+    if (!isRecord(value)) {
+      errors.push({
+        file,
+        line: document.span.line,
+        column: document.span.column,
+        message: 'document is not a Kubernetes object (expected a mapping)',
+      });
+      continue;
+    }
+    if (typeof value.kind !== 'string' || typeof value.apiVersion !== 'string') {
+      errors.push({
+        file,
+        line: document.span.line,
+        column: document.span.column,
+        message: 'document has no apiVersion/kind; not a Kubernetes object',
+      });
+      continue;
+    }
+    manifests.push({ file, document, object: value as KubeObject });
+  }
+  return { manifests, errors };
+}
+
+/** Reads every manifest under the given paths (`-` reads the provided stdin text). */
+export async function loadManifests(
+  paths: readonly string[],
+  cwd: string,
+  readStdin: () => Promise<string>,
+): Promise<ManifestSet> {
+  const manifests: Manifest[] = [];
+  const errors: ManifestError[] = [];
+  let files = 0;
+  const filePaths = paths.filter((path) => path !== '-');
+  if (paths.includes('-')) {
+    const parsed = parseManifests('-', await readStdin());
+    manifests.push(...parsed.manifests);
+    errors.push(...parsed.errors);
+    files++;
+  }
+  const discovered = await discoverFiles(filePaths, cwd);
+  errors.push(...discovered.errors);
+  for (const file of discovered.files) {
+    let text: string;
+    try {
+      text = await readFile(resolve(cwd, file), 'utf8');
+    } catch (error) {
+      errors.push({
+        file,
+        line: 0,
+        column: 0,
+        message: `cannot read: ${(error as NodeJS.ErrnoException).code ?? String(error)}`,
+      });
+      continue;
+    }
+    files++;
+    const parsed = parseManifests(file, text);
+    manifests.push(...parsed.manifests);
+    errors.push(...parsed.errors);
+  }
+  return { manifests, errors, files };
+}

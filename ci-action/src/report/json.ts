@@ -1,0 +1,33 @@
+/** The machine-readable report of `tollgate check --format json` (shape documented in the README). */
+import { TOLLGATE_VERSION } from '../../../policies/engine/version.ts';
+import type { BundleIdentity } from '../../../policies/engine/types.ts';
+import type { CheckSummary, ResourceReport } from '../check.ts';
+import type { ManifestError } from '../manifests.ts';
+
+/** Top-level JSON document. */
+export interface JsonReport {
+  tollgate: string;
+  bundle: BundleIdentity;
+  now: string;
+  summary: CheckSummary;
+  errors: ManifestError[];
+  resources: ResourceReport[];
+}
+
+/** Builds the JSON report object. */
+export function buildJsonReport(
+  reports: readonly ResourceReport[],
+  inputErrors: readonly ManifestError[],
+  summary: CheckSummary,
+  bundle: BundleIdentity,
+  now: Date,
+): JsonReport {
+  return {
+    tollgate: TOLLGATE_VERSION,
+    bundle,
+    now: now.toISOString(),
+    summary,
+    errors: [...inputErrors],
+    resources: [...reports],
+  };
+}

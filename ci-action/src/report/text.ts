@@ -1,0 +1,44 @@
+/** Human-readable report: one block per finding, `file:line:column`, the policy, the field and the fix. */
+import type { BundleIdentity } from '../../../policies/engine/types.ts';
+import type { CheckSummary, ResourceReport } from '../check.ts';
+import type { ManifestError } from '../manifests.ts';
+
+/** Renders the text report. */
+export function formatText(
+  reports: readonly ResourceReport[],
+  inputErrors: readonly ManifestError[],
+  summary: CheckSummary,
+  bundle: BundleIdentity,
+): string {
+  const out: string[] = [];
+  for (const error of inputErrors)
+    out.push(`${error.file}:${error.line}:${error.column} error ${error.message}`);
+  for (const report of reports) {
+    const name = `${report.object.kind}/${report.object.name ?? '(unnamed)'}${report.object.namespace ? ` in ${report.object.namespace}` : ''}`;
+    for (const result of report.results) {
+      if (result.status === 'error') {
+        out.push(
+          `${report.file}:${report.line}:1 ${result.action === 'deny' ? 'deny' : 'warn'} ${result.policy} (${name}): error: ${result.reason ?? 'could not evaluate'}`,
+        );
+      }
+      for (const f of result.findings) {
+        const source = f.renderedFrom ? ` (template ${f.renderedFrom})` : '';
+        out.push(
+          `${f.file}:${f.line}:${f.column} ${f.action} ${f.policy} ${name}${source}\n  ${f.path}: ${f.message}\n  fix: ${f.fix}`,
+        );
+      }
+      for (const expired of result.expiredExemptions ?? []) {
+        out.push(
+          `${report.file}:${report.line}:1 note ${result.policy} ${name}: exemption ${expired.ticket} expired on ${expired.expires} and no longer applies`,
+        );
+      }
+    }
+  }
+  const verdict = summary.denied > 0 ? 'DENIED' : 'passed';
+  out.push(
+    `${summary.files} file(s), ${summary.resources} resource(s): ${summary.denied} denied, ${summary.warned} warned, ` +
+      `${summary.errors} policy error(s), ${summary.inputErrors} input error(s) — ${verdict}\n` +
+      `bundle ${bundle.name} ${bundle.version} (${bundle.digest})`,
+  );
+  return `${out.join('\n')}\n`;
+}

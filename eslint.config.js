@@ -1,0 +1,87 @@
+// @ts-check
+import js from '@eslint/js';
+import tseslint from 'typescript-eslint';
+
+/** Modules that perform I/O or reach the outside world; the pure policy library must not import them. */
+const ioModules = [
+  'fs',
+  'node:fs',
+  'fs/promises',
+  'node:fs/promises',
+  'http',
+  'node:http',
+  'https',
+  'node:https',
+  'http2',
+  'node:http2',
+  'net',
+  'node:net',
+  'tls',
+  'node:tls',
+  'dgram',
+  'node:dgram',
+  'child_process',
+  'node:child_process',
+  'worker_threads',
+  'node:worker_threads',
+  'dns',
+  'node:dns',
+  'process',
+  'node:process',
+  'express',
+  '@kubernetes/client-node',
+];
+
+export default tseslint.config(
+  { ignores: ['node_modules/**', 'ci-action/dist/**', 'coverage/**', 'charts/**'] },
+  js.configs.recommended,
+  ...tseslint.configs.recommended,
+  {
+    languageOptions: {
+      globals: {
+        process: 'readonly',
+        console: 'readonly',
+        URL: 'readonly',
+        setTimeout: 'readonly',
+        clearTimeout: 'readonly',
+        Buffer: 'readonly',
+        fetch: 'readonly',
+      },
+    },
+    rules: {
+      '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
+      '@typescript-eslint/consistent-type-imports': 'error',
+    },
+  },
+  {
+    files: ['policies/**/*.ts'],
+    ignores: ['policies/**/*.test.ts'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          paths: ioModules.map((name) => ({
+            name,
+            message: 'policies/ is pure: I/O reaches a policy only through the injected context.',
+          })),
+          patterns: [{ group: ['@actions/*'], message: 'policies/ is pure: no GitHub Actions toolkit.' }],
+        },
+      ],
+      'no-restricted-properties': [
+        'error',
+        { object: 'Date', property: 'now', message: 'policies/ is pure: read the clock from context.now.' },
+      ],
+      'no-restricted-syntax': [
+        'error',
+        {
+          selector: "NewExpression[callee.name='Date'][arguments.length=0]",
+          message: 'policies/ is pure: read the clock from context.now.',
+        },
+        {
+          selector: "MemberExpression[object.name='process']",
+          message: 'policies/ is pure: no process access.',
+        },
+      ],
+    },
+  },
+);

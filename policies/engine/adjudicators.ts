@@ -1,0 +1,18 @@
+/**
+ * Small shared predicates that say why a policy does not apply (after Pepr's adjudicators).
+ * Each returns a skip reason, or undefined when the policy applies.
+ */
+import type { PolicyInput } from './types.ts';
+import { podSpecsOf } from './workloads.ts';
+
+/** Content policies judge what will run; removing an object cannot violate them. */
+export function skipDelete(input: PolicyInput): string | undefined {
+  return input.operation === 'DELETE' ? 'DELETE removes the object; its content is not judged' : undefined;
+}
+
+/** Skips objects that carry no pod spec. */
+export function skipWithoutPodSpec(input: PolicyInput): string | undefined {
+  return podSpecsOf(input.object).length === 0
+    ? `${input.object.kind ?? 'object'} carries no pod spec`
+    : undefined;
+}

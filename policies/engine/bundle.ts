@@ -1,0 +1,393 @@
+/**
+ * Policy bundles: the versioned document security teams maintain. Loading validates it against
+ * the JSON Schema (every error at once, with its path and line), compiles each policy's
+ * parameters, checks `requires` against the running version, and freezes the result.
+ */
+import { createHash } from 'node:crypto';
+import { Ajv } from 'ajv';
+import type { ErrorObject } from 'ajv';
+import addFormatsModule from 'ajv-formats';
+import semver from 'semver';
+import { isMap, isScalar, isSeq, LineCounter, parseDocument } from 'yaml';
+import type { Document } from 'yaml';
+import { BundleError, ConfigError } from './errors/index.ts';
+import type { BundleIssue } from './errors/index.ts';
+import type { BundleIdentity, EnforcementAction, EnforcementPoint, Policy } from './types.ts';
+import { TOLLGATE_VERSION } from './version.ts';
+
+/** Enforcement as written in a bundle: one action, or one per enforcement point. */
+export type EnforcementSetting =
+  EnforcementAction | { admission?: EnforcementAction; ci?: EnforcementAction };
+
+/** An exemption as written in a bundle. */
+export interface ExemptionSpec {
+  policy: string;
+  namespaces?: string[];
+  names?: string[];
+  kinds?: string[];
+  reason: string;
+  ticket: string;
+  /** Last day (UTC) on which the exemption applies, `YYYY-MM-DD`, or an exact ISO-8601 instant. */
+  expires: string;
+}
+
+/** A policy as configured in a bundle, parameters compiled. */
+export interface CompiledPolicy {
+  readonly policy: Policy<unknown>;
+  readonly params: unknown;
+  readonly enforcement: Readonly<Record<EnforcementPoint, EnforcementAction>>;
+  readonly controls: readonly string[];
+}
+
+/** An exemption ready for matching. */
+export interface CompiledExemption extends Readonly<ExemptionSpec> {
+  /** First instant at which the exemption no longer applies. */
+  readonly expiresAt: Date;
+}
+
+/** A loaded, validated, frozen bundle. */
+export interface CompiledBundle {
+  readonly identity: BundleIdentity;
+  readonly requires: string;
+  readonly source: string;
+  readonly policies: readonly CompiledPolicy[];
+  readonly exemptions: readonly CompiledExemption[];
+  /** The validated document, for diffing and display. */
+  readonly document: Readonly<Record<string, unknown>>;
+}
+
+/** Options for {@link loadBundle}. */
+export interface LoadBundleOptions {
+  /** Name used in error messages (a file path). */
+  source: string;
+  /** The policies the bundle may configure. */
+  policies: readonly Policy<unknown>[];
+  /** Running version checked against `spec.requires`; defaults to {@link TOLLGATE_VERSION}. */
+  version?: string;
+}
+
+const actions = ['deny', 'warn', 'audit', 'off'];
+
+const enforcementSchema = {
+  description: 'deny | warn | audit | off, or one action per enforcement point',
+  oneOf: [
+    { enum: actions },
+    {
+      type: 'object',
+      properties: { admission: { enum: actions }, ci: { enum: actions } },
+      additionalProperties: false,
+      minProperties: 1,
+    },
+  ],
+};
+
+/** Builds the bundle JSON Schema for a set of policies (published by `tollgate bundle schema`). */
+export function bundleSchema(policies: readonly Policy<unknown>[]): Record<string, unknown> {
+  const policyProperties: Record<string, unknown> = {};
+  for (const policy of policies) {
+    const params = policy.paramsSchema;
+    const paramProperties = (params.properties ?? {}) as Record<string, unknown>;
+    policyProperties[policy.id] = {
+      type: 'object',
+      description: policy.description,
+      properties: {
+        enforcement: enforcementSchema,
+        controls: {
+          type: 'array',
+          items: { type: 'string', minLength: 1 },
+          description: 'Control references (e.g. SOX-ITGC-CM-01, PCI-DSS-6.4.2, DORA-Art.9)',
+        },
+        ...paramProperties,
+      },
+      ...(params.required ? { required: params.required } : {}),
+      additionalProperties: false,
+    };
+  }
+  return {
+    $schema: 'http://json-schema.org/draft-07/schema#',
+    $id: 'https://tollgate.dev/schemas/policy-bundle-v1.json',
+    title: 'tollgate PolicyBundle',
+    type: 'object',
+    required: ['apiVersion', 'kind', 'metadata', 'spec'],
+    additionalProperties: false,
+    properties: {
+      apiVersion: { const: 'tollgate.dev/v1' },
+      kind: { const: 'PolicyBundle' },
+      metadata: {
+        type: 'object',
+        required: ['name', 'version'],
+        additionalProperties: false,
+        properties: {
+          name: { type: 'string', pattern: '^[a-z0-9]([-a-z0-9]*[a-z0-9])?$', maxLength: 63 },
+          version: { type: 'string', minLength: 5, description: 'semantic version of the bundle' },
+          description: { type: 'string' },
+          annotations: { type: 'object', additionalProperties: { type: 'string' } },
+        },
+      },
+      spec: {
+        type: 'object',
+        required: ['policies'],
+        additionalProperties: false,
+        properties: {
+          requires: {
+            type: 'string',
+            description: 'semver range of tollgate versions this bundle works with',
+          },
+          policies: { type: 'object', properties: policyProperties, additionalProperties: false },
+          exemptions: {
+            type: 'array',
+            items: {
+              type: 'object',
+              required: ['policy', 'reason', 'ticket', 'expires'],
+              additionalProperties: false,
+              properties: {
+                policy: { type: 'string', enum: policies.map((p) => p.id) },
+                namespaces: { type: 'array', items: { type: 'string', minLength: 1 }, minItems: 1 },
+                names: { type: 'array', items: { type: 'string', minLength: 1 }, minItems: 1 },
+                kinds: { type: 'array', items: { type: 'string', minLength: 1 }, minItems: 1 },
+                reason: { type: 'string', minLength: 1 },
+                ticket: { type: 'string', minLength: 1 },
+                expires: {
+                  type: 'string',
+                  anyOf: [{ format: 'date' }, { format: 'date-time' }],
+                  description: 'last day (UTC) the exemption applies, or an exact instant',
+                },
+              },
+            },
+          },
+        },
+      },
+    },
+  };
+}
+
+interface BundleDocument {
+  apiVersion: string;
+  kind: string;
+  metadata: { name: string; version: string; description?: string };
+  spec: {
+    requires?: string;
+    policies: Record<
+      string,
+      Record<string, unknown> & { enforcement?: EnforcementSetting; controls?: string[] }
+    >;
+    exemptions?: ExemptionSpec[];
+  };
+}
+
+const validators = new WeakMap<readonly Policy<unknown>[], ReturnType<typeof compileValidator>>();
+
+function compileValidator(policies: readonly Policy<unknown>[]) {
+  const ajv = new Ajv({ allErrors: true, strict: false, useDefaults: false });
+  const addFormats = addFormatsModule as unknown as (instance: Ajv) => Ajv;
+  addFormats(ajv);
+  return ajv.compile<BundleDocument>(bundleSchema(policies));
+}
+
+/** Computes the `sha256:<hex>` digest of a bundle's exact bytes. */
+export function bundleDigest(bytes: string | Uint8Array): string {
+  return `sha256:${createHash('sha256').update(bytes).digest('hex')}`;
+}
+
+/** Loads a bundle from its exact bytes (YAML or JSON). Throws {@link BundleError} listing every problem. */
+export function loadBundle(bytes: string | Uint8Array, options: LoadBundleOptions): CompiledBundle {
+  const text = typeof bytes === 'string' ? bytes : new TextDecoder('utf-8', { fatal: false }).decode(bytes);
+  const lineCounter = new LineCounter();
+  const doc = parseDocument(text, { lineCounter, uniqueKeys: true, prettyErrors: false });
+  if (doc.errors.length > 0) {
+    throw new BundleError(
+      options.source,
+      doc.errors.map((error) => ({
+        path: '',
+        message: `YAML syntax: ${error.message.split('\n')[0] ?? ''}`,
+        line: lineCounter.linePos(error.pos[0]).line,
+      })),
+    );
+  }
+  const value: unknown = doc.toJS({ maxAliasCount: 100 });
+  let validate = validators.get(options.policies);
+  if (!validate) {
+    validate = compileValidator(options.policies);
+    validators.set(options.policies, validate);
+  }
+  const lineOf = (pointer: string): number | undefined => lineOfPointer(doc, lineCounter, pointer);
+  if (!validate(value)) {
+    throw new BundleError(options.source, formatAjvErrors(validate.errors ?? [], lineOf));
+  }
+  const issues: BundleIssue[] = [];
+  const version = options.version ?? TOLLGATE_VERSION;
+  if (!semver.valid(value.metadata.version)) {
+    issues.push({
+      path: '/metadata/version',
+      message: `"${value.metadata.version}" is not a semantic version`,
+      line: lineOf('/metadata/version'),
+    });
+  }
+  const requires = value.spec.requires ?? '*';
+  if (!semver.validRange(requires)) {
+    issues.push({
+      path: '/spec/requires',
+      message: `"${requires}" is not a semver range`,
+      line: lineOf('/spec/requires'),
+    });
+  } else if (!semver.satisfies(version, requires, { includePrerelease: true })) {
+    issues.push({
+      path: '/spec/requires',
+      message: `bundle requires tollgate ${requires} but this is tollgate ${version}`,
+      line: lineOf('/spec/requires'),
+    });
+  }
+  const byId = new Map(options.policies.map((policy) => [policy.id, policy]));
+  const compiled: CompiledPolicy[] = [];
+  for (const [id, raw] of Object.entries(value.spec.policies)) {
+    const policy = byId.get(id);
+    if (!policy) continue; // unreachable: the schema rejects unknown ids
+    const { enforcement, controls, ...params } = raw;
+    try {
+      compiled.push(
+        Object.freeze({
+          policy,
+          params: deepFreeze(policy.compile(params)),
+          enforcement: Object.freeze(resolveEnforcement(enforcement)),
+          controls: Object.freeze([...(controls ?? [])]),
+        }),
+      );
+    } catch (error) {
+      if (!(error instanceof ConfigError)) throw error;
+      const pointer = `/spec/policies/${id}${error.path ? `/${error.path.replace(/^\//, '')}` : ''}`;
+      issues.push({ path: pointer, message: error.message, line: lineOf(pointer) });
+    }
+  }
+  const exemptions: CompiledExemption[] = [];
+  (value.spec.exemptions ?? []).forEach((exemption, index) => {
+    const expiresAt = exemptionEnd(exemption.expires);
+    if (!expiresAt) {
+      issues.push({
+        path: `/spec/exemptions/${index}/expires`,
+        message: `"${exemption.expires}" is not a valid date`,
+        line: lineOf(`/spec/exemptions/${index}/expires`),
+      });
+      return;
+    }
+    if (!value.spec.policies[exemption.policy]) {
+      issues.push({
+        path: `/spec/exemptions/${index}/policy`,
+        message: `exemption for policy "${exemption.policy}", which this bundle does not configure`,
+        line: lineOf(`/spec/exemptions/${index}/policy`),
+      });
+    }
+    exemptions.push(Object.freeze({ ...exemption, expiresAt }));
+  });
+  if (issues.length > 0) throw new BundleError(options.source, issues);
+  return Object.freeze({
+    identity: Object.freeze({
+      name: value.metadata.name,
+      version: value.metadata.version,
+      digest: bundleDigest(bytes),
+    }),
+    requires,
+    source: options.source,
+    policies: Object.freeze(compiled),
+    exemptions: Object.freeze(exemptions),
+    document: deepFreeze(value as unknown as Record<string, unknown>),
+  });
+}
+
+/** Resolves an enforcement setting to one action per point; omitted means deny. */
+export function resolveEnforcement(
+  setting: EnforcementSetting | undefined,
+): Record<EnforcementPoint, EnforcementAction> {
+  if (setting === undefined) return { admission: 'deny', ci: 'deny' };
+  if (typeof setting === 'string') return { admission: setting, ci: setting };
+  return { admission: setting.admission ?? 'deny', ci: setting.ci ?? 'deny' };
+}
+
+function exemptionEnd(expires: string): Date | undefined {
+  if (/^\d{4}-\d{2}-\d{2}$/.test(expires)) {
+    const day = new Date(`${expires}T00:00:00Z`);
+    if (Number.isNaN(day.getTime())) return undefined;
+    return new Date(day.getTime() + 24 * 3600 * 1000);
+  }
+  const instant = new Date(expires);
+  return Number.isNaN(instant.getTime()) ? undefined : instant;
+}
+
+function formatAjvErrors(
+  errors: readonly ErrorObject[],
+  lineOf: (pointer: string) => number | undefined,
+): BundleIssue[] {
+  const seen = new Set<string>();
+  const issues: BundleIssue[] = [];
+  for (const error of errors) {
+    let path = error.instancePath;
+    let message = error.message ?? 'is invalid';
+    if (error.keyword === 'additionalProperties') {
+      const extra = String((error.params as { additionalProperty?: string }).additionalProperty);
+      path = `${path}/${extra}`;
+      message =
+        path.startsWith('/spec/policies/') && path.split('/').length === 4
+          ? `unknown policy "${extra}"`
+          : `unknown field "${extra}"`;
+    } else if (error.keyword === 'required') {
+      message = `missing required field "${String((error.params as { missingProperty?: string }).missingProperty)}"`;
+    } else if (error.keyword === 'enum') {
+      message = `must be one of ${JSON.stringify((error.params as { allowedValues?: unknown }).allowedValues)}`;
+    } else if (error.keyword === 'const') {
+      message = `must be ${JSON.stringify((error.params as { allowedValue?: unknown }).allowedValue)}`;
+    } else if (error.keyword === 'oneOf' || error.keyword === 'anyOf') {
+      message =
+        error.parentSchema && 'description' in error.parentSchema
+          ? `must be ${String(error.parentSchema.description)}`
+          : message;
+    }
+    const key = `${path} ${message}`;
+    if (seen.has(key)) continue;
+    seen.add(key);
+    issues.push({ path, message, line: lineOf(path) });
+  }
+  // A oneOf failure repeats its branches' errors; keep only the summary for paths that have one.
+  const summarized = new Set(issues.filter((i) => i.message.startsWith('must be deny')).map((i) => i.path));
+  return issues.filter(
+    (issue) =>
+      !(summarized.has(issue.path) && !issue.message.startsWith('must be deny')) &&
+      !isInside(issue.path, summarized),
+  );
+}
+
+function isInside(path: string, parents: Set<string>): boolean {
+  for (const parent of parents) if (path !== parent && path.startsWith(`${parent}/`)) return true;
+  return false;
+}
+
+function lineOfPointer(doc: Document, lineCounter: LineCounter, pointer: string): number | undefined {
+  const segments = pointer
+    .split('/')
+    .slice(1)
+    .map((s) => s.replace(/~1/g, '/').replace(/~0/g, '~'));
+  let node: unknown = doc.contents;
+  let offset: number | undefined = doc.contents?.range?.[0];
+  for (const segment of segments) {
+    if (isMap(node)) {
+      const pair = node.items.find((item) => isScalar(item.key) && String(item.key.value) === segment);
+      if (!pair) break;
+      if (isScalar(pair.key) && pair.key.range) offset = pair.key.range[0];
+      node = pair.value;
+    } else if (isSeq(node)) {
+      const item = node.items[Number(segment)];
+      if (!item) break;
+      if (typeof item === 'object' && item !== null && 'range' in item && Array.isArray(item.range))
+        offset = item.range[0] as number;
+      node = item;
+    } else break;
+  }
+  return offset === undefined ? undefined : lineCounter.linePos(offset).line;
+}
+
+/** Recursively freezes a value so configuration cannot change after validation. */
+export function deepFreeze<T>(value: T): T {
+  if (typeof value === 'object' && value !== null && !Object.isFrozen(value)) {
+    Object.freeze(value);
+    for (const child of Object.values(value)) deepFreeze(child);
+  }
+  return value;
+}

@@ -1,0 +1,252 @@
+/**
+ * The engine: one `evaluate` behind both the webhook and the CI gate. It normalizes the input,
+ * applies exemptions, runs every configured policy (a throwing policy gives status `error`, never
+ * a pass), and derives the decision from the enforcement actions at the asking point.
+ */
+import type { CompiledBundle, CompiledExemption, CompiledPolicy } from './bundle.ts';
+import { formatPath, prefixPath } from './path.ts';
+import { isListObject, isRecord } from './workloads.ts';
+import type {
+  AdmissionInput,
+  Decision,
+  EngineContext,
+  EnforcementAction,
+  ExemptionRef,
+  Finding,
+  KubeObject,
+  ObjectRef,
+  PolicyInput,
+  PolicyRecord,
+  PolicyResult,
+  PolicyStatus,
+  Report,
+} from './types.ts';
+
+const severity: Record<EnforcementAction, number> = { off: 0, audit: 1, warn: 2, deny: 3 };
+
+/** The less severe of two actions (a finding may lower its policy's action, never raise it). */
+export function weakerAction(a: EnforcementAction, b: EnforcementAction): EnforcementAction {
+  return severity[a] <= severity[b] ? a : b;
+}
+
+/** Creates a skip outcome with its reason. */
+export function skip(reason: string): { skip: string } {
+  return { skip: reason };
+}
+
+/** Reference (apiVersion, kind, namespace, name) of the object an input is about. */
+export function objectRefOf(input: AdmissionInput): ObjectRef {
+  const object =
+    input.operation === 'DELETE' ? (input.oldObject ?? input.object) : (input.object ?? input.oldObject);
+  const ref: ObjectRef = { apiVersion: String(object?.apiVersion ?? ''), kind: String(object?.kind ?? '') };
+  const namespace = input.namespace ?? object?.metadata?.namespace;
+  if (namespace) ref.namespace = namespace;
+  const name = object?.metadata?.name ?? object?.metadata?.generateName;
+  if (name) ref.name = name;
+  return ref;
+}
+
+/** Evaluates one admission-shaped input against a bundle. Never throws for a policy's failure. */
+export async function evaluate(
+  input: AdmissionInput,
+  bundle: CompiledBundle,
+  context: EngineContext,
+): Promise<Report> {
+  const ref = objectRefOf(input);
+  const target = input.operation === 'DELETE' ? (input.oldObject ?? input.object) : input.object;
+  let results: PolicyResult[];
+  if (target && isListObject(target)) {
+    results = await evaluateList(input, target, bundle, context);
+  } else {
+    results = await evaluateObject(input, target, bundle, context);
+  }
+  return {
+    object: ref,
+    operation: input.operation,
+    point: context.point,
+    bundle: bundle.identity,
+    decision: decide(results),
+    results,
+  };
+}
+
+/** Deny when any result at action `deny` failed or errored. */
+export function decide(results: readonly PolicyResult[]): Decision {
+  for (const result of results) {
+    if (result.status === 'error' && result.action === 'deny') return 'deny';
+    if (result.findings.some((finding) => finding.action === 'deny')) return 'deny';
+  }
+  return 'allow';
+}
+
+async function evaluateList(
+  input: AdmissionInput,
+  list: KubeObject,
+  bundle: CompiledBundle,
+  context: EngineContext,
+): Promise<PolicyResult[]> {
+  const items = Array.isArray(list.items) ? (list.items as unknown[]) : [];
+  const perItem = await Promise.all(
+    items.map(async (item, index) => {
+      const object = isRecord(item) ? (item as KubeObject) : undefined;
+      const itemInput: AdmissionInput = {
+        ...input,
+        operation: input.operation === 'DELETE' ? 'DELETE' : input.operation,
+      };
+      if (input.operation === 'DELETE') itemInput.oldObject = object as KubeObject;
+      else if (object) itemInput.object = object;
+      delete itemInput.namespace;
+      const results = await evaluateObject(itemInput, object, bundle, context);
+      return results.map((result) => ({
+        ...result,
+        findings: result.findings.map((finding) => ({
+          ...finding,
+          path: prefixPath(formatPath(['items', index]), finding.path),
+        })),
+      }));
+    }),
+  );
+  return bundle.policies.map((configured, policyIndex) =>
+    mergeResults(
+      configured,
+      perItem.map((results) => results[policyIndex]),
+    ),
+  );
+}
+
+function mergeResults(
+  configured: CompiledPolicy,
+  results: ReadonlyArray<PolicyResult | undefined>,
+): PolicyResult {
+  const present = results.filter((r): r is PolicyResult => r !== undefined);
+  const order: PolicyStatus[] = ['error', 'fail', 'warn', 'pass', 'skip'];
+  const status = order.find((s) => present.some((r) => r.status === s)) ?? 'skip';
+  const merged: PolicyResult = {
+    policy: configured.policy.id,
+    status,
+    action: present[0]?.action ?? 'off',
+    findings: present.flatMap((r) => r.findings),
+  };
+  const reasons = [...new Set(present.filter((r) => r.status === status && r.reason).map((r) => r.reason))];
+  if (reasons.length > 0) merged.reason = reasons.join('; ');
+  if (status === 'skip' && present.length === 0) merged.reason = 'the list has no items';
+  if (configured.controls.length > 0) merged.controls = [...configured.controls];
+  const records = present.flatMap((r) => r.records ?? []);
+  if (records.length > 0) merged.records = records;
+  return merged;
+}
+
+async function evaluateObject(
+  input: AdmissionInput,
+  target: KubeObject | undefined,
+  bundle: CompiledBundle,
+  context: EngineContext,
+): Promise<PolicyResult[]> {
+  const policyInput = target ? toPolicyInput(input, target) : undefined;
+  return Promise.all(
+    bundle.policies.map((configured) => runPolicy(configured, policyInput, bundle, context)),
+  );
+}
+
+function toPolicyInput(input: AdmissionInput, object: KubeObject): PolicyInput {
+  const namespace = input.namespace ?? object.metadata?.namespace;
+  const policyInput: { -readonly [K in keyof PolicyInput]: PolicyInput[K] } = {
+    operation: input.operation,
+    object,
+    dryRun: input.dryRun ?? false,
+  };
+  if (input.operation !== 'DELETE' && input.oldObject) policyInput.oldObject = input.oldObject;
+  if (namespace) policyInput.namespace = namespace;
+  if (input.subresource) policyInput.subresource = input.subresource;
+  if (input.userInfo) policyInput.userInfo = input.userInfo;
+  return policyInput;
+}
+
+async function runPolicy(
+  configured: CompiledPolicy,
+  input: PolicyInput | undefined,
+  bundle: CompiledBundle,
+  context: EngineContext,
+): Promise<PolicyResult> {
+  const { policy } = configured;
+  const action = configured.enforcement[context.point];
+  const result: PolicyResult = { policy: policy.id, status: 'skip', action, findings: [] };
+  if (configured.controls.length > 0) result.controls = [...configured.controls];
+  if (action === 'off') {
+    result.reason = `enforcement is off at ${context.point}`;
+    return result;
+  }
+  if (!input) {
+    result.status = 'error';
+    result.reason = 'the request carries no object to evaluate';
+    return result;
+  }
+  const { active, expired } = matchExemptions(bundle.exemptions, policy.id, input, context.now);
+  if (expired.length > 0) result.expiredExemptions = expired.map(exemptionRef);
+  if (active) {
+    result.exemption = exemptionRef(active);
+    result.reason = `exempted by ${active.ticket} until ${active.expires}: ${active.reason}`;
+    return result;
+  }
+  const records: PolicyRecord[] = [];
+  try {
+    const outcome = await policy.evaluate(input, configured.params, context, {
+      record: (entry) => records.push(entry),
+    });
+    if (records.length > 0) result.records = records;
+    if (!Array.isArray(outcome)) {
+      result.reason = outcome.skip;
+      return result;
+    }
+    result.findings = outcome.map((draft): Finding => ({
+      ...draft,
+      policy: policy.id,
+      action: draft.action ? weakerAction(action, draft.action) : action,
+    }));
+    result.status = statusOf(result.findings);
+    return result;
+  } catch (error) {
+    result.status = 'error';
+    result.reason = `policy ${policy.id} could not evaluate: ${error instanceof Error ? error.message : String(error)}`;
+    result.findings = [];
+    return result;
+  }
+}
+
+function statusOf(findings: readonly Finding[]): PolicyStatus {
+  if (findings.length === 0) return 'pass';
+  if (findings.some((f) => f.action === 'deny' || f.action === 'audit')) return 'fail';
+  if (findings.some((f) => f.action === 'warn')) return 'warn';
+  return 'pass';
+}
+
+function matchExemptions(
+  exemptions: readonly CompiledExemption[],
+  policyId: string,
+  input: PolicyInput,
+  now: Date,
+): { active?: CompiledExemption; expired: CompiledExemption[] } {
+  const expired: CompiledExemption[] = [];
+  for (const exemption of exemptions) {
+    if (exemption.policy !== policyId) continue;
+    if (exemption.namespaces && !(input.namespace && exemption.namespaces.includes(input.namespace)))
+      continue;
+    if (
+      exemption.kinds &&
+      !(typeof input.object.kind === 'string' && exemption.kinds.includes(input.object.kind))
+    )
+      continue;
+    const name = input.object.metadata?.name;
+    if (exemption.names && !(name && exemption.names.includes(name))) continue;
+    if (now.getTime() >= exemption.expiresAt.getTime()) {
+      expired.push(exemption);
+      continue;
+    }
+    return { active: exemption, expired };
+  }
+  return { expired };
+}
+
+function exemptionRef(exemption: CompiledExemption): ExemptionRef {
+  return { ticket: exemption.ticket, reason: exemption.reason, expires: exemption.expires };
+}

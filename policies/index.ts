@@ -1,0 +1,17 @@
+/** The built-in policies and a bundle loader bound to them. */
+import { approvedRegistriesPolicy } from './approved-registries/index.ts';
+import { loadBundle as loadBundleWith } from './engine/bundle.ts';
+import type { CompiledBundle } from './engine/bundle.ts';
+import type { Policy } from './engine/types.ts';
+
+/** Every built-in policy, in report order. Policy ids are stable API. */
+export const builtinPolicies: readonly Policy<unknown>[] = Object.freeze([
+  approvedRegistriesPolicy as Policy<unknown>,
+]);
+
+/** Loads a bundle against the built-in policies. */
+export function loadBuiltinBundle(bytes: string | Uint8Array, source: string): CompiledBundle {
+  return loadBundleWith(bytes, { source, policies: builtinPolicies });
+}
+
+export * from './engine/index.ts';

@@ -1,0 +1,16 @@
+import { defineConfig } from 'vitest/config';
+
+export default defineConfig({
+  test: {
+    include: [
+      'policies/**/*.test.ts',
+      'webhook/**/*.test.ts',
+      'ci-action/**/*.test.ts',
+      'test/**/*.test.ts',
+      'bin/**/*.test.ts',
+    ],
+    exclude: ['**/node_modules/**', 'test/e2e/**', 'ci-action/dist/**'],
+    testTimeout: 30_000,
+    hookTimeout: 120_000,
+  },
+});
