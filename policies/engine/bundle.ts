@@ -119,7 +119,7 @@ export function bundleSchema(policies: readonly Policy<unknown>[]): Record<strin
         additionalProperties: false,
         properties: {
           name: { type: 'string', pattern: '^[a-z0-9]([-a-z0-9]*[a-z0-9])?$', maxLength: 63 },
-          version: { type: 'string', minLength: 5, description: 'semantic version of the bundle' },
+          version: { type: 'string', description: 'semantic version of the bundle' },
           description: { type: 'string' },
           annotations: { type: 'object', additionalProperties: { type: 'string' } },
         },
@@ -178,7 +178,7 @@ interface BundleDocument {
 const validators = new WeakMap<readonly Policy<unknown>[], ReturnType<typeof compileValidator>>();
 
 function compileValidator(policies: readonly Policy<unknown>[]) {
-  const ajv = new Ajv({ allErrors: true, strict: false, useDefaults: false });
+  const ajv = new Ajv({ allErrors: true, strict: false, useDefaults: false, verbose: true });
   const addFormats = addFormatsModule as unknown as (instance: Ajv) => Ajv;
   addFormats(ajv);
   return ajv.compile<BundleDocument>(bundleSchema(policies));

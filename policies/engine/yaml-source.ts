@@ -82,7 +82,9 @@ export function parseSource(text: string): ParsedSource {
       });
       return;
     }
-    const comment = doc.commentBefore ?? '';
+    const comment = [doc.commentBefore, doc.contents?.commentBefore, firstKeyComment(doc)]
+      .filter(Boolean)
+      .join('\n');
     const rendered = sourceComment.exec(comment)?.[1];
     const docSpan = spanOf(doc.contents?.range ?? doc.range);
     documents.push({
@@ -119,6 +121,13 @@ function locateNode(doc: Document, path: readonly PathSegment[]): Node | undefin
     } else break;
   }
   return best as Node | undefined;
+}
+
+function firstKeyComment(doc: Document): string | undefined {
+  const contents = doc.contents;
+  if (!isMap(contents)) return undefined;
+  const key = contents.items[0]?.key;
+  return isScalar(key) ? (key.commentBefore ?? undefined) : undefined;
 }
 
 function isNodeLike(value: unknown): value is { range?: [number, number, number] | null } {
