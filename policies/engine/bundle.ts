@@ -10,6 +10,8 @@ import addFormatsModule from 'ajv-formats';
 import semver from 'semver';
 import { isMap, isScalar, isSeq, LineCounter, parseDocument } from 'yaml';
 import type { Document } from 'yaml';
+import { compileRule, idPattern, rulePolicy, rulesSchema } from '../custom-rules/index.ts';
+import type { RuleSpec } from '../custom-rules/index.ts';
 import { BundleError, ConfigError } from './errors/index.ts';
 import type { BundleIssue } from './errors/index.ts';
 import type { BundleIdentity, EnforcementAction, EnforcementPoint, Policy } from './types.ts';
@@ -81,6 +83,12 @@ const enforcementSchema = {
   ],
 };
 
+const controlsSchema = {
+  type: 'array',
+  items: { type: 'string', minLength: 1 },
+  description: 'Control references (e.g. SOX-ITGC-CM-01, PCI-DSS-6.4.2, DORA-Art.9)',
+};
+
 /** Builds the bundle JSON Schema for a set of policies (published by `tollgate bundle schema`). */
 export function bundleSchema(policies: readonly Policy<unknown>[]): Record<string, unknown> {
   const policyProperties: Record<string, unknown> = {};
@@ -92,11 +100,7 @@ export function bundleSchema(policies: readonly Policy<unknown>[]): Record<strin
       description: policy.description,
       properties: {
         enforcement: enforcementSchema,
-        controls: {
-          type: 'array',
-          items: { type: 'string', minLength: 1 },
-          description: 'Control references (e.g. SOX-ITGC-CM-01, PCI-DSS-6.4.2, DORA-Art.9)',
-        },
+        controls: controlsSchema,
         ...paramProperties,
       },
       ...(params.required ? { required: params.required } : {}),
@@ -134,6 +138,7 @@ export function bundleSchema(policies: readonly Policy<unknown>[]): Record<strin
             description: 'semver range of tollgate versions this bundle works with',
           },
           policies: { type: 'object', properties: policyProperties, additionalProperties: false },
+          rules: rulesSchema({ enforcement: enforcementSchema, controls: controlsSchema }),
           exemptions: {
             type: 'array',
             items: {
@@ -141,7 +146,11 @@ export function bundleSchema(policies: readonly Policy<unknown>[]): Record<strin
               required: ['policy', 'reason', 'ticket', 'expires'],
               additionalProperties: false,
               properties: {
-                policy: { type: 'string', enum: policies.map((p) => p.id) },
+                policy: {
+                  type: 'string',
+                  description: 'a built-in policy id or the id of a rule in spec.rules',
+                  anyOf: [{ enum: policies.map((p) => p.id) }, { pattern: idPattern }],
+                },
                 namespaces: { type: 'array', items: { type: 'string', minLength: 1 }, minItems: 1 },
                 names: { type: 'array', items: { type: 'string', minLength: 1 }, minItems: 1 },
                 kinds: { type: 'array', items: { type: 'string', minLength: 1 }, minItems: 1 },
@@ -172,6 +181,7 @@ interface BundleDocument {
       Record<string, unknown> & { enforcement?: EnforcementSetting; controls?: string[] }
     >;
     exemptions?: ExemptionSpec[];
+    rules?: RuleSpec[];
   };
 }
 
@@ -258,6 +268,34 @@ export function loadBundle(bytes: string | Uint8Array, options: LoadBundleOption
       issues.push({ path: pointer, message: error.message, line: lineOf(pointer) });
     }
   }
+  const ruleIds = new Set<string>();
+  (value.spec.rules ?? []).forEach((spec, index) => {
+    const pointer = `/spec/rules/${index}`;
+    if (byId.has(spec.id) || ruleIds.has(spec.id)) {
+      issues.push({
+        path: `${pointer}/id`,
+        message: `rule id "${spec.id}" is already used by ${byId.has(spec.id) ? 'a built-in policy' : 'another rule'}`,
+        line: lineOf(`${pointer}/id`),
+      });
+      return;
+    }
+    ruleIds.add(spec.id);
+    try {
+      const rule = compileRule(spec);
+      compiled.push(
+        Object.freeze({
+          policy: rulePolicy(rule) as Policy<unknown>,
+          params: rule,
+          enforcement: Object.freeze(resolveEnforcement(spec.enforcement as EnforcementSetting | undefined)),
+          controls: Object.freeze([...(spec.controls ?? [])]),
+        }),
+      );
+    } catch (error) {
+      if (!(error instanceof ConfigError)) throw error;
+      const path = `${pointer}/${error.path}`;
+      issues.push({ path, message: error.message, line: lineOf(path) });
+    }
+  });
   const exemptions: CompiledExemption[] = [];
   (value.spec.exemptions ?? []).forEach((exemption, index) => {
     const expiresAt = exemptionEnd(exemption.expires);
@@ -269,7 +307,7 @@ export function loadBundle(bytes: string | Uint8Array, options: LoadBundleOption
       });
       return;
     }
-    if (!value.spec.policies[exemption.policy]) {
+    if (!value.spec.policies[exemption.policy] && !ruleIds.has(exemption.policy)) {
       issues.push({
         path: `/spec/exemptions/${index}/policy`,
         message: `exemption for policy "${exemption.policy}", which this bundle does not configure`,
