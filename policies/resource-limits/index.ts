@@ -1,0 +1,321 @@
+/**
+ * resource-limits: every container (init containers and native sidecars included) declares the
+ * resource requests and limits the bundle requires, as valid Kubernetes quantities, within the
+ * configured maxima (inclusive), with requests never above limits.
+ */
+import { skipDelete, skipWithoutPodSpec } from '../engine/adjudicators.ts';
+import { ConfigError } from '../engine/errors/index.ts';
+import { skip } from '../engine/evaluate.ts';
+import type { PathSegment } from '../engine/path.ts';
+import { formatPath } from '../engine/path.ts';
+import type { Quantity } from '../engine/quantity.ts';
+import {
+  compareQuantities,
+  isNegativeQuantity,
+  isQuantityError,
+  parseQuantityDetailed,
+} from '../engine/quantity.ts';
+import type { FindingDraft, Policy } from '../engine/types.ts';
+import type { ContainerLocation } from '../engine/workloads.ts';
+import { containersOf, isRecord, podSpecsOf } from '../engine/workloads.ts';
+
+/** `requests` or `limits`. */
+export type ResourceSection = 'requests' | 'limits';
+
+/** A resource field named as in the bundle: `requests.cpu`, `limits.memory`, `limits.nvidia.com/gpu`. */
+export interface ResourceField {
+  readonly key: string;
+  readonly section: ResourceSection;
+  readonly resource: string;
+}
+
+/** A configured maximum. */
+export interface ResourceMaximum {
+  readonly field: ResourceField;
+  readonly max: Quantity;
+}
+
+/** Parameters of resource-limits. */
+export interface ResourceLimitsParams {
+  /** Fields every container must set. */
+  readonly required: readonly ResourceField[];
+  /** Inclusive maxima: a value equal to the maximum is allowed. */
+  readonly max: readonly ResourceMaximum[];
+}
+
+/** The fields required when the bundle does not say. */
+export const defaultRequiredResources: readonly string[] = [
+  'requests.cpu',
+  'requests.memory',
+  'limits.memory',
+];
+
+const fieldPattern = '^(requests|limits)\\.[A-Za-z0-9]([A-Za-z0-9._/-]*[A-Za-z0-9])?$';
+const fieldRe = new RegExp(fieldPattern);
+
+/** Resources measured in bytes, where the `m` (milli) suffix is almost certainly a typo for `Mi`. */
+function isByteResource(resource: string): boolean {
+  return (
+    resource === 'memory' ||
+    resource === 'ephemeral-storage' ||
+    resource === 'storage' ||
+    resource.startsWith('hugepages-')
+  );
+}
+
+function parseField(key: string): ResourceField | undefined {
+  if (!fieldRe.test(key)) return undefined;
+  const dot = key.indexOf('.');
+  return { key, section: key.slice(0, dot) as ResourceSection, resource: key.slice(dot + 1) };
+}
+
+/** A holder of `resources` (a container, or the pod itself for pod-level resources). */
+interface ResourceOwner {
+  readonly label: string;
+  readonly resources: unknown;
+  readonly path: readonly PathSegment[];
+}
+
+/** One section's valid quantities, by resource name. */
+type Parsed = Map<string, Quantity>;
+
+function ownerLabel(location: ContainerLocation): string {
+  const name = typeof location.container.name === 'string' ? location.container.name : '?';
+  if (location.sidecar) return `sidecar container "${name}"`;
+  if (location.kind === 'initContainer') return `init container "${name}"`;
+  return `container "${name}"`;
+}
+
+/** Reads and validates one `requests`/`limits` map, reporting malformed entries. */
+function readSection(
+  owner: ResourceOwner,
+  section: ResourceSection,
+  findings: FindingDraft[],
+): { parsed: Parsed; written: Set<string> } {
+  const parsed: Parsed = new Map();
+  const written = new Set<string>();
+  if (!isRecord(owner.resources)) return { parsed, written };
+  const map = owner.resources[section];
+  if (map === undefined || map === null) return { parsed, written };
+  const sectionPath = [...owner.path, 'resources', section];
+  if (!isRecord(map)) {
+    findings.push({
+      path: formatPath(sectionPath),
+      message: `${owner.label}: resources.${section} must be a map of resource names to quantities`,
+      fix: `write resources.${section} as a map, e.g. {cpu: 250m, memory: 512Mi}`,
+    });
+    return { parsed, written };
+  }
+  for (const [resource, raw] of Object.entries(map)) {
+    written.add(resource);
+    const path = formatPath([...sectionPath, resource]);
+    const quantity = parseQuantityDetailed(raw);
+    if (isQuantityError(quantity)) {
+      findings.push({
+        path,
+        message: `${owner.label}: ${section}.${resource} ${JSON.stringify(raw)} is not a valid Kubernetes quantity: ${quantity.error}`,
+        fix: `write ${section}.${resource} as a quantity such as ${isByteResource(resource) ? '512Mi or 2Gi' : '250m or 2'}`,
+      });
+      continue;
+    }
+    if (isNegativeQuantity(quantity)) {
+      findings.push({
+        path,
+        message: `${owner.label}: ${section}.${resource} ${JSON.stringify(raw)} is negative`,
+        fix: `set ${section}.${resource} to a positive quantity`,
+      });
+      continue;
+    }
+    if (quantity.suffix === 'm' && isByteResource(resource)) {
+      findings.push({
+        path,
+        message: `${owner.label}: ${section}.${resource} "${quantity.text}" means ${quantity.text.slice(0, -1)} milli-bytes; this is almost certainly a typo for "${quantity.text.slice(0, -1)}Mi"`,
+        fix: `write ${section}.${resource}: ${quantity.text.slice(0, -1)}Mi (mebibytes) or ${quantity.text.slice(0, -1)}M (megabytes)`,
+      });
+    }
+    parsed.set(resource, quantity);
+  }
+  return { parsed, written };
+}
+
+/** Checks one holder of resources; `podLevel` values satisfy required fields of every container. */
+function checkOwner(
+  owner: ResourceOwner,
+  params: ResourceLimitsParams,
+  findings: FindingDraft[],
+  podLevel?: { requests: Set<string>; limits: Set<string> },
+): { requests: Set<string>; limits: Set<string> } {
+  const base = [...owner.path, 'resources'];
+  if (owner.resources !== undefined && owner.resources !== null && !isRecord(owner.resources)) {
+    findings.push({
+      path: formatPath(base),
+      message: `${owner.label}: resources must be a map with requests and limits`,
+      fix: 'write resources as {requests: {...}, limits: {...}}',
+    });
+  }
+  const requests = readSection(owner, 'requests', findings);
+  const limits = readSection(owner, 'limits', findings);
+
+  // The API server defaults a missing request to its limit; judge the values the cluster will run.
+  const effectiveRequests: Parsed = new Map(requests.parsed);
+  const defaultedFromLimit = new Set<string>();
+  for (const [resource, limit] of limits.parsed) {
+    if (!requests.written.has(resource)) {
+      effectiveRequests.set(resource, limit);
+      defaultedFromLimit.add(resource);
+    }
+  }
+
+  for (const field of params.required) {
+    const present =
+      field.section === 'limits'
+        ? limits.written.has(field.resource) || podLevel?.limits.has(field.resource)
+        : requests.written.has(field.resource) ||
+          limits.written.has(field.resource) ||
+          podLevel?.requests.has(field.resource) ||
+          podLevel?.limits.has(field.resource);
+    if (present) continue;
+    findings.push({
+      path: formatPath([...base, field.section, field.resource]),
+      message: `${owner.label} does not set resources.${field.key}, which the bundle requires`,
+      fix: `set resources.${field.key} on ${owner.label}${field.resource === 'memory' ? ' (e.g. 512Mi)' : field.resource === 'cpu' ? ' (e.g. 250m)' : ''}`,
+    });
+  }
+
+  for (const { field, max } of params.max) {
+    const value =
+      field.section === 'limits' ? limits.parsed.get(field.resource) : effectiveRequests.get(field.resource);
+    if (!value || compareQuantities(value, max) <= 0) continue;
+    const defaulted = field.section === 'requests' && defaultedFromLimit.has(field.resource);
+    const writtenSection = defaulted ? 'limits' : field.section;
+    findings.push({
+      path: formatPath([...base, writtenSection, field.resource]),
+      message: defaulted
+        ? `${owner.label}: requests.${field.resource} is unset, so it defaults to limits.${field.resource} "${value.text}", which exceeds the maximum ${field.key} ${max.text}`
+        : `${owner.label}: ${field.key} "${value.text}" exceeds the maximum ${max.text}`,
+      fix: defaulted
+        ? `set requests.${field.resource} to at most ${max.text} explicitly`
+        : `lower ${field.key} to at most ${max.text} (the maximum is inclusive)`,
+      details: { field: field.key, value: value.text, max: max.text },
+    });
+  }
+
+  for (const [resource, request] of requests.parsed) {
+    const limit = limits.parsed.get(resource);
+    if (!limit || compareQuantities(request, limit) <= 0) continue;
+    findings.push({
+      path: formatPath([...base, 'requests', resource]),
+      message: `${owner.label}: requests.${resource} "${request.text}" is greater than limits.${resource} "${limit.text}"`,
+      fix: `lower requests.${resource} or raise limits.${resource}; a request can never exceed its limit`,
+    });
+  }
+  return { requests: requests.written, limits: limits.written };
+}
+
+export const resourceLimitsPolicy: Policy<ResourceLimitsParams> = {
+  id: 'resource-limits',
+  description: 'Containers declare valid resource requests and limits within the configured maxima.',
+  help:
+    'Every container, init container and native sidecar (init container with `restartPolicy: Always`) must set ' +
+    'the resource fields listed in `required` (default `requests.cpu`, `requests.memory`, `limits.memory`). ' +
+    'Values are parsed with the full Kubernetes quantity grammar; invalid or negative quantities are denied with ' +
+    'the reason, and memory or storage written with the `m` (milli) suffix is flagged as a typo for `Mi`. ' +
+    'Maxima in `max` are **inclusive**: a value equal to the maximum is allowed, one nano above is not. ' +
+    'A request above its limit is denied. A missing request counts as its limit, as the API server defaults it. ' +
+    'Pod-level `spec.resources` is checked the same way and satisfies required fields of every container. ' +
+    'Ephemeral containers are skipped (the API forbids resources on them), as is the `pods/ephemeralcontainers` ' +
+    'subresource; an in-place resize through `pods/resize` is judged like any pod. LimitRange defaults are not ' +
+    'applied: write resources into the manifest.',
+  paramsSchema: {
+    type: 'object',
+    properties: {
+      required: {
+        type: 'array',
+        items: { type: 'string', pattern: fieldPattern },
+        uniqueItems: true,
+        description: `resource fields every container must set (default ${defaultRequiredResources.join(', ')})`,
+      },
+      max: {
+        type: 'object',
+        propertyNames: { pattern: fieldPattern },
+        additionalProperties: { type: ['string', 'number'] },
+        description: 'inclusive maxima by field, e.g. {limits.memory: 8Gi, requests.cpu: "4"}',
+      },
+    },
+  },
+  admissionRules: [
+    {
+      apiGroups: [''],
+      resources: ['pods', 'pods/resize', 'replicationcontrollers', 'podtemplates'],
+      operations: ['CREATE', 'UPDATE'],
+    },
+    {
+      apiGroups: ['apps'],
+      resources: ['deployments', 'statefulsets', 'daemonsets', 'replicasets'],
+      operations: ['CREATE', 'UPDATE'],
+    },
+    { apiGroups: ['batch'], resources: ['jobs', 'cronjobs'], operations: ['CREATE', 'UPDATE'] },
+  ],
+  compile(raw) {
+    const requiredKeys = Array.isArray(raw.required)
+      ? raw.required.map(String)
+      : [...defaultRequiredResources];
+    const required = requiredKeys.map((key, index) => {
+      const field = parseField(key);
+      if (!field)
+        throw new ConfigError(
+          `required/${index}`,
+          `"${key}" is not requests.<resource> or limits.<resource>`,
+        );
+      return field;
+    });
+    const max: ResourceMaximum[] = [];
+    for (const [key, value] of Object.entries(isRecord(raw.max) ? raw.max : {})) {
+      const field = parseField(key);
+      if (!field)
+        throw new ConfigError(`max/${key}`, `"${key}" is not requests.<resource> or limits.<resource>`);
+      const quantity = parseQuantityDetailed(value);
+      if (isQuantityError(quantity))
+        throw new ConfigError(
+          `max/${key}`,
+          `maximum ${JSON.stringify(value)} is not a valid quantity: ${quantity.error}`,
+        );
+      if (isNegativeQuantity(quantity))
+        throw new ConfigError(`max/${key}`, `maximum ${quantity.text} is negative`);
+      if (quantity.suffix === 'm' && isByteResource(field.resource))
+        throw new ConfigError(
+          `max/${key}`,
+          `maximum ${quantity.text} is in milli-bytes; did you mean ${quantity.text.slice(0, -1)}Mi?`,
+        );
+      max.push({ field, max: quantity });
+    }
+    return { required, max };
+  },
+  evaluate(input, params) {
+    const reason = skipDelete(input) ?? skipWithoutPodSpec(input);
+    if (reason) return skip(reason);
+    if (input.subresource === 'ephemeralcontainers')
+      return skip('pods/ephemeralcontainers only adds ephemeral containers, which cannot carry resources');
+    if (input.subresource !== undefined && input.subresource !== 'resize')
+      return skip(`the ${input.subresource} subresource does not change container resources`);
+    const findings: FindingDraft[] = [];
+    const containers = containersOf(input.object);
+    for (const pod of podSpecsOf(input.object)) {
+      const podLevel = checkOwner(
+        { label: 'the pod', resources: pod.spec.resources, path: pod.path },
+        { required: [], max: params.max },
+        findings,
+      );
+      for (const location of containers) {
+        if (location.pod.spec !== pod.spec || location.kind === 'ephemeralContainer') continue;
+        checkOwner(
+          { label: ownerLabel(location), resources: location.container.resources, path: location.path },
+          params,
+          findings,
+          podLevel,
+        );
+      }
+    }
+    return findings;
+  },
+};
