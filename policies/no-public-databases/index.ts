@@ -1,0 +1,523 @@
+/**
+ * no-public-databases: no database (by port, image or `app.kubernetes.io/name`) may be reachable
+ * from outside the cluster: NodePort, public LoadBalancer, open source ranges, externalIPs,
+ * hostNetwork/hostPort, Ingress, Traefik IngressRoute(TCP/UDP), Gateway API routes, and the
+ * CloudNativePG and Zalando operators' load-balancer settings.
+ */
+import { skipDelete } from '../engine/adjudicators.ts';
+import { skip } from '../engine/evaluate.ts';
+import type { PathSegment } from '../engine/path.ts';
+import { formatPath } from '../engine/path.ts';
+import type { EngineContext, FindingDraft, KubeObject, Policy, PolicyInput } from '../engine/types.ts';
+import { containersOf, getIn, isRecord, podSpecsOf } from '../engine/workloads.ts';
+import {
+  analyzeService,
+  databaseImage,
+  findServices,
+  nameIsDatabase,
+  podEvidence,
+  portEvidence,
+  relatedIndex,
+} from './detect.ts';
+import type { RelatedIndex } from './detect.ts';
+import {
+  internalAnnotationHints,
+  internalLoadBalancer,
+  isOpenSourceRange,
+  sourceRangesAnnotation,
+} from './load-balancers.ts';
+import { compileParams, paramsSchema, zalandoLoadBalancerFields } from './params.ts';
+import type { NoPublicDatabasesParams } from './params.ts';
+
+export type { NoPublicDatabasesParams } from './params.ts';
+
+/** Everything an evaluation needs, built once per object. */
+interface Scope {
+  readonly params: NoPublicDatabasesParams;
+  readonly index: RelatedIndex;
+  readonly namespace: string | undefined;
+}
+
+function groupOf(object: KubeObject): string {
+  const apiVersion = typeof object.apiVersion === 'string' ? object.apiVersion : '';
+  const slash = apiVersion.indexOf('/');
+  return slash >= 0 ? apiVersion.slice(0, slash) : '';
+}
+
+function str(value: unknown): string {
+  return typeof value === 'string' ? value : JSON.stringify(value);
+}
+
+function records(value: unknown): Record<string, unknown>[] {
+  return Array.isArray(value) ? value.map((v: unknown) => (isRecord(v) ? v : {})) : [];
+}
+
+function lbFix(params: NoPublicDatabasesParams): string {
+  const hints = [...params.loadBalancerProviders].map((p) => internalAnnotationHints[p]);
+  return hints.length > 0
+    ? `use type ClusterIP (applications reach the database inside the cluster), or keep the load balancer internal with the annotation ${hints.join(' or ')}`
+    : 'use type ClusterIP (applications reach the database inside the cluster)';
+}
+
+/**
+ * Exposure checks for a Service or a Service template (`{metadata, spec}` at `base`):
+ * NodePort, LoadBalancer without an internal marker, open source ranges, externalIPs.
+ */
+function serviceFindings(
+  scope: Scope,
+  service: Record<string, unknown>,
+  base: readonly PathSegment[],
+  subject: string,
+  forced?: string,
+): FindingDraft[] {
+  const analysis = analyzeService(scope.params, service, scope.namespace, scope.index, forced);
+  if (analysis.summary === '') return [];
+  const what = `${subject} fronts a database (${analysis.summary})`;
+  const details = { evidence: analysis.summary, fromRelatedObjects: analysis.fromRelatedObjects };
+  const spec = isRecord(service.spec) ? service.spec : {};
+  const at = (...segments: PathSegment[]) => formatPath([...base, ...segments]);
+  const findings: FindingDraft[] = [];
+  if (spec.type === 'NodePort') {
+    findings.push({
+      path: at('spec', 'type'),
+      message: `${what} and type NodePort opens it on every node's IP address`,
+      fix: 'use type ClusterIP; applications reach the database inside the cluster',
+      details,
+    });
+  }
+  if (spec.type === 'LoadBalancer') {
+    const annotations = getIn(service, ['metadata', 'annotations']);
+    const verdict = internalLoadBalancer(
+      isRecord(annotations) ? annotations : {},
+      scope.params.loadBalancerProviders,
+    );
+    if (!verdict.internal) {
+      const why = verdict.evidence
+        ? `its annotation ${verdict.evidence} does not make the load balancer internal`
+        : 'no internal-load-balancer annotation';
+      findings.push({
+        path: at('spec', 'type'),
+        message: `${what} and type LoadBalancer gives it a public address (${why})`,
+        fix: lbFix(scope.params),
+        details,
+      });
+    }
+    const ranges = Array.isArray(spec.loadBalancerSourceRanges)
+      ? (spec.loadBalancerSourceRanges as unknown[])
+      : [];
+    ranges.forEach((range, i) => {
+      if (typeof range === 'string' && isOpenSourceRange(range))
+        findings.push(openRangeFinding(at('spec', 'loadBalancerSourceRanges', i), range, what, details));
+    });
+    const annotated = isRecord(annotations) ? annotations[sourceRangesAnnotation] : undefined;
+    if (ranges.length === 0 && typeof annotated === 'string') {
+      const open = annotated.split(',').filter(isOpenSourceRange);
+      if (open.length > 0)
+        findings.push(
+          openRangeFinding(
+            at('metadata', 'annotations', sourceRangesAnnotation),
+            open.join(','),
+            what,
+            details,
+          ),
+        );
+    }
+  }
+  if (Array.isArray(spec.externalIPs)) {
+    (spec.externalIPs as unknown[]).forEach((ip, i) => {
+      findings.push({
+        path: at('spec', 'externalIPs', i),
+        message: `${what} and externalIPs entry ${str(ip)} makes every node accept its traffic for that address`,
+        fix: 'remove spec.externalIPs; keep the database Service ClusterIP',
+        details,
+      });
+    });
+  }
+  return findings;
+}
+
+function openRangeFinding(
+  path: string,
+  range: string,
+  what: string,
+  details: Record<string, unknown>,
+): FindingDraft {
+  return {
+    path,
+    message: `${what} and load-balancer source range ${range.trim()} admits the whole internet (checked even for internal load balancers: an ignored annotation must not leave the database open)`,
+    fix: 'list only the client networks that need the database (e.g. the VPN or application subnet CIDR)',
+    details,
+  };
+}
+
+function podFindings(scope: Scope, object: KubeObject): FindingDraft[] {
+  const { params } = scope;
+  const findings: FindingDraft[] = [];
+  const containers = containersOf(object);
+  for (const pod of podSpecsOf(object)) {
+    const evidence = podEvidence(params, object, pod);
+    const own = containers.filter((c) => c.pod.spec === pod.spec);
+    if (pod.spec.hostNetwork === true) {
+      let why = evidence.label ?? evidence.images[0];
+      if (!why) {
+        for (const c of own)
+          for (const port of records(c.container.ports)) {
+            const product = portEvidence(params, port.containerPort);
+            if (product && !why) why = `containerPort ${product}`;
+          }
+      }
+      if (why)
+        findings.push({
+          path: formatPath([...pod.path, 'hostNetwork']),
+          message: `hostNetwork: true puts a database (${why}) on the node's network, reachable at the node's IP`,
+          fix: 'remove hostNetwork and expose the database through a ClusterIP Service',
+        });
+    }
+    for (const c of own) {
+      const image = databaseImage(params, c.container.image);
+      records(c.container.ports).forEach((port, k) => {
+        if (typeof port.hostPort !== 'number' || port.hostPort === 0) return;
+        const why =
+          (portEvidence(params, port.containerPort) &&
+            `containerPort ${portEvidence(params, port.containerPort)}`) ||
+          (portEvidence(params, port.hostPort) && `hostPort ${portEvidence(params, port.hostPort)}`) ||
+          image ||
+          evidence.label;
+        if (!why) return;
+        findings.push({
+          path: formatPath([...c.path, 'ports', k, 'hostPort']),
+          message: `hostPort ${port.hostPort} publishes a database (${why}) on the node's IP address`,
+          fix: 'remove hostPort and expose the database through a ClusterIP Service',
+        });
+      });
+    }
+  }
+  return findings;
+}
+
+/** A reference from a route or Ingress to a Service port. */
+interface BackendRef {
+  readonly name: unknown;
+  readonly port: unknown;
+  readonly namespace: string | undefined;
+  readonly namePath: string;
+  readonly portPath: string;
+}
+
+/** Checks one backend: own port number or name first, then the referenced Service if present. */
+function backendFinding(scope: Scope, ref: BackendRef, via: string, fix: string): FindingDraft | undefined {
+  const { params } = scope;
+  const service = `Service ${str(ref.name)}`;
+  const byNumber = portEvidence(params, ref.port);
+  if (byNumber || nameIsDatabase(params, ref.port)) {
+    const port = byNumber ?? `"${str(ref.port)}"`;
+    return {
+      path: ref.portPath,
+      message: `${via} routes to database port ${port} of ${service}`,
+      fix,
+      details: { evidence: `port ${port}`, fromRelatedObjects: false },
+    };
+  }
+  for (const object of findServices(scope.index, ref.name, ref.namespace)) {
+    const analysis = analyzeService(params, object, object.metadata?.namespace ?? ref.namespace, scope.index);
+    if (analysis.summary === '') continue;
+    const ports = records(getIn(object, ['spec', 'ports']));
+    const hit = analysis.ports.find((p) => {
+      const port = ports[p.index] ?? {};
+      if (ref.port === undefined) return true;
+      return typeof ref.port === 'number' ? port.port === ref.port : port.name === ref.port;
+    });
+    if (!hit) continue;
+    const evidence = hit.evidence;
+    return {
+      path: ref.namePath,
+      message: `${via} routes to ${service}, which fronts a database (${evidence})`,
+      fix,
+      details: { evidence, fromRelatedObjects: true },
+    };
+  }
+  return undefined;
+}
+
+function ingressFindings(scope: Scope, object: KubeObject): FindingDraft[] | { skip: string } {
+  const spec = isRecord(object.spec) ? object.spec : {};
+  const classes = [
+    spec.ingressClassName,
+    object.metadata?.annotations?.['kubernetes.io/ingress.class'],
+  ].filter((c): c is string => typeof c === 'string');
+  if (classes.length > 0 && classes.every((c) => scope.params.internalIngressClasses.has(c)))
+    return skip(`ingress class ${classes.join(', ')} is internal`);
+  const fix =
+    'remove this backend: databases are reached inside the cluster, not through an Ingress (or use an internal ingress class listed in internalIngressClasses)';
+  const findings: FindingDraft[] = [];
+  const check = (backend: unknown, base: PathSegment[], via: string) => {
+    if (!isRecord(backend)) return;
+    let ref: BackendRef | undefined;
+    if (isRecord(backend.service)) {
+      const port = isRecord(backend.service.port) ? backend.service.port : {};
+      const key = port.number !== undefined ? 'number' : 'name';
+      ref = {
+        name: backend.service.name,
+        port: port[key],
+        namespace: scope.namespace,
+        namePath: formatPath([...base, 'service', 'name']),
+        portPath: formatPath([...base, 'service', 'port', key]),
+      };
+    } else if (backend.serviceName !== undefined) {
+      ref = {
+        name: backend.serviceName,
+        port: backend.servicePort,
+        namespace: scope.namespace,
+        namePath: formatPath([...base, 'serviceName']),
+        portPath: formatPath([...base, 'servicePort']),
+      };
+    }
+    const finding = ref && backendFinding(scope, ref, via, fix);
+    if (finding) findings.push(finding);
+  };
+  check(spec.defaultBackend, ['spec', 'defaultBackend'], 'the Ingress default backend');
+  check(spec.backend, ['spec', 'backend'], 'the Ingress default backend');
+  records(spec.rules).forEach((rule, i) => {
+    const host = typeof rule.host === 'string' ? ` for host ${rule.host}` : '';
+    records(getIn(rule, ['http', 'paths'])).forEach((p, j) => {
+      check(
+        p.backend,
+        ['spec', 'rules', i, 'http', 'paths', j, 'backend'],
+        `Ingress path ${str(p.path ?? '/')}${host}`,
+      );
+    });
+  });
+  return findings;
+}
+
+function traefikFindings(scope: Scope, object: KubeObject): FindingDraft[] | { skip: string } {
+  const spec = isRecord(object.spec) ? object.spec : {};
+  const entryPoints = Array.isArray(spec.entryPoints) ? spec.entryPoints.map(String) : [];
+  if (entryPoints.length > 0 && entryPoints.every((e) => scope.params.internalEntryPoints.has(e)))
+    return skip(`entry points ${entryPoints.join(', ')} are internal`);
+  const on = entryPoints.length > 0 ? `entry points ${entryPoints.join(', ')}` : 'every default entry point';
+  const fix =
+    'remove this route: databases are reached inside the cluster; if a route is required, serve it only on an internal entry point listed in internalEntryPoints';
+  const findings: FindingDraft[] = [];
+  records(spec.routes).forEach((route, i) => {
+    const match = typeof route.match === 'string' ? route.match : undefined;
+    const anyClient = match && /HostSNI\(\s*`\*`\s*\)/.test(match) ? ' for any client (HostSNI(`*`))' : '';
+    const via = `${object.kind} route ${i}${match ? ` (${match})` : ''} on ${on}${anyClient}`;
+    records(route.services).forEach((service, j) => {
+      if (service.kind !== undefined && service.kind !== 'Service') return;
+      const base: PathSegment[] = ['spec', 'routes', i, 'services', j];
+      const finding = backendFinding(
+        scope,
+        {
+          name: service.name,
+          port: service.port,
+          namespace: typeof service.namespace === 'string' ? service.namespace : scope.namespace,
+          namePath: formatPath([...base, 'name']),
+          portPath: formatPath([...base, 'port']),
+        },
+        via,
+        fix,
+      );
+      if (finding) findings.push(finding);
+    });
+  });
+  return findings;
+}
+
+function gatewayRouteFindings(scope: Scope, object: KubeObject): FindingDraft[] | { skip: string } {
+  const spec = isRecord(object.spec) ? object.spec : {};
+  const parents = records(spec.parentRefs).map((p) => {
+    const ns = typeof p.namespace === 'string' ? p.namespace : scope.namespace;
+    return { name: str(p.name), qualified: `${ns ?? ''}/${str(p.name)}` };
+  });
+  const internal = scope.params.internalGateways;
+  if (parents.length > 0 && parents.every((p) => internal.has(p.qualified) || internal.has(p.name)))
+    return skip(`gateways ${parents.map((p) => p.qualified).join(', ')} are internal`);
+  const fix =
+    'remove this backendRef: databases are reached inside the cluster; if a route is required, attach it only to an internal Gateway listed in internalGateways';
+  const findings: FindingDraft[] = [];
+  records(spec.rules).forEach((rule, i) => {
+    records(rule.backendRefs).forEach((backend, j) => {
+      const group = backend.group ?? '';
+      const kind = backend.kind ?? 'Service';
+      if (group !== '' || kind !== 'Service') return;
+      const base: PathSegment[] = ['spec', 'rules', i, 'backendRefs', j];
+      const finding = backendFinding(
+        scope,
+        {
+          name: backend.name,
+          port: backend.port,
+          namespace: typeof backend.namespace === 'string' ? backend.namespace : scope.namespace,
+          namePath: formatPath([...base, 'name']),
+          portPath: formatPath([...base, 'port']),
+        },
+        `${object.kind} rule ${i}`,
+        fix,
+      );
+      if (finding) findings.push(finding);
+    });
+  });
+  return findings;
+}
+
+function cnpgFindings(scope: Scope, object: KubeObject): FindingDraft[] {
+  const name = object.metadata?.name ?? '?';
+  if (object.kind === 'Pooler') {
+    const template = getIn(object, ['spec', 'serviceTemplate']);
+    if (!isRecord(template)) return [];
+    return serviceFindings(
+      scope,
+      template,
+      ['spec', 'serviceTemplate'],
+      `the service template of CloudNativePG Pooler "${name}"`,
+      'PgBouncer pooler of CloudNativePG',
+    );
+  }
+  const findings: FindingDraft[] = [];
+  records(getIn(object, ['spec', 'managed', 'services', 'additional'])).forEach((additional, i) => {
+    const template = additional.serviceTemplate;
+    if (!isRecord(template)) return;
+    const service = str(getIn(template, ['metadata', 'name']) ?? i);
+    findings.push(
+      ...serviceFindings(
+        scope,
+        template,
+        ['spec', 'managed', 'services', 'additional', i, 'serviceTemplate'],
+        `additional service ${service} of CloudNativePG Cluster "${name}"`,
+        'PostgreSQL managed by CloudNativePG',
+      ),
+    );
+  });
+  return findings;
+}
+
+function zalandoFindings(scope: Scope, object: KubeObject): FindingDraft[] {
+  const spec = isRecord(object.spec) ? object.spec : {};
+  const name = object.metadata?.name ?? '?';
+  const annotationsOf = (...fields: string[]) =>
+    Object.assign({}, ...fields.map((f) => (isRecord(spec[f]) ? spec[f] : {}))) as Record<string, unknown>;
+  const findings: FindingDraft[] = [];
+  let anyEnabled = false;
+  for (const field of zalandoLoadBalancerFields) {
+    const value = spec[field];
+    const enabled =
+      value === true || (value === undefined && scope.params.zalandoLoadBalancerDefaults.has(field));
+    if (!enabled) continue;
+    anyEnabled = true;
+    const role = field.includes('Replica') ? 'replicaServiceAnnotations' : 'masterServiceAnnotations';
+    const verdict = internalLoadBalancer(
+      annotationsOf('serviceAnnotations', role),
+      scope.params.loadBalancerProviders,
+    );
+    if (verdict.internal) continue;
+    const source = value === undefined ? ' (left out, and the operator enables it by default)' : '';
+    findings.push({
+      path: formatPath(['spec', field]),
+      message: `Zalando postgresql "${name}" has ${field}${source}: the operator creates a public LoadBalancer for PostgreSQL`,
+      fix:
+        value === undefined
+          ? `set ${field}: false`
+          : `set ${field}: false, or make it internal with spec.serviceAnnotations ${[...scope.params.loadBalancerProviders].map((p) => internalAnnotationHints[p]).join(' or ')}`,
+      details: { evidence: 'PostgreSQL managed by the Zalando operator', fromRelatedObjects: false },
+    });
+  }
+  if (anyEnabled) {
+    (Array.isArray(spec.allowedSourceRanges) ? (spec.allowedSourceRanges as unknown[]) : []).forEach(
+      (range, i) => {
+        if (typeof range === 'string' && isOpenSourceRange(range))
+          findings.push(
+            openRangeFinding(
+              formatPath(['spec', 'allowedSourceRanges', i]),
+              range,
+              `Zalando postgresql "${name}" fronts a database (PostgreSQL managed by the Zalando operator)`,
+              {},
+            ),
+          );
+      },
+    );
+  }
+  return findings;
+}
+
+const traefikGroups = new Set(['traefik.io', 'traefik.containo.us']);
+const traefikKinds = new Set(['IngressRoute', 'IngressRouteTCP', 'IngressRouteUDP']);
+const gatewayKinds = new Set(['HTTPRoute', 'GRPCRoute', 'TCPRoute', 'TLSRoute', 'UDPRoute']);
+const ingressGroups = new Set(['networking.k8s.io', 'extensions']);
+
+function evaluateObject(input: PolicyInput, params: NoPublicDatabasesParams, context: EngineContext) {
+  const object = input.object;
+  const scope: Scope = {
+    params,
+    index: relatedIndex(params, context.relatedObjects),
+    namespace: input.namespace,
+  };
+  const group = groupOf(object);
+  const kind = object.kind ?? '';
+  if (kind === 'Service' && group === '')
+    return serviceFindings(scope, object, [], `Service "${object.metadata?.name ?? '?'}"`);
+  if (kind === 'Ingress' && ingressGroups.has(group)) return ingressFindings(scope, object);
+  if (traefikKinds.has(kind) && traefikGroups.has(group)) return traefikFindings(scope, object);
+  if (gatewayKinds.has(kind) && group === 'gateway.networking.k8s.io')
+    return gatewayRouteFindings(scope, object);
+  if ((kind === 'Cluster' || kind === 'Pooler') && group === 'postgresql.cnpg.io')
+    return cnpgFindings(scope, object);
+  if (kind === 'postgresql' && group === 'acid.zalan.do') return zalandoFindings(scope, object);
+  if (podSpecsOf(object).length > 0) return podFindings(scope, object);
+  return skip(`${kind || 'object'} cannot expose a database`);
+}
+
+/** The no-public-databases policy. */
+export const noPublicDatabasesPolicy: Policy<NoPublicDatabasesParams> = {
+  id: 'no-public-databases',
+  description: 'Databases must not be reachable from outside the cluster.',
+  help:
+    'A database is recognised by port (PostgreSQL 5432, Redis 6379, MySQL 3306, MongoDB 27017, ...), by ' +
+    'normalized image (postgres, bitnami/postgresql, ghcr.io/cloudnative-pg/postgresql, ...) or by the ' +
+    '`app.kubernetes.io/name` label; Service selectors and named target ports are resolved against pod templates ' +
+    "submitted together. Denied exposures: Service type NodePort, type LoadBalancer without the provider's " +
+    'internal annotation, load-balancer source ranges open to the internet, externalIPs, hostNetwork and hostPort, ' +
+    'Ingress backends, Traefik IngressRoute/IngressRouteTCP/IngressRouteUDP and Gateway API routes to a database, ' +
+    'CloudNativePG additional services and Pooler templates of type LoadBalancer/NodePort, and Zalando ' +
+    'postgresql load balancers.',
+  paramsSchema,
+  admissionRules: [
+    {
+      apiGroups: [''],
+      resources: ['services', 'pods', 'replicationcontrollers', 'podtemplates'],
+      operations: ['CREATE', 'UPDATE'],
+    },
+    {
+      apiGroups: ['apps'],
+      resources: ['deployments', 'statefulsets', 'daemonsets', 'replicasets'],
+      operations: ['CREATE', 'UPDATE'],
+    },
+    { apiGroups: ['batch'], resources: ['jobs', 'cronjobs'], operations: ['CREATE', 'UPDATE'] },
+    {
+      apiGroups: ['networking.k8s.io', 'extensions'],
+      resources: ['ingresses'],
+      operations: ['CREATE', 'UPDATE'],
+    },
+    {
+      apiGroups: ['traefik.io', 'traefik.containo.us'],
+      resources: ['ingressroutes', 'ingressroutetcps', 'ingressrouteudps'],
+      operations: ['CREATE', 'UPDATE'],
+    },
+    {
+      apiGroups: ['gateway.networking.k8s.io'],
+      resources: ['httproutes', 'grpcroutes', 'tcproutes', 'tlsroutes', 'udproutes'],
+      operations: ['CREATE', 'UPDATE'],
+    },
+    {
+      apiGroups: ['postgresql.cnpg.io'],
+      resources: ['clusters', 'poolers'],
+      operations: ['CREATE', 'UPDATE'],
+    },
+    { apiGroups: ['acid.zalan.do'], resources: ['postgresqls'], operations: ['CREATE', 'UPDATE'] },
+  ],
+  compile: compileParams,
+  evaluate(input, params, context) {
+    const reason = skipDelete(input);
+    if (reason) return skip(reason);
+    return evaluateObject(input, params, context);
+  },
+};
