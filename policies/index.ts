@@ -1,12 +1,14 @@
 /** The built-in policies and a bundle loader bound to them. */
 import { approvedRegistriesPolicy } from './approved-registries/index.ts';
 import { loadBundle as loadBundleWith } from './engine/bundle.ts';
+import { noPublicDatabasesPolicy } from './no-public-databases/index.ts';
 import type { CompiledBundle } from './engine/bundle.ts';
 import type { Policy } from './engine/types.ts';
 
 /** Every built-in policy, in report order. Policy ids are stable API. */
 export const builtinPolicies: readonly Policy<unknown>[] = Object.freeze([
   approvedRegistriesPolicy as Policy<unknown>,
+  noPublicDatabasesPolicy as Policy<unknown>,
 ]);
 
 /** Loads a bundle against the built-in policies. */
