@@ -18,6 +18,22 @@ const commands: Record<string, CommandEntry> = {
     summary: 'check manifests against a policy bundle (CI gate)',
     load: () => import('./commands/check.ts'),
   },
+  bundle: {
+    summary: 'validate, test, sign, verify and diff policy bundles; print the bundle schema',
+    load: () => import('./commands/bundle.ts'),
+  },
+  freeze: {
+    summary: 'show freeze status and the freeze calendar (text or iCalendar)',
+    load: () => import('./commands/freeze.ts'),
+  },
+  'break-glass': {
+    summary: 'request, approve (co-sign) and inspect break-glass approvals for frozen changes',
+    load: () => import('./commands/break-glass.ts'),
+  },
+  serve: {
+    summary: 'run the validating admission webhook',
+    load: () => import('../../../webhook/src/cli.ts'),
+  },
 };
 
 function usage(): string {

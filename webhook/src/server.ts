@@ -1,0 +1,305 @@
+/**
+ * The webhook server: express 5 over HTTPS with `POST /validate`, and the operations endpoints
+ * (`/healthz`, `/readyz`, `/metrics`) on a separate plain-HTTP port. Everything the server needs
+ * (bundle source, namespace source, services, clock, logger) is passed in, so tests run the real
+ * server in-process and the CLI only parses flags.
+ */
+import { createServer as createHttpServer } from 'node:http';
+import type { Server as HttpServer } from 'node:http';
+import { createServer as createHttpsServer } from 'node:https';
+import type { Server as HttpsServer } from 'node:https';
+import type { AddressInfo } from 'node:net';
+import { performance } from 'node:perf_hooks';
+import express from 'express';
+import type { NextFunction, Request, Response } from 'express';
+import type { Logger } from 'pino';
+import { AdmissionRequestError } from '../../policies/engine/errors/admission-request-error.ts';
+import { evaluate } from '../../policies/engine/evaluate.ts';
+import type { EngineContext, Report } from '../../policies/engine/types.ts';
+import type { AdmissionRequest, AdmissionResponse } from './admission.ts';
+import {
+  allowResponse,
+  buildResponse,
+  failureResponse,
+  parseAdmissionReview,
+  reviewEnvelope,
+  skipReason,
+  subjectOf,
+  toAdmissionInput,
+} from './admission.ts';
+import type { BundleSource } from './bundle-source.ts';
+import { decisionLine } from './decision-log.ts';
+import type { WebhookMetrics } from './metrics.ts';
+import type { NamespaceSource } from './namespaces.ts';
+import { secureOptions } from './tls.ts';
+import type { ServingKeyPair } from './tls.ts';
+
+/** Largest request body accepted: an AdmissionReview carries object and oldObject (up to 3 MiB each in etcd). */
+export const bodyLimitBytes = 7 * 1024 * 1024;
+
+/** What to answer when no decision could be made in time or evaluation crashed. */
+export type FailureAction = 'deny' | 'allow';
+
+/** Options of {@link createWebhookServer}. */
+export interface WebhookServerOptions {
+  readonly bundle: Pick<BundleSource, 'current'>;
+  readonly namespaces: NamespaceSource;
+  readonly keyPair: ServingKeyPair;
+  readonly metrics: WebhookMetrics;
+  readonly logger: Logger;
+  readonly failureAction: FailureAction;
+  /** Internal deadline per request; past it the failure action answers. */
+  readonly deadlineMs: number;
+  /** Fixed evaluation instant (test clock); otherwise the time each request arrives. */
+  readonly now?: Date;
+  /** Services for policies, e.g. `imageVerifier`. */
+  readonly services?: Readonly<Record<string, unknown>>;
+  /** Whether the webhook is ready beyond bundle and namespace cache (e.g. services warmed up). */
+  readonly extraReadiness?: () => string | undefined;
+}
+
+/** A created (not yet listening) server pair. */
+export interface WebhookServer {
+  readonly https: HttpsServer;
+  readonly ops: HttpServer;
+  /** Starts listening; returns the bound ports. */
+  listen(options: {
+    host: string;
+    port: number;
+    opsHost: string;
+    opsPort: number;
+  }): Promise<{ port: number; opsPort: number }>;
+  /** Why the server is not ready, or undefined when it is. */
+  notReadyReason(): string | undefined;
+  /** Requests being evaluated right now. */
+  inFlight(): number;
+  /**
+   * Stops accepting, lets in-flight requests finish (at most `graceMs`), then closes everything.
+   */
+  close(graceMs: number): Promise<void>;
+}
+
+/** Creates the HTTPS admission server and the plain-HTTP operations server. */
+export function createWebhookServer(options: WebhookServerOptions): WebhookServer {
+  let draining = false;
+  let inFlight = 0;
+  const app = express();
+  app.disable('x-powered-by');
+  app.disable('etag');
+  app.use((_req, res, next) => {
+    inFlight++;
+    res.on('close', () => {
+      inFlight--;
+    });
+    if (draining) res.setHeader('Connection', 'close');
+    next();
+  });
+  const jsonBody = express.json({ limit: bodyLimitBytes, type: () => true, strict: true });
+  app.post('/validate', jsonBody, (req: Request, res: Response, next: NextFunction) => {
+    handleValidate(req, res, options).catch(next);
+  });
+  app.all('/validate', (_req, res) => {
+    res
+      .status(405)
+      .set('Allow', 'POST')
+      .json({ error: 'use POST with an admission.k8s.io/v1 AdmissionReview' });
+  });
+  app.use((_req: Request, res: Response) => {
+    res.status(404).json({ error: 'not found: the admission endpoint is POST /validate' });
+  });
+  app.use((error: unknown, _req: Request, res: Response, _next: NextFunction) => {
+    const status = clientErrorStatus(error);
+    if (status !== undefined) {
+      options.metrics.badRequest();
+      res.status(status).json({ error: clientErrorMessage(error, status) });
+      return;
+    }
+    options.logger.error({ event: 'internal-error', err: error }, 'unhandled error');
+    res.status(500).json({ error: 'internal error' });
+  });
+
+  const httpsServer = createHttpsServer({ ...secureOptions(options.keyPair), requestTimeout: 30_000 }, app);
+  httpsServer.keepAliveTimeout = 65_000;
+
+  const notReadyReason = (): string | undefined => {
+    if (draining) return 'shutting down';
+    try {
+      options.bundle.current();
+    } catch {
+      return 'no valid bundle is active';
+    }
+    if (!options.namespaces.synced()) return 'namespace cache has not synced yet';
+    return options.extraReadiness?.();
+  };
+
+  const opsApp = express();
+  opsApp.disable('x-powered-by');
+  opsApp.get('/healthz', (_req, res) => {
+    res.type('text/plain').send('ok\n');
+  });
+  opsApp.get('/readyz', (_req, res) => {
+    const reason = notReadyReason();
+    if (reason) res.status(503).type('text/plain').send(`not ready: ${reason}\n`);
+    else {
+      const { identity } = options.bundle.current();
+      res.type('text/plain').send(`ok: bundle ${identity.name}@${identity.version} ${identity.digest}\n`);
+    }
+  });
+  opsApp.get('/metrics', async (_req, res) => {
+    res.set('Content-Type', options.metrics.registry.contentType);
+    res.send(await options.metrics.registry.metrics());
+  });
+  const opsServer = createHttpServer(opsApp);
+
+  return {
+    https: httpsServer,
+    ops: opsServer,
+    async listen({ host, port, opsHost, opsPort }) {
+      await listenOn(httpsServer, port, host);
+      await listenOn(opsServer, opsPort, opsHost);
+      return {
+        port: (httpsServer.address() as AddressInfo).port,
+        opsPort: (opsServer.address() as AddressInfo).port,
+      };
+    },
+    notReadyReason,
+    inFlight: () => inFlight,
+    async close(graceMs) {
+      draining = true;
+      const closed = new Promise<void>((resolve) => httpsServer.close(() => resolve()));
+      httpsServer.closeIdleConnections();
+      const deadline = Date.now() + graceMs;
+      while (inFlight > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+      httpsServer.closeIdleConnections();
+      const forced = setTimeout(() => httpsServer.closeAllConnections(), Math.max(0, deadline - Date.now()));
+      await closed;
+      clearTimeout(forced);
+      await new Promise<void>((resolve) => {
+        opsServer.close(() => resolve());
+        opsServer.closeAllConnections();
+      });
+    },
+  };
+}
+
+function listenOn(server: HttpServer | HttpsServer, port: number, host: string): Promise<void> {
+  return new Promise((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, host, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+}
+
+function clientErrorStatus(error: unknown): number | undefined {
+  if (error instanceof AdmissionRequestError) return error.status;
+  if (typeof error === 'object' && error !== null) {
+    const status = (error as { status?: unknown; statusCode?: unknown }).status;
+    if (typeof status === 'number' && status >= 400 && status < 500) return status;
+  }
+  return undefined;
+}
+
+function clientErrorMessage(error: unknown, status: number): string {
+  const type = (error as { type?: unknown }).type;
+  if (type === 'entity.parse.failed')
+    return `malformed JSON: ${(error as Error).message}; expected an admission.k8s.io/v1 AdmissionReview`;
+  if (type === 'entity.too.large' || status === 413)
+    return `request body larger than ${bodyLimitBytes} bytes`;
+  return error instanceof Error ? error.message : 'bad request';
+}
+
+async function handleValidate(req: Request, res: Response, options: WebhookServerOptions): Promise<void> {
+  const started = performance.now();
+  let request: AdmissionRequest;
+  try {
+    request = parseAdmissionReview(req.body);
+  } catch (error) {
+    if (error instanceof AdmissionRequestError) {
+      options.metrics.badRequest();
+      res.status(error.status).json({ error: error.message });
+      return;
+    }
+    throw error;
+  }
+  const bundle = options.bundle.current();
+  const answer = (
+    response: AdmissionResponse,
+    metricDecision: Parameters<WebhookMetrics['observeRequest']>[0]['decision'],
+    report?: Report,
+    cause?: string,
+  ): void => {
+    if (res.headersSent) return;
+    const durationMs = performance.now() - started;
+    res.json(reviewEnvelope(response));
+    options.metrics.observeRequest({
+      operation: request.operation,
+      decision: metricDecision,
+      dryRun: request.dryRun,
+      seconds: durationMs / 1000,
+      ...(report ? { report } : {}),
+    });
+    const line = decisionLine({
+      request,
+      decision: response.allowed ? 'allow' : 'deny',
+      bundle: bundle.identity,
+      durationMs,
+      ...(report ? { report } : {}),
+      ...(cause ? { cause } : {}),
+    });
+    options.logger.info(line, 'decision');
+  };
+
+  const skipped = skipReason(request);
+  if (skipped) {
+    answer(allowResponse(request.uid), 'skipped', undefined, `skipped: ${skipped}`);
+    return;
+  }
+  const controller = new AbortController();
+  let timer: NodeJS.Timeout | undefined;
+  const deadline = new Promise<'deadline'>((resolve) => {
+    timer = setTimeout(() => resolve('deadline'), options.deadlineMs);
+  });
+  const context: EngineContext = {
+    now: options.now ?? new Date(),
+    point: 'admission',
+    namespaces: options.namespaces.lookup,
+    signal: controller.signal,
+    ...(options.services ? { services: options.services } : {}),
+  };
+  try {
+    const outcome = await Promise.race([evaluate(toAdmissionInput(request), bundle, context), deadline]);
+    if (outcome === 'deadline') {
+      controller.abort(new Error(`tollgate deadline of ${options.deadlineMs} ms passed`));
+      options.metrics.failure('deadline');
+      options.logger.warn(
+        { event: 'deadline', uid: request.uid, deadlineMs: options.deadlineMs },
+        'no decision before the deadline',
+      );
+      answer(
+        failureResponse(request.uid, options.failureAction, `no decision within ${options.deadlineMs} ms`),
+        options.failureAction === 'allow' ? 'failure-allow' : 'failure-deny',
+        undefined,
+        'deadline',
+      );
+      return;
+    }
+    answer(
+      buildResponse({ uid: request.uid, report: outcome, subject: subjectOf(request) }),
+      outcome.decision,
+      outcome,
+    );
+  } catch (error) {
+    options.metrics.failure('internal-error');
+    options.logger.error({ event: 'internal-error', uid: request.uid, err: error }, 'evaluation crashed');
+    answer(
+      failureResponse(request.uid, options.failureAction, 'internal error while evaluating'),
+      options.failureAction === 'allow' ? 'failure-allow' : 'failure-deny',
+      undefined,
+      'internal-error',
+    );
+  } finally {
+    clearTimeout(timer);
+  }
+}

@@ -1,0 +1,173 @@
+/**
+ * Assembles a running webhook from plain options: bundle source with reload, TLS (files with
+ * rotation, or a generated self-signed pair), namespace source, services, metrics and the decision
+ * log. Used by `tollgate serve` and, in-process, by the tests, the parity test and the bench.
+ */
+import type { Logger } from 'pino';
+import { builtinPolicies } from '../../policies/index.ts';
+import type { NamespaceLookup, Policy } from '../../policies/engine/types.ts';
+import { openBundleSource } from './bundle-source.ts';
+import type { BundleSource } from './bundle-source.ts';
+import { createLogger } from './decision-log.ts';
+import type { FileWatcher } from './file-watch.ts';
+import { createMetrics } from './metrics.ts';
+import type { WebhookMetrics } from './metrics.ts';
+import { informerNamespaces, kubeConfigFor, noNamespaces } from './namespaces.ts';
+import type { ClusterConfig, NamespaceSource } from './namespaces.ts';
+import { createWebhookServer } from './server.ts';
+import type { FailureAction, WebhookServer } from './server.ts';
+import { createServices } from './services.ts';
+import { generateSelfSigned, readKeyPair, watchKeyPair } from './tls.ts';
+import type { ServingKeyPair } from './tls.ts';
+
+/** TLS configuration: certificate files (reloaded on change), or a self-signed pair for these names. */
+export type TlsConfig =
+  | { readonly kind: 'files'; readonly certFile: string; readonly keyFile: string }
+  | { readonly kind: 'self-signed'; readonly names: readonly string[] };
+
+/** Options of {@link startWebhook}. */
+export interface StartWebhookOptions {
+  readonly bundlePath: string;
+  readonly bundleLabel?: string;
+  /** Policies a bundle may configure (default: the built-in ones). */
+  readonly policies?: readonly Policy<unknown>[];
+  readonly host: string;
+  readonly port: number;
+  readonly opsHost: string;
+  readonly opsPort: number;
+  readonly tls: TlsConfig;
+  /** Cluster for namespace labels; undefined runs without namespace look-ups. */
+  readonly cluster?: ClusterConfig;
+  /** Overrides namespace look-ups (tests, parity). */
+  readonly namespaceLookup?: NamespaceLookup;
+  /** The webhook's timeout in the ValidatingWebhookConfiguration, in seconds. */
+  readonly timeoutSeconds: number;
+  readonly failureAction: FailureAction;
+  /** Fixed evaluation instant (test clock, `--now`). */
+  readonly now?: Date;
+  /** Period of the bundle and certificate change checks. */
+  readonly reloadIntervalMs: number;
+  readonly logger?: Logger;
+  /** Extra services merged over the default ones (tests). */
+  readonly services?: Readonly<Record<string, unknown>>;
+  /** Registers default process metrics (off in tests that start many servers). */
+  readonly defaultMetrics?: boolean;
+}
+
+/** A running webhook. */
+export interface RunningWebhook {
+  readonly port: number;
+  readonly opsPort: number;
+  /** CA certificate (PEM) of the generated self-signed pair, if one was generated. */
+  readonly caPem?: string;
+  readonly deadlineMs: number;
+  readonly server: WebhookServer;
+  readonly bundle: BundleSource;
+  readonly namespaces: NamespaceSource;
+  readonly metrics: WebhookMetrics;
+  readonly logger: Logger;
+  /** Stops accepting, drains in-flight requests (at most `graceMs`), stops watchers and informers. */
+  stop(graceMs?: number): Promise<void>;
+}
+
+/** The internal per-request deadline for a webhook timeout: 1.5 s of margin, at least 0.5 s. */
+export function deadlineFor(timeoutSeconds: number): number {
+  return Math.max(500, Math.round(timeoutSeconds * 1000 - 1500));
+}
+
+/** Starts the webhook; throws BundleError for an invalid bundle and errors for unreadable TLS files. */
+export async function startWebhook(options: StartWebhookOptions): Promise<RunningWebhook> {
+  const logger = options.logger ?? createLogger();
+  const metrics = createMetrics({ defaultMetrics: options.defaultMetrics ?? true });
+  const bundle = await openBundleSource({
+    path: options.bundlePath,
+    ...(options.bundleLabel ? { label: options.bundleLabel } : {}),
+    policies: options.policies ?? builtinPolicies,
+    intervalMs: options.reloadIntervalMs,
+    metrics,
+    logger,
+  });
+  const cleanups: Array<() => Promise<void> | void> = [() => bundle.stop()];
+  try {
+    let keyPair: ServingKeyPair;
+    let caPem: string | undefined;
+    if (options.tls.kind === 'files') keyPair = await readKeyPair(options.tls.certFile, options.tls.keyFile);
+    else {
+      const generated = await generateSelfSigned({ names: options.tls.names });
+      keyPair = generated;
+      caPem = generated.caPem;
+    }
+    let namespaces: NamespaceSource;
+    if (options.namespaceLookup) {
+      namespaces = { ...noNamespaces(), lookup: options.namespaceLookup, description: 'provided look-up' };
+    } else if (options.cluster) {
+      namespaces = informerNamespaces({
+        kubeConfig: kubeConfigFor(options.cluster),
+        description:
+          options.cluster.kind === 'kubeconfig'
+            ? `namespace informer via kubeconfig ${options.cluster.file}`
+            : 'namespace informer via the in-cluster service account',
+        metrics,
+        logger,
+      });
+    } else namespaces = noNamespaces();
+    cleanups.push(() => namespaces.stop());
+    const services = await createServices({ reportCache: metrics.reportCache, logger });
+    cleanups.push(() => services.stop());
+    const deadlineMs = deadlineFor(options.timeoutSeconds);
+    const server = createWebhookServer({
+      bundle,
+      namespaces,
+      keyPair,
+      metrics,
+      logger,
+      failureAction: options.failureAction,
+      deadlineMs,
+      services: { ...services.services, ...options.services },
+      ...(options.now ? { now: options.now } : {}),
+    });
+    const { port, opsPort } = await server.listen({
+      host: options.host,
+      port: options.port,
+      opsHost: options.opsHost,
+      opsPort: options.opsPort,
+    });
+    let certWatcher: FileWatcher | undefined;
+    if (options.tls.kind === 'files') {
+      certWatcher = watchKeyPair({
+        server: server.https,
+        certFile: options.tls.certFile,
+        keyFile: options.tls.keyFile,
+        initial: keyPair,
+        intervalMs: options.reloadIntervalMs,
+        metrics,
+        logger,
+      });
+      const watcher = certWatcher;
+      cleanups.push(() => watcher.stop());
+    }
+    let stopping: Promise<void> | undefined;
+    return {
+      port,
+      opsPort,
+      ...(caPem ? { caPem } : {}),
+      deadlineMs,
+      server,
+      bundle,
+      namespaces,
+      metrics,
+      logger,
+      stop(graceMs = options.timeoutSeconds * 1000) {
+        stopping ??= (async () => {
+          await server.close(graceMs);
+          for (const cleanup of cleanups.reverse()) await cleanup();
+          logger.flush();
+        })();
+        return stopping;
+      },
+    };
+  } catch (error) {
+    for (const cleanup of cleanups.reverse()) await cleanup();
+    throw error;
+  }
+}
