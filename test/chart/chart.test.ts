@@ -1,0 +1,252 @@
+/**
+ * The Helm chart, rendered by the real `helm` (installed by .ci/tools.sh): lint and template for
+ * every supported values file, assertions on lockout safety and TLS wiring, schema rejection of
+ * bad values, the dogfood check against tollgate's own finance baseline, and the generated parts
+ * (webhook rules, values table) in sync with the code.
+ */
+import { execFileSync, spawnSync } from 'node:child_process';
+import { readdirSync, readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { validate as lintDockerfile } from 'dockerfile-utils';
+import { parseAllDocuments, parse } from 'yaml';
+import { describe, expect, it } from 'vitest';
+import { builtinPolicies, loadBundle } from '../../policies/index.ts';
+import { webhookRulesFor } from '../../policies/engine/admission-rules.ts';
+import type { KubeObject } from '../../policies/engine/types.ts';
+import { checkManifests } from '../../ci-action/src/check.ts';
+import { parseManifests } from '../../ci-action/src/manifests.ts';
+import { toolPath } from '../e2e/tools.ts';
+import { renderRulesFile, rulesFile } from './rules.ts';
+import { chartReadme, renderChartReadme } from './values-doc.ts';
+
+const root = fileURLToPath(new URL('../..', import.meta.url));
+const chart = `${root}charts/tollgate`;
+const helm = toolPath('helm');
+/** helm built by `go install` defaults to Kubernetes 1.20; render for the version the chart targets. */
+const kubeVersion = ['--kube-version', '1.34.0'];
+const valuesFiles = readdirSync(`${chart}/ci`).filter((f) => f.endsWith('-values.yaml'));
+
+function template(args: string[]): { text: string; objects: KubeObject[] } {
+  const text = execFileSync(
+    helm,
+    ['template', 'tollgate', chart, '--namespace', 'tollgate-system', ...kubeVersion, ...args],
+    { encoding: 'utf8' },
+  );
+  const objects = parseAllDocuments(text)
+    .map((doc) => doc.toJS() as KubeObject | null)
+    .filter((o): o is KubeObject => o !== null);
+  return { text, objects };
+}
+
+function find(objects: KubeObject[], kind: string): KubeObject {
+  const found = objects.find((o) => o.kind === kind);
+  if (!found) throw new Error(`no ${kind} rendered`);
+  return found;
+}
+
+/** The fields of the rendered Deployment the assertions read. */
+interface DeploymentShape extends KubeObject {
+  spec: {
+    replicas: number;
+    template: {
+      spec: {
+        topologySpreadConstraints: { topologyKey: string }[];
+        securityContext: Record<string, unknown>;
+        containers: {
+          args: string[];
+          securityContext: Record<string, unknown>;
+          readinessProbe: { httpGet: unknown };
+          resources: { requests?: unknown };
+        }[];
+        volumes: { secret: { secretName: string } }[];
+      };
+    };
+  };
+}
+
+interface Webhook {
+  failurePolicy: string;
+  timeoutSeconds: number;
+  sideEffects: string;
+  admissionReviewVersions: string[];
+  namespaceSelector: { matchExpressions: { key: string; operator: string; values: string[] }[] };
+  matchConditions: { name: string; expression: string }[];
+  clientConfig: { caBundle?: string; service: { name: string; namespace: string; path: string } };
+  rules: unknown[];
+}
+
+function webhookOf(objects: KubeObject[]): Webhook {
+  const vwc = find(objects, 'ValidatingWebhookConfiguration') as KubeObject & { webhooks: Webhook[] };
+  const webhook = vwc.webhooks[0];
+  if (!webhook) throw new Error('no webhook');
+  return webhook;
+}
+
+describe('charts/tollgate', () => {
+  it.each(valuesFiles)('helm lint passes with ci/%s', (file) => {
+    const result = spawnSync(helm, ['lint', chart, '--strict', ...kubeVersion, '-f', `${chart}/ci/${file}`], {
+      encoding: 'utf8',
+    });
+    expect(result.stdout + result.stderr).toContain('0 chart(s) failed');
+    expect(result.status).toBe(0);
+  });
+
+  it.each(valuesFiles)('helm template renders ci/%s', (file) => {
+    const { objects } = template(['-f', `${chart}/ci/${file}`]);
+    expect(objects.map((o) => o.kind)).toEqual(
+      expect.arrayContaining(['Deployment', 'Service', 'ValidatingWebhookConfiguration']),
+    );
+  });
+
+  it('defaults are highly available and lockout-safe', () => {
+    const { objects } = template([]);
+    const deployment = find(objects, 'Deployment') as DeploymentShape;
+    expect(deployment.spec.replicas).toBe(3);
+    const pod = deployment.spec.template.spec;
+    expect(pod.topologySpreadConstraints.map((c) => c.topologyKey)).toEqual([
+      'kubernetes.io/hostname',
+      'topology.kubernetes.io/zone',
+    ]);
+    expect(pod.securityContext).toMatchObject({
+      runAsNonRoot: true,
+      seccompProfile: { type: 'RuntimeDefault' },
+    });
+    const container = pod.containers[0];
+    if (!container) throw new Error('no container');
+    expect(container.securityContext).toMatchObject({
+      readOnlyRootFilesystem: true,
+      allowPrivilegeEscalation: false,
+      capabilities: { drop: ['ALL'] },
+    });
+    expect(container.readinessProbe.httpGet).toEqual({ path: '/readyz', port: 'ops' });
+    expect(container.resources.requests).toBeDefined();
+    expect(find(objects, 'PodDisruptionBudget')).toMatchObject({ spec: { maxUnavailable: 1 } });
+
+    const webhook = webhookOf(objects);
+    expect(webhook.failurePolicy).toBe('Fail');
+    expect(webhook.sideEffects).toBe('None');
+    expect(webhook.admissionReviewVersions).toEqual(['v1']);
+    expect(webhook.timeoutSeconds).toBe(10);
+    expect(container.args).toContain('--timeout-seconds=10');
+    expect(webhook.namespaceSelector.matchExpressions).toEqual([
+      {
+        key: 'kubernetes.io/metadata.name',
+        operator: 'NotIn',
+        values: ['kube-system', 'kube-node-lease', 'tollgate-system'],
+      },
+    ]);
+    const conditions = webhook.matchConditions.map((c) => c.expression).join('\n');
+    expect(conditions).toContain("request.resource.resource == 'leases'");
+    expect(conditions).toContain("request.resource.resource == 'events'");
+    expect(conditions).toContain("'system:apiserver'");
+  });
+
+  it('generates TLS whose CA signs the serving certificate and is the caBundle', async () => {
+    const { objects } = template([]);
+    const secret = find(objects, 'Secret') as KubeObject & { data: Record<string, string>; type: string };
+    expect(secret.type).toBe('kubernetes.io/tls');
+    const webhook = webhookOf(objects);
+    const ca = Buffer.from(secret.data['ca.crt'] ?? '', 'base64').toString();
+    expect(Buffer.from(webhook.clientConfig.caBundle ?? '', 'base64').toString()).toBe(ca);
+    const { X509Certificate } = await import('node:crypto');
+    const caCert = new X509Certificate(ca);
+    const serving = new X509Certificate(Buffer.from(secret.data['tls.crt'] ?? '', 'base64'));
+    expect(serving.verify(caCert.publicKey)).toBe(true);
+    expect(serving.subjectAltName).toContain('DNS:tollgate.tollgate-system.svc');
+    const deployment = find(objects, 'Deployment') as DeploymentShape;
+    expect(deployment.spec.template.spec.volumes[0]?.secret.secretName).toBe(secret.metadata?.name);
+  });
+
+  it('wires cert-manager CA injection and a bring-your-own Secret', () => {
+    const certManager = template(['-f', `${chart}/ci/cert-manager-values.yaml`]).objects;
+    const vwc = find(certManager, 'ValidatingWebhookConfiguration');
+    expect(vwc.metadata?.annotations?.['cert-manager.io/inject-ca-from']).toBe(
+      'tollgate-system/tollgate-serving',
+    );
+    expect(certManager.filter((o) => o.kind === 'Certificate').map((o) => o.metadata?.name)).toEqual([
+      'tollgate-ca',
+      'tollgate-serving',
+    ]);
+    expect(certManager.some((o) => o.kind === 'Secret')).toBe(false);
+    const own = template(['-f', `${chart}/ci/existing-secret-values.yaml`]).objects;
+    const webhook = webhookOf(own);
+    expect(Buffer.from(webhook.clientConfig.caBundle ?? '', 'base64').toString()).toContain(
+      'BEGIN CERTIFICATE',
+    );
+    expect(webhook.failurePolicy).toBe('Ignore');
+    expect(own.find((o) => o.kind === 'Role')).toBeDefined();
+  });
+
+  it('grants Secrets only when pull credentials are configured', () => {
+    const { objects } = template([]);
+    const rules = objects
+      .filter((o) => o.kind === 'ClusterRole' || o.kind === 'Role')
+      .flatMap((o) => (o as KubeObject & { rules: { resources: string[] }[] }).rules);
+    expect(rules.flatMap((r) => r.resources)).toEqual(['namespaces']);
+  });
+
+  it.each([
+    [['--set', 'webhook.failurePolicy=Sometimes'], 'failurePolicy'],
+    [['--set', 'webhook.timeoutSeconds=31'], 'timeoutSeconds'],
+    [['--set', 'webhook.excludedNamespaces={tenant-a}'], 'excludedNamespaces'],
+    [['--set', 'replicas=3'], 'replicas'],
+    [['--set', 'tls.mode=secret'], 'existingSecret'],
+    [['--set', 'registryCredentials.enabled=true'], 'secretNames'],
+  ])('rejects bad values %j with a clear message', (args, field) => {
+    const result = spawnSync(helm, ['template', 'tollgate', chart, ...kubeVersion, ...args], {
+      encoding: 'utf8',
+    });
+    expect(result.status).not.toBe(0);
+    expect(result.stderr).toContain("values don't meet the specifications of the schema");
+    expect(result.stderr).toContain(field);
+  });
+
+  it('dogfood: every supported rendering passes the finance baseline (registries configured for the test)', async () => {
+    const baseline = parse(readFileSync(`${root}bundles/finance-baseline.yaml`, 'utf8')) as {
+      spec: { policies: Record<string, Record<string, unknown>> };
+    };
+    const registries = baseline.spec.policies['approved-registries'];
+    if (registries) registries['registries'] = ['registry.corp.example/platform'];
+    const bundle = loadBundle(JSON.stringify(baseline), {
+      source: 'finance-baseline (dogfood)',
+      policies: builtinPolicies,
+    });
+    const namespace =
+      'apiVersion: v1\nkind: Namespace\nmetadata:\n  name: tollgate-system\n  labels: {kubernetes.io/metadata.name: tollgate-system}\n';
+    for (const file of valuesFiles) {
+      const { text } = template(['-f', `${chart}/ci/${file}`]);
+      const { manifests, errors } = parseManifests(`helm template (${file})`, `${namespace}---\n${text}`);
+      expect(errors).toEqual([]);
+      const reports = await checkManifests(manifests, { bundle, now: new Date('2026-11-10T12:00:00Z') });
+      const denied = reports.flatMap((r) =>
+        r.results.flatMap((res) =>
+          res.findings
+            .filter((f) => f.action === 'deny')
+            .map((f) => `${r.object.kind}/${r.object.name ?? ''} ${f.policy} ${f.path}: ${f.message}`),
+        ),
+      );
+      const errored = reports.flatMap((r) =>
+        r.results
+          .filter((res) => res.status === 'error' && res.action === 'deny')
+          .map((res) => `${r.object.kind} ${res.policy}: ${res.reason ?? ''}`),
+      );
+      expect({ file, denied, errored }).toEqual({ file, denied: [], errored: [] });
+    }
+  });
+
+  it('webhook rules are generated from the policies and in sync with the chart', () => {
+    expect(readFileSync(rulesFile, 'utf8')).toBe(renderRulesFile());
+    expect(webhookOf(template([]).objects).rules).toEqual(webhookRulesFor(builtinPolicies));
+  });
+
+  it('the chart README values table is generated from values.yaml', () => {
+    expect(readFileSync(chartReadme, 'utf8')).toBe(renderChartReadme());
+  });
+
+  it('the Dockerfile lints clean and runs as non-root on Node 24', () => {
+    const text = readFileSync(`${root}webhook/Dockerfile`, 'utf8');
+    expect(lintDockerfile(text)).toEqual([]);
+    expect(text).toMatch(/FROM node:24/);
+    expect(text).toMatch(/^USER 65532/m);
+  });
+});
