@@ -1,5 +1,6 @@
 /** The built-in policies and a bundle loader bound to them. */
 import { approvedRegistriesPolicy } from './approved-registries/index.ts';
+import { freezeWindowsPolicy } from './freeze-windows/index.ts';
 import { loadBundle as loadBundleWith } from './engine/bundle.ts';
 import { noPublicDatabasesPolicy } from './no-public-databases/index.ts';
 import type { CompiledBundle } from './engine/bundle.ts';
@@ -9,6 +10,7 @@ import type { Policy } from './engine/types.ts';
 export const builtinPolicies: readonly Policy<unknown>[] = Object.freeze([
   approvedRegistriesPolicy as Policy<unknown>,
   noPublicDatabasesPolicy as Policy<unknown>,
+  freezeWindowsPolicy as Policy<unknown>,
 ]);
 
 /** Loads a bundle against the built-in policies. */
