@@ -4,7 +4,7 @@
  */
 import { readFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
-import { defaultBundlePath } from '../../bundles/default.ts';
+import { defaultBundleSource, readDefaultBundle } from '../../bundles/default.ts';
 import { builtinPolicies } from '../../policies/index.ts';
 import { loadBundle } from '../../policies/engine/bundle.ts';
 import type { CompiledBundle } from '../../policies/engine/bundle.ts';
@@ -29,6 +29,8 @@ export interface LocatedFinding extends Finding {
   column: number;
   endLine: number;
   endColumn: number;
+  /** Where the finding is in the rendered stream, when it was re-pointed at its source template. */
+  rendered?: { file: string; line: number; column: number; endLine: number; endColumn: number };
 }
 
 /** The engine's report for one manifest, with located findings. */
@@ -50,10 +52,9 @@ export interface CheckOptions {
 
 /** Loads a bundle file, or the embedded finance baseline when no path is given. */
 export async function loadBundleFile(path: string | undefined, cwd: string): Promise<CompiledBundle> {
-  const file = path ? resolve(cwd, path) : defaultBundlePath;
-  const bytes = await readFile(file);
+  const bytes = path ? await readFile(resolve(cwd, path)) : await readDefaultBundle();
   return loadBundle(bytes, {
-    source: path ?? 'bundles/finance-baseline.yaml (embedded default)',
+    source: path ?? defaultBundleSource,
     policies: builtinPolicies,
   });
 }

@@ -1,17 +1,24 @@
-/** `tollgate check [PATH...|-] [--bundle FILE] [--format text|json] [--now ISO-8601]` */
+/** `tollgate check [PATH...|-] [--bundle FILE] [--format text|json|sarif|junit|github] [--now ISO-8601] [--render SPEC] [--baseline REF]` */
 import { parseArgs } from 'node:util';
-import { checkManifests, loadBundleFile, summarize } from '../../check.ts';
-import { loadManifests } from '../../manifests.ts';
-import { buildJsonReport } from '../../report/json.ts';
-import { formatText } from '../../report/text.ts';
+import { baselineFingerprints } from '../../action/baseline.ts';
+import { loadBundleFile } from '../../check.ts';
+import { runPipeline } from '../../pipeline.ts';
+import { parseRenderSpec } from '../../render.ts';
+import type { RenderSpec } from '../../render.ts';
+import { formats, isFormat, renderReport } from '../../report/index.ts';
+import { classifyAgainstBaseline, failsGate } from '../../report/issues.ts';
 import type { CommandIO } from '../io.ts';
 import { UsageError } from '../io.ts';
 
-const help = `usage: tollgate check [PATH...|-] [--bundle FILE] [--format text|json] [--now ISO-8601]
+const help = `usage: tollgate check [PATH...|-] [--bundle FILE] [--format text|json|sarif|junit|github]
+                      [--now ISO-8601] [--render helm:CHART_DIR[:values.yaml] | kustomize:DIR]...
+                      [--baseline GIT_REF]
 
-Checks Kubernetes manifests (files, directories walked for .yaml/.yml/.json, or - for stdin)
-against a policy bundle (default: the embedded finance baseline).
-Exit codes: 0 nothing denied, 1 something denied, 2 usage, bundle or input errors.
+Checks Kubernetes manifests (files, directories walked for .yaml/.yml/.json, glob patterns, or -
+for stdin, e.g. helm template ... | tollgate check -) against a policy bundle (default: the
+embedded finance baseline). --render runs helm template / kustomize (or kubectl kustomize) and
+attributes findings to the template files. --baseline checks GIT_REF too and fails only on new
+denials. Exit codes: 0 nothing (new) denied, 1 something denied, 2 usage, bundle or input errors.
 `;
 
 /** Parses an ISO-8601 instant given on the command line. */
@@ -35,6 +42,8 @@ export async function run(args: string[], io: CommandIO): Promise<number> {
         bundle: { type: 'string', short: 'b' },
         format: { type: 'string', short: 'f', default: 'text' },
         now: { type: 'string' },
+        render: { type: 'string', multiple: true },
+        baseline: { type: 'string' },
         help: { type: 'boolean', short: 'h' },
       },
     });
@@ -47,19 +56,24 @@ export async function run(args: string[], io: CommandIO): Promise<number> {
     return 0;
   }
   const format = values.format ?? 'text';
-  if (format !== 'text' && format !== 'json')
-    throw new UsageError(`--format must be text or json, not "${format}"`);
-  if (positionals.length === 0) throw new UsageError(`no paths given\n\n${help}`);
+  if (!isFormat(format))
+    throw new UsageError(`--format must be one of ${formats.join(', ')}, not "${format}"`);
+  if (positionals.length === 0 && !values.render?.length) throw new UsageError(`no paths given\n\n${help}`);
+  let render: RenderSpec[];
+  try {
+    render = (values.render ?? []).map(parseRenderSpec);
+  } catch (error) {
+    throw new UsageError((error as Error).message);
+  }
   const now = parseNow(values.now);
   const bundle = await loadBundleFile(values.bundle, io.cwd);
-  const set = await loadManifests(positionals, io.cwd, io.stdin);
-  const reports = await checkManifests(set.manifests, { bundle, now });
-  const summary = summarize(reports, set.errors, set.files);
-  if (format === 'json')
-    io.stdout(
-      `${JSON.stringify(buildJsonReport(reports, set.errors, summary, bundle.identity, now), null, 2)}\n`,
-    );
-  else io.stdout(formatText(reports, set.errors, summary, bundle.identity));
-  if (set.errors.length > 0) return 2;
-  return summary.denied > 0 ? 1 : 0;
+  const options = { paths: positionals, cwd: io.cwd, bundle, now, render };
+  const result = await runPipeline({ ...options, readStdin: io.stdin });
+  if (values.baseline) {
+    const base = await baselineFingerprints(values.baseline, options);
+    result.issues = classifyAgainstBaseline(result.issues, base.fingerprints);
+  }
+  io.stdout(renderReport(format, result, bundle, now, io.cwd));
+  if (result.errors.length > 0) return 2;
+  return result.issues.some((issue) => failsGate(issue, 'deny')) ? 1 : 0;
 }

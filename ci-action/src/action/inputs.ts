@@ -1,0 +1,122 @@
+/**
+ * The action's inputs, read once and turned into one typed, frozen settings object. Every problem
+ * names the input, the bad value and what is accepted.
+ */
+import * as core from '@actions/core';
+import { ActionInputError } from '../../../policies/engine/errors/action-input-error.ts';
+import { parseRenderSpec } from '../render.ts';
+import type { RenderSpec } from '../render.ts';
+
+/** What the action was asked to do. */
+export interface ActionSettings {
+  /** Files, directories and glob patterns (`!pattern` excludes), relative to the workspace. */
+  readonly paths: readonly string[];
+  /** Bundle file; undefined means the embedded finance baseline. */
+  readonly bundle?: string;
+  /** Lowest action that fails the build. */
+  readonly failOn: 'deny' | 'warn';
+  /** Check only files the pull request changed. */
+  readonly changedOnly: boolean;
+  /** Git ref whose findings are pre-existing (usually the pull request's base sha). */
+  readonly baseline?: string;
+  /** Where to write SARIF (omitted: no SARIF). */
+  readonly sarifFile?: string;
+  /** Where to write the JSON report. */
+  readonly reportFile: string;
+  /** Evaluation instant (freeze windows, exemption expiry). */
+  readonly now: Date;
+  /** Token for the pull-request files API; without it changed files come from git. */
+  readonly token?: string;
+  /** Helm charts / kustomizations to render and check. */
+  readonly render: readonly RenderSpec[];
+  /** `automationDetails.id` category of the SARIF run. */
+  readonly sarifCategory?: string;
+  /** Working directory (GITHUB_WORKSPACE). */
+  readonly cwd: string;
+}
+
+/** Environment the settings depend on besides inputs. */
+export interface InputEnvironment {
+  readonly workspace?: string;
+  readonly runnerTemp?: string;
+  readonly cwd: string;
+}
+
+function optional(name: string): string | undefined {
+  const value = core.getInput(name).trim();
+  return value.length > 0 ? value : undefined;
+}
+
+function booleanInput(name: string): boolean {
+  const value = optional(name);
+  if (value === undefined) return false;
+  if (/^(true|yes|on|1)$/i.test(value)) return true;
+  if (/^(false|no|off|0)$/i.test(value)) return false;
+  throw new ActionInputError(name, `"${value}" is not a boolean; use true or false`);
+}
+
+/** Reads and validates every input. Throws {@link ActionInputError} for the first bad input. */
+export function getInputs(env: InputEnvironment): ActionSettings {
+  const paths = core
+    .getMultilineInput('paths')
+    .flatMap((line) => line.split(/\s+/))
+    .filter((p) => p.length > 0 && !p.startsWith('#'));
+  if (paths.some((p) => p === '-')) {
+    throw new ActionInputError(
+      'paths',
+      '"-" (standard input) is not available in the action; use render: for helm or kustomize output',
+    );
+  }
+  const failOn = optional('fail-on') ?? 'deny';
+  if (failOn !== 'deny' && failOn !== 'warn') {
+    throw new ActionInputError('fail-on', `"${failOn}" is not deny or warn`);
+  }
+  const nowText = optional('now');
+  let now = new Date();
+  if (nowText !== undefined) {
+    now = new Date(nowText);
+    if (!/^\d{4}-\d{2}-\d{2}/.test(nowText) || Number.isNaN(now.getTime())) {
+      throw new ActionInputError(
+        'now',
+        `"${nowText}" is not an ISO-8601 date-time (e.g. 2026-12-30T18:00:00+01:00)`,
+      );
+    }
+  }
+  const render: RenderSpec[] = [];
+  for (const line of core.getMultilineInput('render')) {
+    if (line.trim().length === 0) continue;
+    try {
+      render.push(parseRenderSpec(line));
+    } catch (error) {
+      throw new ActionInputError('render', (error as Error).message);
+    }
+  }
+  const baseline = optional('baseline');
+  if (baseline !== undefined && (/\s/.test(baseline) || baseline.startsWith('-'))) {
+    throw new ActionInputError(
+      'baseline',
+      `"${baseline}" is not a git ref (e.g. \${{ github.event.pull_request.base.sha }})`,
+    );
+  }
+  const tempDir = env.runnerTemp ?? env.workspace ?? env.cwd;
+  const bundle = optional('bundle');
+  const sarifFile = optional('sarif-file');
+  const token = optional('token');
+  const sarifCategory = optional('sarif-category');
+  const settings: ActionSettings = {
+    paths: paths.length > 0 ? paths : ['.'],
+    failOn,
+    changedOnly: booleanInput('changed-only'),
+    reportFile: optional('report-file') ?? `${tempDir}/tollgate-report.json`,
+    now,
+    render,
+    cwd: env.workspace ?? env.cwd,
+    ...(bundle ? { bundle } : {}),
+    ...(baseline ? { baseline } : {}),
+    ...(sarifFile ? { sarifFile } : {}),
+    ...(token ? { token } : {}),
+    ...(sarifCategory ? { sarifCategory } : {}),
+  };
+  if (token) core.setSecret(token);
+  return Object.freeze(settings);
+}

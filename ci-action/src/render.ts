@@ -1,0 +1,251 @@
+/**
+ * Rendered sources: Helm charts and Kustomize overlays are checked as they will be applied, and
+ * findings are attributed back to the file a person edits.
+ *
+ * Attribution (documented in the README): a rendered document names its source — helm's
+ * `# Source: <chart>/templates/x.yaml` comment, or kustomize's `config.kubernetes.io/origin`
+ * annotation when the kustomization sets `buildMetadata: [originAnnotations]`. When that file exists
+ * in the repository the finding points at it: at the same field when the source parses as YAML and
+ * holds the same object (kustomize resources), otherwise at the line of the same key, matched by
+ * its order among that key's occurrences (helm templates; best effort, the rendered position is kept
+ * in the report). When the source file does not exist, the finding stays on the rendered line.
+ */
+import { execFile } from 'node:child_process';
+import { access, readFile } from 'node:fs/promises';
+import { join, normalize, relative, resolve, sep } from 'node:path';
+import { promisify } from 'node:util';
+import { parse as parseYaml } from 'yaml';
+import { parsePath } from '../../policies/engine/path.ts';
+import { isRecord } from '../../policies/engine/workloads.ts';
+import { parseSource } from '../../policies/engine/yaml-source.ts';
+import type { LocatedFinding, ResourceReport } from './check.ts';
+
+const execFileAsync = promisify(execFile);
+
+/** A render request: `helm:CHART_DIR[:values.yaml[,more.yaml]]` or `kustomize:DIR`. */
+export type RenderSpec =
+  | { kind: 'helm'; chart: string; values: string[]; spec: string }
+  | { kind: 'kustomize'; dir: string; spec: string };
+
+/** Parses a `--render` / `render` value; throws with the accepted forms. */
+export function parseRenderSpec(value: string): RenderSpec {
+  const trimmed = value.trim();
+  const [tool, dir, values, ...rest] = trimmed.split(':');
+  if (tool === 'helm' && dir && rest.length === 0) {
+    return {
+      kind: 'helm',
+      chart: dir,
+      values: values ? values.split(',').filter((v) => v.length > 0) : [],
+      spec: trimmed,
+    };
+  }
+  if (tool === 'kustomize' && dir && values === undefined) return { kind: 'kustomize', dir, spec: trimmed };
+  throw new Error(`render "${value}" is not helm:CHART_DIR[:values.yaml[,more.yaml]] or kustomize:DIR`);
+}
+
+/** A rendered stream: the text and the name it is shown under until attributed to its sources. */
+export interface RenderedSource {
+  /** Shown as the file of unattributed findings, e.g. `helm:charts/odoo`. */
+  name: string;
+  text: string;
+  /** How `# Source:` paths map to the repository: the chart directory (helm) or the kustomization dir. */
+  root: string;
+  kind: RenderSpec['kind'];
+}
+
+async function onPath(command: string, args: readonly string[]): Promise<boolean> {
+  try {
+    await execFileAsync(command, [...args], { timeout: 30_000 });
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code !== 'ENOENT';
+  }
+}
+
+/** Runs helm or kustomize (or `kubectl kustomize`) for a spec, relative to `cwd`. */
+export async function renderSource(spec: RenderSpec, cwd: string): Promise<RenderedSource> {
+  const run = async (command: string, args: string[]): Promise<string> => {
+    try {
+      const { stdout } = await execFileAsync(command, args, { cwd, maxBuffer: 256 * 1024 * 1024 });
+      return stdout;
+    } catch (error) {
+      const stderr = (error as { stderr?: string }).stderr?.trim();
+      throw new Error(
+        `render ${spec.spec}: ${command} ${args.join(' ')} failed: ${stderr || (error as Error).message}`,
+        {
+          cause: error,
+        },
+      );
+    }
+  };
+  if (spec.kind === 'helm') {
+    if (!(await onPath('helm', ['version', '--short']))) {
+      throw new Error(
+        `render ${spec.spec}: helm is not on PATH (install helm, or pipe helm template output to tollgate check -)`,
+      );
+    }
+    const args = ['template', 'tollgate-check', spec.chart];
+    for (const values of spec.values) args.push('--values', values);
+    return { name: spec.spec, text: await run('helm', args), root: spec.chart, kind: 'helm' };
+  }
+  if (await onPath('kustomize', ['version'])) {
+    return {
+      name: spec.spec,
+      text: await run('kustomize', ['build', spec.dir]),
+      root: spec.dir,
+      kind: 'kustomize',
+    };
+  }
+  if (await onPath('kubectl', ['version', '--client'])) {
+    return {
+      name: spec.spec,
+      text: await run('kubectl', ['kustomize', spec.dir]),
+      root: spec.dir,
+      kind: 'kustomize',
+    };
+  }
+  throw new Error(`render ${spec.spec}: neither kustomize nor kubectl is on PATH`);
+}
+
+/** Where a rendered document came from, resolved to a repository path that exists. */
+async function sourceFileOf(
+  declared: string,
+  source: RenderedSource | undefined,
+  cwd: string,
+): Promise<string | undefined> {
+  const candidates: string[] = [];
+  if (source?.kind === 'helm') {
+    // `# Source: <chart name>/templates/x.yaml`: the first segment is the chart, i.e. the chart dir.
+    const [, ...rest] = declared.split('/');
+    candidates.push(join(source.root, ...rest));
+  } else if (source?.kind === 'kustomize') {
+    candidates.push(join(source.root, declared));
+  } else {
+    candidates.push(declared, join('charts', declared));
+  }
+  for (const candidate of candidates) {
+    const absolute = resolve(cwd, candidate);
+    if (!absolute.startsWith(resolve(cwd) + sep)) continue;
+    try {
+      await access(absolute);
+      return normalize(relative(cwd, absolute));
+    } catch {
+      // try the next candidate
+    }
+  }
+  return undefined;
+}
+
+/** The origin path kustomize records with `buildMetadata: [originAnnotations]`. */
+export function kustomizeOrigin(object: Record<string, unknown>): string | undefined {
+  const metadata = object.metadata;
+  if (!isRecord(metadata) || !isRecord(metadata.annotations)) return undefined;
+  const origin = metadata.annotations['config.kubernetes.io/origin'];
+  if (typeof origin !== 'string') return undefined;
+  try {
+    const parsed: unknown = parseYaml(origin);
+    return isRecord(parsed) && typeof parsed.path === 'string' ? parsed.path : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+const keyLine = (key: string): RegExp =>
+  new RegExp(`^\\s*(?:-\\s+)?["']?${key.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}["']?\\s*:`);
+
+/**
+ * Re-points findings of rendered documents at their source files (see the module comment).
+ * `texts` maps a rendered stream's name (or `-`) to its text; the rendered position is kept in
+ * `finding.rendered`.
+ */
+export async function attributeRendered(
+  reports: ResourceReport[],
+  texts: ReadonlyMap<string, string>,
+  sources: ReadonlyMap<string, RenderedSource>,
+  cwd: string,
+  objectsByDocument: ReadonlyMap<string, Record<string, unknown>>,
+): Promise<void> {
+  const fileCache = new Map<string, Promise<string | undefined>>();
+  const readText = (file: string): Promise<string | undefined> => {
+    let cached = fileCache.get(file);
+    if (!cached) {
+      cached = readFile(resolve(cwd, file), 'utf8').catch(() => undefined);
+      fileCache.set(file, cached);
+    }
+    return cached;
+  };
+  for (const report of reports) {
+    const text = texts.get(report.file);
+    if (text === undefined) continue;
+    const object = objectsByDocument.get(`${report.file}#${report.documentIndex}`);
+    for (const result of report.results) {
+      for (const finding of result.findings) {
+        const declared =
+          finding.renderedFrom ??
+          (object && sources.get(report.file)?.kind === 'kustomize' ? kustomizeOrigin(object) : undefined);
+        if (!declared) continue;
+        const file = await sourceFileOf(declared, sources.get(report.file), cwd);
+        if (!file) continue;
+        const sourceText = await readText(file);
+        if (sourceText === undefined) continue;
+        relocate(finding, file, sourceText, text, report, object);
+      }
+    }
+  }
+}
+
+function relocate(
+  finding: LocatedFinding,
+  file: string,
+  sourceText: string,
+  renderedText: string,
+  report: ResourceReport,
+  object: Record<string, unknown> | undefined,
+): void {
+  const rendered = {
+    file: finding.file,
+    line: finding.line,
+    column: finding.column,
+    endLine: finding.endLine,
+    endColumn: finding.endColumn,
+  };
+  const segments = parsePath(finding.path);
+  let span: { line: number; column: number; endLine: number; endColumn: number } | undefined;
+  // 1. The source parses as YAML and holds the same object: exact field position.
+  const parsed = parseSource(sourceText);
+  if (parsed.errors.length === 0 && object) {
+    const name = isRecord(object.metadata) ? object.metadata.name : undefined;
+    const sameKind = parsed.documents.filter((d) => isRecord(d.value) && d.value.kind === object.kind);
+    const match =
+      sameKind.find(
+        (d) => isRecord(d.value) && isRecord(d.value.metadata) && d.value.metadata.name === name,
+      ) ?? (sameKind.length === 1 ? sameKind[0] : undefined);
+    if (match) span = match.locate(segments);
+  }
+  // 2. A template: the same key, by its order among that key's lines in the document.
+  if (!span) {
+    const key = [...segments].reverse().find((s): s is string => typeof s === 'string');
+    if (key) {
+      const pattern = keyLine(key);
+      const renderedLines = renderedText.split('\n');
+      let ordinal = 0;
+      for (let n = report.line; n < finding.line && n <= renderedLines.length; n++) {
+        if (pattern.test(renderedLines[n - 1] ?? '')) ordinal++;
+      }
+      const sourceLines = sourceText.split('\n');
+      const hits: number[] = [];
+      sourceLines.forEach((text, index) => {
+        if (pattern.test(text)) hits.push(index + 1);
+      });
+      const line = hits[Math.min(ordinal, hits.length - 1)];
+      if (line !== undefined) {
+        const lineText = sourceLines[line - 1] ?? '';
+        const column = lineText.search(/\S/) + 1;
+        const dash = /^\s*-\s+/.exec(lineText);
+        const start = dash ? dash[0].length + 1 : column;
+        span = { line, column: start, endLine: line, endColumn: lineText.trimEnd().length + 1 };
+      }
+    }
+  }
+  Object.assign(finding, { file, rendered }, span ?? { line: 1, column: 1, endLine: 1, endColumn: 1 });
+}
