@@ -1,0 +1,244 @@
+/**
+ * What a freeze window freezes: namespaces (by name or label selector on the namespace object),
+ * kinds and operations; which UPDATEs are no change at all; and which identities are exempt.
+ */
+import { ConfigError } from '../engine/errors/index.ts';
+import type { KubeObject, NamespaceLookup, Operation, PolicyInput, UserInfo } from '../engine/types.ts';
+import { isRecord } from '../engine/workloads.ts';
+
+/** A Kubernetes label selector requirement. */
+export interface SelectorRequirement {
+  readonly key: string;
+  readonly operator: 'In' | 'NotIn' | 'Exists' | 'DoesNotExist';
+  readonly values: readonly string[];
+}
+
+/** A Kubernetes label selector (matchLabels AND matchExpressions). */
+export interface LabelSelector {
+  readonly matchLabels: Readonly<Record<string, string>>;
+  readonly matchExpressions: readonly SelectorRequirement[];
+}
+
+/** Which changes a window freezes. */
+export interface Scope {
+  /** Namespace names; a namespace matching a name OR the selector is in scope. */
+  readonly namespaceNames?: readonly string[];
+  readonly namespaceSelector?: LabelSelector;
+  /** Kinds in scope (undefined = all). */
+  readonly kinds?: readonly string[];
+  readonly excludeKinds: readonly string[];
+  readonly operations: readonly Operation[];
+}
+
+/** Identities that keep working during a freeze. */
+export interface ExemptIdentities {
+  readonly usernames: readonly string[];
+  readonly groups: readonly string[];
+}
+
+const selectorSchema = {
+  type: 'object',
+  additionalProperties: false,
+  properties: {
+    matchLabels: { type: 'object', additionalProperties: { type: 'string' } },
+    matchExpressions: {
+      type: 'array',
+      items: {
+        type: 'object',
+        required: ['key', 'operator'],
+        additionalProperties: false,
+        properties: {
+          key: { type: 'string', minLength: 1 },
+          operator: { enum: ['In', 'NotIn', 'Exists', 'DoesNotExist'] },
+          values: { type: 'array', items: { type: 'string' } },
+        },
+      },
+    },
+  },
+};
+
+/** JSON Schema of a scope. */
+export const scopeSchema = {
+  type: 'object',
+  additionalProperties: false,
+  properties: {
+    namespaces: {
+      type: 'object',
+      additionalProperties: false,
+      properties: {
+        names: { type: 'array', items: { type: 'string', minLength: 1 }, minItems: 1 },
+        selector: selectorSchema,
+      },
+      description: 'namespaces by name or by a label selector on the Namespace object (either matches)',
+    },
+    kinds: { type: 'array', items: { type: 'string', minLength: 1 }, minItems: 1 },
+    excludeKinds: { type: 'array', items: { type: 'string', minLength: 1 } },
+    operations: {
+      type: 'array',
+      items: { enum: ['CREATE', 'UPDATE', 'DELETE'] },
+      minItems: 1,
+      uniqueItems: true,
+    },
+  },
+};
+
+/** JSON Schema of the exempt identities. */
+export const exemptSchema = {
+  type: 'object',
+  additionalProperties: false,
+  properties: {
+    usernames: { type: 'array', items: { type: 'string', minLength: 1 } },
+    groups: { type: 'array', items: { type: 'string', minLength: 1 } },
+  },
+};
+
+/** Compiles a scope; undefined raw gives "everything, every operation". */
+export function compileScope(raw: Record<string, unknown> | undefined, path: string): Scope {
+  const scope: { -readonly [K in keyof Scope]: Scope[K] } = {
+    excludeKinds: [],
+    operations: ['CREATE', 'UPDATE', 'DELETE'],
+  };
+  if (!raw) return scope;
+  const namespaces = raw.namespaces as Record<string, unknown> | undefined;
+  if (namespaces?.names) scope.namespaceNames = (namespaces.names as unknown[]).map(String);
+  if (namespaces?.selector) {
+    const selector = namespaces.selector as Record<string, unknown>;
+    const expressions = ((selector.matchExpressions as Record<string, unknown>[] | undefined) ?? []).map(
+      (expression, index): SelectorRequirement => {
+        const operator = expression.operator as SelectorRequirement['operator'];
+        const values = Array.isArray(expression.values) ? expression.values.map(String) : [];
+        const at = `${path}/namespaces/selector/matchExpressions/${index}`;
+        if ((operator === 'In' || operator === 'NotIn') && values.length === 0)
+          throw new ConfigError(`${at}/values`, `operator ${operator} needs at least one value`);
+        if ((operator === 'Exists' || operator === 'DoesNotExist') && values.length > 0)
+          throw new ConfigError(`${at}/values`, `operator ${operator} takes no values`);
+        return { key: String(expression.key), operator, values };
+      },
+    );
+    scope.namespaceSelector = {
+      matchLabels: { ...((selector.matchLabels as Record<string, string> | undefined) ?? {}) },
+      matchExpressions: expressions,
+    };
+  }
+  if (raw.kinds) scope.kinds = (raw.kinds as unknown[]).map(String);
+  if (raw.excludeKinds) scope.excludeKinds = (raw.excludeKinds as unknown[]).map(String);
+  if (raw.operations) scope.operations = (raw.operations as Operation[]).slice();
+  return scope;
+}
+
+/** Whether labels satisfy a selector (Kubernetes semantics; NotIn and DoesNotExist match a missing key). */
+export function matchesSelector(labels: Readonly<Record<string, string>>, selector: LabelSelector): boolean {
+  for (const [key, value] of Object.entries(selector.matchLabels)) if (labels[key] !== value) return false;
+  for (const requirement of selector.matchExpressions) {
+    const has = Object.hasOwn(labels, requirement.key);
+    const value = labels[requirement.key];
+    switch (requirement.operator) {
+      case 'In':
+        if (!has || value === undefined || !requirement.values.includes(value)) return false;
+        break;
+      case 'NotIn':
+        if (has && value !== undefined && requirement.values.includes(value)) return false;
+        break;
+      case 'Exists':
+        if (!has) return false;
+        break;
+      case 'DoesNotExist':
+        if (has) return false;
+        break;
+    }
+  }
+  return true;
+}
+
+function labelsOf(object: KubeObject | undefined): Record<string, string> {
+  const labels = object?.metadata?.labels;
+  return isRecord(labels) ? (labels as Record<string, string>) : {};
+}
+
+/** The outcome of matching a change against a scope: in scope, or why not. */
+export type ScopeMatch = { readonly inScope: true } | { readonly inScope: false; readonly why: string };
+
+/**
+ * Whether a change falls in a scope. The namespace's labels come from the context's namespace
+ * lookup; a namespace the context does not know carries only `kubernetes.io/metadata.name`
+ * (which the API server sets). A Namespace object is judged by its own labels, old and new, so
+ * removing the selecting label is itself frozen.
+ */
+export function matchScope(
+  scope: Scope,
+  input: PolicyInput,
+  namespaces: NamespaceLookup | undefined,
+): ScopeMatch {
+  if (!scope.operations.includes(input.operation))
+    return { inScope: false, why: `operation ${input.operation} is not frozen` };
+  const kind = typeof input.object.kind === 'string' ? input.object.kind : '';
+  if (scope.kinds && !scope.kinds.includes(kind))
+    return { inScope: false, why: `kind ${kind} is not frozen` };
+  if (scope.excludeKinds.includes(kind)) return { inScope: false, why: `kind ${kind} is excluded` };
+  if (!scope.namespaceNames && !scope.namespaceSelector) return { inScope: true };
+  let name: string | undefined;
+  let candidates: Record<string, string>[];
+  if (kind === 'Namespace' && (input.object.apiVersion ?? 'v1') === 'v1') {
+    name = input.object.metadata?.name;
+    candidates = [labelsOf(input.object)];
+    if (input.oldObject) candidates.push(labelsOf(input.oldObject));
+  } else {
+    name = input.namespace;
+    if (!name)
+      return { inScope: false, why: 'the object is cluster-scoped and the window freezes namespaces' };
+    candidates = [labelsOf(namespaces?.(name))];
+  }
+  if (!name) return { inScope: false, why: 'the namespace has no name' };
+  if (scope.namespaceNames?.includes(name)) return { inScope: true };
+  if (scope.namespaceSelector) {
+    const selector = scope.namespaceSelector;
+    if (
+      candidates.some((labels) =>
+        matchesSelector({ ...labels, 'kubernetes.io/metadata.name': name }, selector),
+      )
+    )
+      return { inScope: true };
+  }
+  return { inScope: false, why: `namespace ${name} is not frozen` };
+}
+
+function withoutBookkeeping(object: KubeObject): unknown {
+  const { status: _status, metadata, ...rest } = object;
+  if (!isRecord(metadata)) return rest;
+  const {
+    managedFields: _managedFields,
+    resourceVersion: _resourceVersion,
+    generation: _generation,
+    ...meta
+  } = metadata;
+  return { ...rest, metadata: meta };
+}
+
+function deepEqual(a: unknown, b: unknown): boolean {
+  if (a === b) return true;
+  if (Array.isArray(a))
+    return Array.isArray(b) && a.length === b.length && a.every((v, i) => deepEqual(v, b[i]));
+  if (isRecord(a) && isRecord(b) && !Array.isArray(b)) {
+    const keys = Object.keys(a).filter((k) => a[k] !== undefined);
+    const otherKeys = Object.keys(b).filter((k) => b[k] !== undefined);
+    return keys.length === otherKeys.length && keys.every((k) => deepEqual(a[k], b[k]));
+  }
+  return false;
+}
+
+/**
+ * An UPDATE that changes only `status`, `metadata.managedFields`, `metadata.resourceVersion` or
+ * `metadata.generation` changes nothing a freeze protects.
+ */
+export function isBookkeepingOnlyUpdate(input: PolicyInput): boolean {
+  if (input.operation !== 'UPDATE' || !input.oldObject) return false;
+  return deepEqual(withoutBookkeeping(input.object), withoutBookkeeping(input.oldObject));
+}
+
+/** Why the requesting identity is exempt, or undefined. CI requests carry no identity. */
+export function exemptIdentity(exempt: ExemptIdentities, user: UserInfo | undefined): string | undefined {
+  if (!user) return undefined;
+  if (user.username && exempt.usernames.includes(user.username)) return `user ${user.username} is exempt`;
+  const group = (user.groups ?? []).find((g) => exempt.groups.includes(g));
+  return group ? `group ${group} is exempt` : undefined;
+}
