@@ -15,6 +15,8 @@ TOOLS_DIR=${TOLLGATE_TOOLS_DIR:-$HOME/.cache/tollgate-tools}
 BIN=$TOOLS_DIR/bin
 APISERVER_MOD=$ROOT/test/e2e/apiserver
 HELM_VERSION=v3.19.5
+# Minor version of the k8s.io/client-go that helm release is built with (Kubernetes 1.34).
+HELM_K8S_MINOR=34
 # Kubernetes version = the k8s.io/kubernetes requirement of the pinned module.
 K8S_VERSION=$(awk '$1 == "require" && $2 == "k8s.io/kubernetes" { print $3 }' "$APISERVER_MOD/go.mod")
 
@@ -53,14 +55,22 @@ ln -sf "$(command -v docker-registry)" "$BIN/docker-registry"
 ln -sf "$(command -v skopeo)" "$BIN/skopeo"
 
 # --- helm --------------------------------------------------------------------
-if [ -x "$BIN/helm" ] && "$BIN/helm" version --template '{{.Version}}' 2>/dev/null | grep -qx "$HELM_VERSION"; then
+# The ldflags are those of helm's Makefile: without the chartutil ones, a
+# `go install`ed helm assumes Kubernetes v1.20 for `helm template`/`lint`
+# (Capabilities.KubeVersion) and rejects charts whose kubeVersion is newer.
+HELM_LDFLAGS="-s -w -X helm.sh/helm/v3/internal/version.version=$HELM_VERSION"
+for pkg in pkg/lint/rules pkg/chartutil; do
+	HELM_LDFLAGS+=" -X helm.sh/helm/v3/$pkg.k8sVersionMajor=1 -X helm.sh/helm/v3/$pkg.k8sVersionMinor=$HELM_K8S_MINOR"
+done
+helm_stamp=$(echo "$HELM_VERSION $HELM_LDFLAGS" | sha256sum | cut -c1-16)
+if [ -x "$BIN/helm" ] && [ "$(cat "$BIN/.helm.stamp" 2>/dev/null)" = "$helm_stamp" ] &&
+	"$BIN/helm" version --template '{{.Version}}' 2>/dev/null | grep -qx "$HELM_VERSION"; then
 	log "helm $HELM_VERSION cached"
 else
 	log "go install helm.sh/helm/v3/cmd/helm@$HELM_VERSION"
 	t0=$(now)
-	GOBIN="$BIN" go install -trimpath \
-		-ldflags="-s -w -X helm.sh/helm/v3/internal/version.version=$HELM_VERSION" \
-		"helm.sh/helm/v3/cmd/helm@$HELM_VERSION"
+	GOBIN="$BIN" go install -trimpath -ldflags="$HELM_LDFLAGS" "helm.sh/helm/v3/cmd/helm@$HELM_VERSION"
+	echo "$helm_stamp" >"$BIN/.helm.stamp"
 	log "helm built in $(($(now) - t0))s"
 fi
 

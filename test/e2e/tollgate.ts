@@ -1,0 +1,221 @@
+import { execFileSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { fileURLToPath } from 'node:url';
+import { parse } from 'yaml';
+import { freePort, type ClusterInfo } from './harness.ts';
+import type { KubeClient, KubeObject } from './kube.ts';
+import { createCertificateAuthority, issueCertificate } from './pki.ts';
+import { logTail, startProcess, type ManagedProcess } from './processes.ts';
+import { toolPath } from './tools.ts';
+
+/** Repository root (test/e2e/../..). */
+export const repoRoot = fileURLToPath(new URL('../..', import.meta.url));
+
+/** Name of the webhook in the chart's ValidatingWebhookConfiguration (prefix of audit annotations). */
+export const webhookName = 'validate.tollgate.dev';
+
+/** A running `tollgate serve`. */
+export interface TollgateServer {
+  /** `https://127.0.0.1:<port>/validate`, for `clientConfig.url`. */
+  readonly url: string;
+  readonly port: number;
+  readonly opsUrl: string;
+  /** The CA that signed its serving certificate, for `caBundle`. */
+  readonly caPem: string;
+  readonly process: ManagedProcess;
+  stop(): Promise<void>;
+}
+
+/** Options of {@link startTollgate}. */
+export interface TollgateOptions {
+  readonly cluster: ClusterInfo;
+  /** Bundle file; default: the embedded finance baseline. */
+  readonly bundle?: string;
+  /** Test clock (`--now`), ISO-8601. */
+  readonly now?: string;
+  /** Reuse a port, e.g. to restart the webhook behind an existing registration. */
+  readonly port?: number;
+  /** Reuse a CA (must go with the same port's registration). */
+  readonly tls?: {
+    readonly dir: string;
+    readonly caPem: string;
+    readonly certFile: string;
+    readonly keyFile: string;
+  };
+  readonly extraArgs?: readonly string[];
+}
+
+/** Serving certificate material for `tollgate serve`, signed by a CA generated for the run. */
+export function webhookTls(cluster: ClusterInfo): NonNullable<TollgateOptions['tls']> {
+  const dir = mkdtempSync(join(cluster.dir, 'tollgate-tls-'));
+  const ca = createCertificateAuthority(dir, 'webhook');
+  const serving = issueCertificate(ca, 'tollgate-serving', {
+    commonName: 'tollgate-e2e',
+    usage: 'server',
+    altNames: ['IP:127.0.0.1', 'DNS:localhost'],
+  });
+  return { dir, caPem: ca.pem, ...serving };
+}
+
+/**
+ * Starts `tollgate serve` (the real CLI, as a child process) on 127.0.0.1 with a serving certificate
+ * from a generated CA and the cluster's kubeconfig for namespace labels; resolves when its /readyz is 200.
+ */
+export async function startTollgate(options: TollgateOptions): Promise<TollgateServer> {
+  const tls = options.tls ?? webhookTls(options.cluster);
+  const port = options.port ?? (await freePort());
+  const opsPort = await freePort();
+  const logDir = join(options.cluster.dir, 'logs');
+  mkdirSync(logDir, { recursive: true });
+  const logFile = join(logDir, `tollgate-${port}-${Date.now()}.log`);
+  const args = [
+    join(repoRoot, 'bin', 'tollgate.js'),
+    'serve',
+    '--host=127.0.0.1',
+    `--port=${port}`,
+    '--ops-host=127.0.0.1',
+    `--ops-port=${opsPort}`,
+    `--tls-cert=${tls.certFile}`,
+    `--tls-key=${tls.keyFile}`,
+    `--kubeconfig=${options.cluster.kubeconfigFile}`,
+    '--reload-interval=1',
+    ...(options.bundle ? [`--bundle=${options.bundle}`] : []),
+    ...(options.now ? [`--now=${options.now}`] : []),
+    ...(options.extraArgs ?? []),
+  ];
+  const child = startProcess({
+    name: 'tollgate serve',
+    command: process.execPath,
+    args,
+    logFile,
+    cwd: repoRoot,
+  });
+  const opsUrl = `http://127.0.0.1:${opsPort}`;
+  const deadline = Date.now() + 30_000;
+  for (;;) {
+    if (!child.running())
+      throw new Error(`tollgate serve exited (${await child.exited}):\n${logTail(logFile)}`);
+    try {
+      if ((await fetch(`${opsUrl}/readyz`)).ok) break;
+    } catch {
+      // not listening yet
+    }
+    if (Date.now() > deadline) {
+      await child.stop();
+      throw new Error(`tollgate serve not ready after 30 s:\n${logTail(logFile)}`);
+    }
+    await sleep(200);
+  }
+  return {
+    url: `https://127.0.0.1:${port}/validate`,
+    port,
+    opsUrl,
+    caPem: tls.caPem,
+    process: child,
+    stop: () => child.stop(),
+  };
+}
+
+/** Options of {@link chartWebhookConfiguration}. */
+export interface WebhookConfigurationOptions {
+  readonly url: string;
+  readonly caPem: string;
+  /** Release name: the configuration's name is derived from it by the chart. */
+  readonly release?: string;
+  /** Release namespace (always excluded by the chart). */
+  readonly namespace?: string;
+  readonly excludedNamespaces?: readonly string[];
+  readonly failurePolicy?: 'Fail' | 'Ignore';
+  readonly timeoutSeconds?: number;
+}
+
+interface WebhookConfiguration extends KubeObject {
+  webhooks: Array<{ name: string; clientConfig: Record<string, unknown>; [key: string]: unknown }>;
+}
+
+/**
+ * The chart's ValidatingWebhookConfiguration (rules, namespaceSelector, matchConditions, failure policy)
+ * rendered by `helm template`, with `clientConfig` pointed at a local `tollgate serve` by URL.
+ */
+export function chartWebhookConfiguration(options: WebhookConfigurationOptions): WebhookConfiguration {
+  const values = {
+    tls: { mode: 'secret', existingSecret: 'tollgate-e2e-tls', caBundle: options.caPem },
+    webhook: {
+      ...(options.failurePolicy ? { failurePolicy: options.failurePolicy } : {}),
+      ...(options.timeoutSeconds ? { timeoutSeconds: options.timeoutSeconds } : {}),
+      // The chart insists on the system namespaces being excluded.
+      excludedNamespaces: [
+        ...new Set(['kube-system', 'kube-node-lease', ...(options.excludedNamespaces ?? [])]),
+      ],
+    },
+  };
+  const valuesFile = join(mkdtempSync(join(tmpdir(), 'tollgate-e2e-values-')), 'values.json');
+  writeFileSync(valuesFile, JSON.stringify(values));
+  const args = [
+    'template',
+    options.release ?? 'tollgate',
+    join(repoRoot, 'charts', 'tollgate'),
+    '--namespace',
+    options.namespace ?? 'tollgate-system',
+    '--show-only',
+    'templates/webhook.yaml',
+    '--values',
+    valuesFile,
+  ];
+  let rendered: string;
+  try {
+    rendered = execFileSync(toolPath('helm'), args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+  } finally {
+    rmSync(dirname(valuesFile), { recursive: true, force: true });
+  }
+  const config = parse(rendered) as WebhookConfiguration;
+  if (config.kind !== 'ValidatingWebhookConfiguration' || !Array.isArray(config.webhooks)) {
+    throw new Error(`helm template did not render a ValidatingWebhookConfiguration:\n${rendered}`);
+  }
+  for (const webhook of config.webhooks) {
+    webhook.clientConfig = { url: options.url, caBundle: Buffer.from(options.caPem).toString('base64') };
+  }
+  return config;
+}
+
+const VWC_PATH = '/apis/admissionregistration.k8s.io/v1/validatingwebhookconfigurations';
+
+/** Creates (or replaces) a ValidatingWebhookConfiguration. */
+export async function registerWebhook(kube: KubeClient, config: WebhookConfiguration): Promise<void> {
+  const name = config.metadata?.name ?? '';
+  await kube.delete(`${VWC_PATH}/${name}`);
+  const res = await kube.create(VWC_PATH, config);
+  if (res.status !== 201) throw new Error(`registering ${name}: ${res.status} ${JSON.stringify(res.body)}`);
+}
+
+/** Deletes a ValidatingWebhookConfiguration (no error when absent). */
+export async function unregisterWebhook(kube: KubeClient, name: string): Promise<void> {
+  await kube.delete(`${VWC_PATH}/${name}`);
+}
+
+/**
+ * Waits until the API server routes requests in `namespace` through the webhook: the configuration
+ * reaches the admission plugin through an informer, a moment after it is created. `probe` is a Pod
+ * the active bundle denies; it is only ever sent as a dry-run.
+ */
+export async function waitForWebhook(
+  kube: KubeClient,
+  namespace: string,
+  probe: unknown,
+  expect: 'denied' | 'unreachable' = 'denied',
+): Promise<void> {
+  const deadline = Date.now() + 30_000;
+  for (;;) {
+    const res = await kube.create(`/api/v1/namespaces/${namespace}/pods`, probe, { dryRun: true });
+    const message = (res.body as { message?: string } | undefined)?.message ?? '';
+    if (expect === 'denied' && res.status === 403 && message.includes(webhookName)) return;
+    if (expect === 'unreachable' && res.status >= 500 && message.includes(webhookName)) return;
+    if (Date.now() > deadline) {
+      throw new Error(`webhook not active in ${namespace} after 30 s: ${res.status} ${message}`);
+    }
+    await sleep(250);
+  }
+}
