@@ -265,7 +265,7 @@ export function analyzeService(
   const ports = (Array.isArray(spec.ports) ? spec.ports : []).map((p: unknown) => (isRecord(p) ? p : {}));
   const whole = [
     forced,
-    labelEvidence(params, getIn(service, ['metadata', 'labels'])),
+    ((s) => (s ? `label ${s}` : undefined))(labelEvidence(params, getIn(service, ['metadata', 'labels']))),
     ((s) => (s ? `selector ${s}` : undefined))(labelEvidence(params, spec.selector)),
   ].filter((e): e is string => e !== undefined);
   if (whole.length > 0) {

@@ -301,8 +301,9 @@ function traefikFindings(scope: Scope, object: KubeObject): FindingDraft[] | { s
   const findings: FindingDraft[] = [];
   records(spec.routes).forEach((route, i) => {
     const match = typeof route.match === 'string' ? route.match : undefined;
-    const anyClient = match && /HostSNI\(\s*`\*`\s*\)/.test(match) ? ' for any client (HostSNI(`*`))' : '';
-    const via = `${object.kind} route ${i}${match ? ` (${match})` : ''} on ${on}${anyClient}`;
+    const anyClient = match !== undefined && /HostSNI\(\s*`\*`\s*\)/.test(match);
+    const matching = anyClient ? ' for any client (HostSNI(`*`))' : match ? ` (${match})` : '';
+    const via = `${object.kind} route ${i} on ${on}${matching}`;
     records(route.services).forEach((service, j) => {
       if (service.kind !== undefined && service.kind !== 'Service') return;
       const base: PathSegment[] = ['spec', 'routes', i, 'services', j];
@@ -410,10 +411,10 @@ function zalandoFindings(scope: Scope, object: KubeObject): FindingDraft[] {
       scope.params.loadBalancerProviders,
     );
     if (verdict.internal) continue;
-    const source = value === undefined ? ' (left out, and the operator enables it by default)' : '';
+    const source = value === undefined ? ' (the operator enables it by default)' : '';
     findings.push({
       path: formatPath(['spec', field]),
-      message: `Zalando postgresql "${name}" has ${field}${source}: the operator creates a public LoadBalancer for PostgreSQL`,
+      message: `Zalando postgresql "${name}" ${value === undefined ? 'leaves out' : 'sets'} ${field}${value === undefined ? '' : ': true'}${source}: the operator creates a public LoadBalancer for PostgreSQL`,
       fix:
         value === undefined
           ? `set ${field}: false`

@@ -1,6 +1,11 @@
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { loadBundle } from '../engine/bundle.ts';
+import { evaluate } from '../engine/evaluate.ts';
 import { deployment, pod, runPolicy } from '../engine/testing.ts';
-import type { KubeObject, Policy } from '../engine/types.ts';
+import type { EngineContext, KubeObject, Policy } from '../engine/types.ts';
+import { parseSource } from '../engine/yaml-source.ts';
 import { noPublicDatabasesPolicy } from './index.ts';
 
 const policy = noPublicDatabasesPolicy as Policy<unknown>;
@@ -873,4 +878,57 @@ describe('no-public-databases: scope', () => {
     });
     expect(result.findings.map((f) => f.path)).toEqual(['spec.type']);
   });
+});
+
+describe('no-public-databases: samples', () => {
+  const dir = join(import.meta.dirname, 'samples');
+  const bundle = loadBundle(readFileSync(join(dir, 'bundle.yaml')), {
+    source: 'samples/bundle.yaml',
+    policies: [policy],
+  });
+  const samples = (verdict: string) =>
+    readdirSync(join(dir, verdict))
+      .filter((f) => f.endsWith('.yaml'))
+      .map((f) => [f, readFileSync(join(dir, verdict, f), 'utf8')] as const);
+
+  /** Decision per document: as CI sees it (the file's documents related) and as admission does (none). */
+  async function decisions(text: string) {
+    const parsed = parseSource(text);
+    expect(parsed.errors).toEqual([]);
+    const objects = parsed.documents.map((d) => d.value as KubeObject);
+    const now = new Date('2026-11-20T12:00:00Z');
+    const run = (context: EngineContext) =>
+      Promise.all(objects.map((object) => evaluate({ operation: 'CREATE', object }, bundle, context)));
+    const ci = await run({ now, point: 'ci', relatedObjects: objects });
+    const admission = await run({ now, point: 'admission' });
+    return { ci, admission };
+  }
+
+  it('has samples of both kinds', () => {
+    expect(samples('allowed').length).toBeGreaterThanOrEqual(3);
+    expect(samples('denied').length).toBeGreaterThanOrEqual(8);
+  });
+
+  it.each(samples('allowed'))('allows %s in CI and at admission', async (_file, text) => {
+    const { ci, admission } = await decisions(text);
+    for (const report of [...ci, ...admission]) {
+      expect(report.results[0]?.status).not.toBe('error');
+      expect(report.decision).toBe('allow');
+    }
+  });
+
+  it.each(samples('denied'))(
+    'denies %s in CI and at admission with the same findings',
+    async (_file, text) => {
+      const { ci, admission } = await decisions(text);
+      expect(ci.some((r) => r.decision === 'deny')).toBe(true);
+      expect(ci.map((r) => r.decision)).toEqual(admission.map((r) => r.decision));
+      expect(ci.map((r) => r.results[0]?.findings)).toEqual(admission.map((r) => r.results[0]?.findings));
+      for (const finding of ci.flatMap((r) => r.results[0]?.findings ?? [])) {
+        expect(finding.policy).toBe('no-public-databases');
+        expect(finding.path).not.toBe('');
+        expect(finding.fix).not.toBe('');
+      }
+    },
+  );
 });
