@@ -1,0 +1,957 @@
+import { readdirSync, readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { describe, expect, it } from 'vitest';
+import { loadBundle } from '../engine/bundle.ts';
+import { evaluate } from '../engine/evaluate.ts';
+import { deployment, pod, runPolicy } from '../engine/testing.ts';
+import type { AdmissionInput, EngineContext, KubeObject, Policy } from '../engine/types.ts';
+import { parseSource } from '../engine/yaml-source.ts';
+import { namespaceIsolationPolicy, normalizeCapability } from './index.ts';
+
+const policy = namespaceIsolationPolicy as Policy<unknown>;
+const params = { sharedNamespaces: ['ingress', 'monitoring'], systemNamespaces: ['platform-system'] };
+
+function namespace(name: string, labels: Record<string, string> = {}): KubeObject {
+  return {
+    apiVersion: 'v1',
+    kind: 'Namespace',
+    metadata: { name, labels: { 'kubernetes.io/metadata.name': name, ...labels } },
+  };
+}
+
+const known = new Map<string, KubeObject>(
+  [
+    namespace('tenant-a', { 'tollgate.dev/tenant': 'acme' }),
+    namespace('tenant-a-batch', { 'tollgate.dev/tenant': 'acme' }),
+    namespace('tenant-b', { 'tollgate.dev/tenant': 'globex' }),
+    namespace('platform-tools', { team: 'platform' }),
+    namespace('ingress'),
+    namespace('default'),
+  ].map((ns) => [String(ns.metadata?.name), ns]),
+);
+const context: Partial<EngineContext> = { namespaces: (name) => known.get(name) };
+
+interface RunOptions {
+  namespace?: string | undefined;
+  input?: Partial<AdmissionInput>;
+  context?: Partial<EngineContext>;
+  params?: Record<string, unknown>;
+}
+
+/** Places the object in a namespace (default tenant-a) and evaluates it with the known namespaces. */
+async function run(object: KubeObject, options: RunOptions = {}) {
+  const ns = 'namespace' in options ? options.namespace : 'tenant-a';
+  const placed: KubeObject = { ...object, metadata: { name: 'x', ...object.metadata } };
+  if (ns === undefined) delete placed.metadata?.namespace;
+  else placed.metadata = { ...placed.metadata, namespace: ns };
+  return runPolicy(policy, options.params ?? params, placed, {
+    context: options.context ?? context,
+    ...(options.input ? { input: options.input } : {}),
+  });
+}
+
+const app = { name: 'app', image: 'registry.corp.example/erp/odoo:17' };
+const rbac = 'rbac.authorization.k8s.io/v1';
+const traefik = 'traefik.io/v1alpha1';
+const gateway = 'gateway.networking.k8s.io/v1';
+
+function roleBinding(
+  subjects: unknown[],
+  roleRef: Record<string, unknown> = { kind: 'ClusterRole', name: 'edit' },
+): KubeObject {
+  return {
+    apiVersion: rbac,
+    kind: 'RoleBinding',
+    metadata: { name: 'rb' },
+    roleRef: { apiGroup: 'rbac.authorization.k8s.io', ...roleRef },
+    subjects,
+  };
+}
+const sa = (ns?: string) => ({ kind: 'ServiceAccount', name: 'odoo', ...(ns ? { namespace: ns } : {}) });
+
+function ingressRoute(kind: string, spec: Record<string, unknown>, apiVersion = traefik): KubeObject {
+  return { apiVersion, kind, metadata: { name: 'r' }, spec };
+}
+function route(kind: string, spec: Record<string, unknown>): KubeObject {
+  return {
+    apiVersion: kind === 'HTTPRoute' ? gateway : 'gateway.networking.k8s.io/v1alpha2',
+    kind,
+    metadata: { name: 'r' },
+    spec,
+  };
+}
+function netpol(spec: Record<string, unknown>): KubeObject {
+  return {
+    apiVersion: 'networking.k8s.io/v1',
+    kind: 'NetworkPolicy',
+    metadata: { name: 'np' },
+    spec: { podSelector: {}, ...spec },
+  };
+}
+const byName = (ns: string) => ({
+  namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': ns } },
+});
+function service(spec: Record<string, unknown>): KubeObject {
+  return { apiVersion: 'v1', kind: 'Service', metadata: { name: 's' }, spec };
+}
+function role(kind: 'Role' | 'ClusterRole', verbs: string[]): KubeObject {
+  return {
+    apiVersion: rbac,
+    kind,
+    metadata: { name: 'r' },
+    rules: [{ apiGroups: [''], resources: ['pods'], verbs }],
+  };
+}
+
+type Case = [name: string, object: KubeObject, options?: RunOptions];
+
+const allowed: Case[] = [
+  ['a plain Deployment in a tenant namespace', deployment([app])],
+  [
+    'baseline capabilities, any spelling',
+    deployment([
+      {
+        ...app,
+        securityContext: { capabilities: { add: ['NET_BIND_SERVICE', 'cap_chown'], drop: ['ALL'] } },
+      },
+    ]),
+  ],
+  [
+    'privileged: false, hostNetwork: false, hostPort 0',
+    deployment(
+      [{ ...app, ports: [{ containerPort: 80, hostPort: 0 }], securityContext: { privileged: false } }],
+      { hostNetwork: false },
+    ),
+  ],
+  ['hostNetwork in kube-system', deployment([app], { hostNetwork: true }), { namespace: 'kube-system' }],
+  [
+    'hostPath in a configured system namespace',
+    deployment([app], { volumes: [{ name: 'h', hostPath: { path: '/var/log' } }] }),
+    { namespace: 'platform-system' },
+  ],
+  ['a ConfigMap in a tenant namespace', { apiVersion: 'v1', kind: 'ConfigMap', data: { a: 'b' } }],
+  [
+    'RoleBinding subjects in the same namespace, the same tenant and a shared namespace',
+    roleBinding([
+      sa(),
+      sa('tenant-a'),
+      sa('tenant-a-batch'),
+      sa('monitoring'),
+      { kind: 'User', name: 'alice@corp.example' },
+      { kind: 'Group', name: 'system:serviceaccounts:tenant-a' },
+      { kind: 'User', name: 'system:serviceaccount:tenant-a:odoo' },
+    ]),
+  ],
+  ['RoleBinding to ClusterRole admin', roleBinding([sa()], { kind: 'ClusterRole', name: 'admin' })],
+  [
+    'RoleBinding in a platform namespace (not a tenant) naming a tenant',
+    roleBinding([sa('tenant-b')]),
+    { namespace: 'platform-tools' },
+  ],
+  ['Role with ordinary verbs', role('Role', ['get', 'list', 'watch', 'create', 'update', 'patch', 'delete'])],
+  [
+    'IngressRoute to its own services with a shared middleware',
+    ingressRoute('IngressRoute', {
+      routes: [
+        {
+          match: 'Host(`a.example`)',
+          services: [
+            { name: 'odoo', port: 8069 },
+            { name: 'odoo-lp', namespace: 'tenant-a', port: 8072 },
+          ],
+          middlewares: [
+            { name: 'auth', namespace: 'ingress' },
+            { name: 'tenant-a-headers@kubernetescrd' },
+            { name: 'redirect@file' },
+          ],
+        },
+      ],
+      tls: { options: { name: 'modern', namespace: 'ingress' } },
+    }),
+  ],
+  [
+    'HTTPRoute attached to the shared Gateway',
+    route('HTTPRoute', {
+      parentRefs: [{ name: 'public', namespace: 'ingress' }],
+      rules: [
+        {
+          backendRefs: [
+            { name: 'odoo', port: 8069 },
+            { name: 'odoo-batch', namespace: 'tenant-a-batch', port: 80 },
+          ],
+        },
+      ],
+    }),
+  ],
+  [
+    'ReferenceGrant from the shared ingress namespace',
+    {
+      apiVersion: 'gateway.networking.k8s.io/v1beta1',
+      kind: 'ReferenceGrant',
+      spec: {
+        from: [{ group: 'gateway.networking.k8s.io', kind: 'HTTPRoute', namespace: 'ingress' }],
+        to: [{ group: '', kind: 'Service' }],
+      },
+    },
+  ],
+  [
+    'PVC cloning a snapshot in its own namespace',
+    {
+      apiVersion: 'v1',
+      kind: 'PersistentVolumeClaim',
+      spec: { dataSourceRef: { kind: 'VolumeSnapshot', name: 'snap', namespace: 'tenant-a' } },
+    },
+  ],
+  ['ClusterIP Service', service({ selector: { app: 'odoo' }, ports: [{ port: 80 }] })],
+  [
+    'ExternalName Service in a shared namespace',
+    service({ type: 'ExternalName', externalName: 'db.example' }),
+    { namespace: 'ingress' },
+  ],
+  [
+    'NetworkPolicy admitting the same namespace, the same tenant and shared namespaces',
+    netpol({
+      ingress: [
+        {
+          from: [
+            { podSelector: { matchLabels: { app: 'odoo' } } },
+            byName('ingress'),
+            { namespaceSelector: { matchLabels: { 'tollgate.dev/tenant': 'acme' } } },
+            {
+              namespaceSelector: {
+                matchExpressions: [
+                  {
+                    key: 'kubernetes.io/metadata.name',
+                    operator: 'In',
+                    values: ['monitoring', 'tenant-a-batch'],
+                  },
+                ],
+              },
+              podSelector: { matchLabels: { app: 'prometheus' } },
+            },
+          ],
+        },
+      ],
+    }),
+  ],
+  ['NetworkPolicy denying all ingress', netpol({ policyTypes: ['Ingress'] })],
+  [
+    'NetworkPolicy egress to cluster DNS in any namespace',
+    netpol({
+      egress: [
+        {
+          to: [
+            { namespaceSelector: {}, podSelector: { matchLabels: { 'k8s-app': 'kube-dns' } } },
+            byName('kube-system'),
+          ],
+        },
+        {},
+      ],
+    }),
+  ],
+  [
+    'EndpointSlice written by the endpointslice controller',
+    { apiVersion: 'discovery.k8s.io/v1', kind: 'EndpointSlice', addressType: 'IPv4', endpoints: [] },
+    { input: { userInfo: { username: 'system:serviceaccount:kube-system:endpointslice-controller' } } },
+  ],
+  [
+    'the API server writing the kubernetes Service in default',
+    service({ ports: [{ port: 443 }] }),
+    { namespace: 'default', input: { userInfo: { username: 'system:apiserver' } } },
+  ],
+  [
+    'an unknown namespace listed as shared is not a tenant',
+    service({ type: 'ExternalName', externalName: 'x' }),
+    { namespace: 'monitoring' },
+  ],
+];
+
+const denied: Array<[name: string, object: KubeObject, path: string, message: string, options?: RunOptions]> =
+  [
+    // host access (Pod Security baseline), in every container kind
+    [
+      'hostNetwork',
+      deployment([app], { hostNetwork: true }),
+      'spec.template.spec.hostNetwork',
+      "shares the node's network",
+    ],
+    ['hostPID', deployment([app], { hostPID: true }), 'spec.template.spec.hostPID', "node's process"],
+    ['hostIPC', pod({ containers: [app], hostIPC: true }), 'spec.hostIPC', "node's IPC"],
+    [
+      'hostPath volume',
+      pod({ containers: [app], volumes: [{ name: 'root', hostPath: { path: '/' } }] }),
+      'spec.volumes[0].hostPath',
+      'hostPath "/"',
+    ],
+    [
+      'hostPort',
+      pod({ containers: [{ ...app, ports: [{ containerPort: 80, hostPort: 8080 }] }] }),
+      'spec.containers[0].ports[0].hostPort',
+      'binds hostPort 8080',
+    ],
+    [
+      'privileged init container',
+      pod({ initContainers: [{ ...app, securityContext: { privileged: true } }], containers: [app] }),
+      'spec.initContainers[0].securityContext.privileged',
+      'init container "app" is privileged',
+    ],
+    [
+      'privileged sidecar',
+      pod({
+        initContainers: [{ ...app, restartPolicy: 'Always', securityContext: { privileged: true } }],
+        containers: [app],
+      }),
+      'spec.initContainers[0].securityContext.privileged',
+      'privileged',
+    ],
+    [
+      'SYS_ADMIN',
+      deployment([{ ...app, securityContext: { capabilities: { add: ['SYS_ADMIN'] } } }]),
+      'spec.template.spec.containers[0].securityContext.capabilities.add[0]',
+      'adds capability "SYS_ADMIN"',
+    ],
+    [
+      'CAP_SYS_ADMIN spelled with prefix',
+      deployment([{ ...app, securityContext: { capabilities: { add: ['CHOWN', 'cap_sys_admin'] } } }]),
+      'spec.template.spec.containers[0].securityContext.capabilities.add[1]',
+      'cap_sys_admin',
+    ],
+    [
+      'ALL capabilities',
+      deployment([{ ...app, securityContext: { capabilities: { add: ['ALL'] } } }]),
+      'spec.template.spec.containers[0].securityContext.capabilities.add[0]',
+      '"ALL"',
+    ],
+    [
+      'NET_RAW (dropped from the baseline defaults)',
+      deployment([{ ...app, securityContext: { capabilities: { add: ['NET_RAW'] } } }]),
+      'spec.template.spec.containers[0].securityContext.capabilities.add[0]',
+      'NET_RAW',
+    ],
+    [
+      'pod-level Windows hostProcess',
+      pod({ containers: [app], securityContext: { windowsOptions: { hostProcess: true } } }),
+      'spec.securityContext.windowsOptions.hostProcess',
+      'Windows host process',
+    ],
+    [
+      'container Windows hostProcess',
+      pod({ containers: [{ ...app, securityContext: { windowsOptions: { hostProcess: true } } }] }),
+      'spec.containers[0].securityContext.windowsOptions.hostProcess',
+      'Windows host process',
+    ],
+    [
+      'CronJob hostNetwork',
+      {
+        apiVersion: 'batch/v1',
+        kind: 'CronJob',
+        spec: { jobTemplate: { spec: { template: { spec: { hostNetwork: true, containers: [app] } } } } },
+      },
+      'spec.jobTemplate.spec.template.spec.hostNetwork',
+      'hostNetwork',
+    ],
+    [
+      'host access in a shared namespace',
+      deployment([app], { hostPID: true }),
+      'spec.template.spec.hostPID',
+      'hostPID',
+      { namespace: 'ingress' },
+    ],
+    [
+      'host access in a platform namespace',
+      deployment([app], { hostIPC: true }),
+      'spec.template.spec.hostIPC',
+      'hostIPC',
+      { namespace: 'platform-tools' },
+    ],
+    [
+      'host access without a namespace (CI)',
+      deployment([app], { hostNetwork: true }),
+      'spec.template.spec.hostNetwork',
+      'hostNetwork',
+      { namespace: undefined },
+    ],
+    [
+      'privileged container created by a controller',
+      pod({ containers: [{ ...app, securityContext: { privileged: true } }] }),
+      'spec.containers[0].securityContext.privileged',
+      'privileged',
+      { input: { userInfo: { username: 'system:kube-controller-manager' } } },
+    ],
+    // default namespace
+    [
+      'a Deployment in default',
+      deployment([app]),
+      'metadata.namespace',
+      'in the "default" namespace',
+      { namespace: 'default' },
+    ],
+    [
+      'a ConfigMap in default',
+      { apiVersion: 'v1', kind: 'ConfigMap' },
+      'metadata.namespace',
+      'ConfigMap "x" is in the "default" namespace',
+      { namespace: 'default' },
+    ],
+    // RBAC
+    [
+      'RoleBinding subject in another tenant',
+      roleBinding([sa('tenant-b')]),
+      'subjects[0].namespace',
+      'references namespace "tenant-b" from tenant "acme" (namespace "tenant-a")',
+    ],
+    [
+      'RoleBinding subject in kube-system',
+      roleBinding([sa(), sa('kube-system')]),
+      'subjects[1].namespace',
+      '"kube-system"',
+    ],
+    [
+      "RoleBinding User naming another namespace's service account",
+      roleBinding([{ kind: 'User', name: 'system:serviceaccount:tenant-b:odoo' }]),
+      'subjects[0].name',
+      'namespace "tenant-b"',
+    ],
+    [
+      "RoleBinding Group of another namespace's service accounts",
+      roleBinding([{ kind: 'Group', name: 'system:serviceaccounts:tenant-b' }]),
+      'subjects[0].name',
+      'namespace "tenant-b"',
+    ],
+    [
+      'RoleBinding to every service account',
+      roleBinding([{ kind: 'Group', name: 'system:serviceaccounts' }]),
+      'subjects[0].name',
+      'every service account in every namespace',
+    ],
+    [
+      'RoleBinding to every authenticated user',
+      roleBinding([{ kind: 'Group', name: 'system:authenticated' }]),
+      'subjects[0].name',
+      'every authenticated user',
+    ],
+    [
+      'RoleBinding to cluster-admin',
+      roleBinding([sa()], { kind: 'ClusterRole', name: 'cluster-admin' }),
+      'roleRef.name',
+      'grants cluster-admin',
+    ],
+    [
+      'RoleBinding to cluster-admin in a shared namespace',
+      roleBinding([sa()], { kind: 'ClusterRole', name: 'cluster-admin' }),
+      'roleRef.name',
+      'cluster-admin',
+      { namespace: 'ingress' },
+    ],
+    [
+      'ClusterRoleBinding',
+      {
+        apiVersion: rbac,
+        kind: 'ClusterRoleBinding',
+        metadata: { name: 'odoo-view' },
+        roleRef: { kind: 'ClusterRole', name: 'view' },
+        subjects: [sa('tenant-a')],
+      },
+      'roleRef',
+      'ClusterRoleBinding "odoo-view" grants view across every namespace',
+      { namespace: undefined },
+    ],
+    ['Role with escalate', role('Role', ['get', 'escalate']), 'rules[0].verbs[1]', 'grants "escalate"'],
+    ['Role with bind', role('Role', ['bind']), 'rules[0].verbs[0]', 'grants "bind"'],
+    ['Role with impersonate', role('Role', ['impersonate']), 'rules[0].verbs[0]', 'act as other users'],
+    ['Role with every verb', role('Role', ['*']), 'rules[0].verbs[0]', 'every verb ("*")'],
+    [
+      'ClusterRole with impersonate',
+      role('ClusterRole', ['impersonate']),
+      'rules[0].verbs[0]',
+      'ClusterRole grants "impersonate"',
+      { namespace: undefined },
+    ],
+    // Traefik
+    [
+      'IngressRoute service in another tenant',
+      ingressRoute('IngressRoute', {
+        routes: [{ match: 'Host(`a`)', services: [{ name: 'odoo', namespace: 'tenant-b', port: 80 }] }],
+      }),
+      'spec.routes[0].services[0].namespace',
+      'IngressRoute service "odoo" references namespace "tenant-b"',
+    ],
+    [
+      'IngressRoute middleware in another tenant',
+      ingressRoute('IngressRoute', {
+        routes: [
+          {
+            match: 'Host(`a`)',
+            services: [{ name: 'odoo', port: 80 }],
+            middlewares: [{ name: 'auth', namespace: 'tenant-b' }],
+          },
+        ],
+      }),
+      'spec.routes[0].middlewares[0].namespace',
+      'middleware references namespace "tenant-b"',
+    ],
+    [
+      'IngressRoute provider-qualified middleware',
+      ingressRoute('IngressRoute', {
+        routes: [
+          {
+            match: 'Host(`a`)',
+            services: [{ name: 'odoo', port: 80 }],
+            middlewares: [{ name: 'tenant-b-auth@kubernetescrd' }],
+          },
+        ],
+      }),
+      'spec.routes[0].middlewares[0].name',
+      'provider-qualified',
+    ],
+    [
+      'IngressRoute TLS options in another tenant',
+      ingressRoute('IngressRoute', { routes: [], tls: { options: { name: 'weak', namespace: 'tenant-b' } } }),
+      'spec.tls.options.namespace',
+      'TLS options references namespace "tenant-b"',
+    ],
+    [
+      'IngressRouteTCP service in kube-system (legacy API group)',
+      ingressRoute(
+        'IngressRouteTCP',
+        {
+          routes: [
+            { match: 'HostSNI(`*`)', services: [{ name: 'etcd', namespace: 'kube-system', port: 2379 }] },
+          ],
+        },
+        'traefik.containo.us/v1alpha1',
+      ),
+      'spec.routes[0].services[0].namespace',
+      'IngressRouteTCP service "etcd"',
+    ],
+    [
+      'IngressRouteUDP service in another tenant',
+      ingressRoute('IngressRouteUDP', {
+        routes: [{ services: [{ name: 'dns', namespace: 'tenant-b', port: 53 }] }],
+      }),
+      'spec.routes[0].services[0].namespace',
+      'IngressRouteUDP',
+    ],
+    [
+      'IngressRouteTCP TLS options in another tenant',
+      ingressRoute('IngressRouteTCP', {
+        routes: [],
+        tls: { options: { name: 'x', namespace: 'platform-tools' } },
+      }),
+      'spec.tls.options.namespace',
+      '"platform-tools"',
+    ],
+    // Gateway API
+    [
+      'HTTPRoute parentRef in another tenant',
+      route('HTTPRoute', { parentRefs: [{ name: 'gw', namespace: 'tenant-b' }] }),
+      'spec.parentRefs[0].namespace',
+      'HTTPRoute parentRef "gw" references namespace "tenant-b"',
+    ],
+    [
+      'HTTPRoute backendRef in another tenant',
+      route('HTTPRoute', { rules: [{ backendRefs: [{ name: 'erp', namespace: 'tenant-b', port: 80 }] }] }),
+      'spec.rules[0].backendRefs[0].namespace',
+      'backendRef "erp"',
+    ],
+    [
+      'HTTPRoute request mirror into another tenant',
+      route('HTTPRoute', {
+        rules: [
+          {
+            filters: [
+              {
+                type: 'RequestMirror',
+                requestMirror: { backendRef: { name: 'spy', namespace: 'tenant-b', port: 80 } },
+              },
+            ],
+            backendRefs: [{ name: 'odoo', port: 80 }],
+          },
+        ],
+      }),
+      'spec.rules[0].filters[0].requestMirror.backendRef.namespace',
+      'requestMirror',
+    ],
+    [
+      'GRPCRoute backendRef in another tenant',
+      route('GRPCRoute', { rules: [{ backendRefs: [{ name: 'g', namespace: 'tenant-b' }] }] }),
+      'spec.rules[0].backendRefs[0].namespace',
+      'GRPCRoute',
+    ],
+    [
+      'TCPRoute backendRef in another tenant',
+      route('TCPRoute', { rules: [{ backendRefs: [{ name: 'pg', namespace: 'tenant-b', port: 5432 }] }] }),
+      'spec.rules[0].backendRefs[0].namespace',
+      'TCPRoute',
+    ],
+    [
+      'TLSRoute parentRef in another tenant',
+      route('TLSRoute', { parentRefs: [{ name: 'gw', namespace: 'tenant-b' }] }),
+      'spec.parentRefs[0].namespace',
+      'TLSRoute',
+    ],
+    [
+      'UDPRoute backendRef in another tenant',
+      route('UDPRoute', { rules: [{ backendRefs: [{ name: 'u', namespace: 'tenant-b' }] }] }),
+      'spec.rules[0].backendRefs[0].namespace',
+      'UDPRoute',
+    ],
+    [
+      'ReferenceGrant from another tenant',
+      {
+        apiVersion: 'gateway.networking.k8s.io/v1beta1',
+        kind: 'ReferenceGrant',
+        spec: {
+          from: [{ group: 'gateway.networking.k8s.io', kind: 'HTTPRoute', namespace: 'tenant-b' }],
+          to: [{ group: '', kind: 'Service' }],
+        },
+      },
+      'spec.from[0].namespace',
+      'ReferenceGrant from HTTPRoute references namespace "tenant-b"',
+    ],
+    [
+      'Gateway certificate from another tenant',
+      {
+        apiVersion: gateway,
+        kind: 'Gateway',
+        spec: {
+          listeners: [
+            { name: 'https', tls: { certificateRefs: [{ name: 'wildcard', namespace: 'tenant-b' }] } },
+          ],
+        },
+      },
+      'spec.listeners[0].tls.certificateRefs[0].namespace',
+      'certificateRef "wildcard"',
+    ],
+    // PVC
+    [
+      "PVC cloning another tenant's snapshot",
+      {
+        apiVersion: 'v1',
+        kind: 'PersistentVolumeClaim',
+        spec: { dataSourceRef: { kind: 'VolumeSnapshot', name: 'ledger', namespace: 'tenant-b' } },
+      },
+      'spec.dataSourceRef.namespace',
+      'PersistentVolumeClaim dataSourceRef references namespace "tenant-b"',
+    ],
+    // Services and endpoints (CVE-2021-25740, CVE-2020-8554)
+    [
+      'ExternalName Service',
+      service({ type: 'ExternalName', externalName: 'odoo.tenant-b.svc.cluster.local' }),
+      'spec.type',
+      'ExternalName Service points at "odoo.tenant-b.svc.cluster.local"',
+    ],
+    [
+      'externalIPs',
+      service({ selector: { app: 'x' }, externalIPs: ['10.0.0.10'] }),
+      'spec.externalIPs',
+      'CVE-2020-8554',
+    ],
+    [
+      'externalIPs in a shared namespace',
+      service({ externalIPs: ['1.2.3.4'] }),
+      'spec.externalIPs',
+      'externalIPs',
+      { namespace: 'ingress' },
+    ],
+    [
+      'hand-written Endpoints',
+      { apiVersion: 'v1', kind: 'Endpoints', subsets: [{ addresses: [{ ip: '10.1.2.3' }] }] },
+      'subsets',
+      'hand-written Endpoints "x"',
+      { input: { userInfo: { username: 'alice@corp.example' } } },
+    ],
+    [
+      'hand-written EndpointSlice',
+      {
+        apiVersion: 'discovery.k8s.io/v1',
+        kind: 'EndpointSlice',
+        addressType: 'IPv4',
+        endpoints: [{ addresses: ['10.1.2.3'] }],
+        metadata: { labels: { 'endpointslice.kubernetes.io/managed-by': 'endpointslice-controller.k8s.io' } },
+      },
+      'endpoints',
+      'hand-written EndpointSlice',
+    ],
+    // NetworkPolicy
+    [
+      'ingress from all namespaces',
+      netpol({ ingress: [{ from: [{ namespaceSelector: {} }] }] }),
+      'spec.ingress[0].from[0].namespaceSelector',
+      'every pod in every namespace',
+    ],
+    [
+      'ingress from all namespaces with an empty podSelector',
+      netpol({ ingress: [{ from: [{ namespaceSelector: {}, podSelector: {} }] }] }),
+      'spec.ingress[0].from[0].namespaceSelector',
+      'every pod in every namespace',
+    ],
+    [
+      'ingress from labelled pods of any namespace',
+      netpol({
+        ingress: [{ from: [{ namespaceSelector: {}, podSelector: { matchLabels: { app: 'prometheus' } } }] }],
+      }),
+      'spec.ingress[0].from[0].namespaceSelector',
+      'any tenant can label its pods',
+    ],
+    ['ingress from: []', netpol({ ingress: [{ from: [] }] }), 'spec.ingress[0].from', '"from: []"'],
+    ['ingress: [{}]', netpol({ ingress: [{}] }), 'spec.ingress[0]', 'no "from"'],
+    [
+      'ingress rule with ports but no from',
+      netpol({ ingress: [{ ports: [{ port: 8069 }] }] }),
+      'spec.ingress[0]',
+      'every pod of every namespace',
+    ],
+    [
+      'ingress from 0.0.0.0/0',
+      netpol({ ingress: [{ from: [{ ipBlock: { cidr: '0.0.0.0/0' } }] }] }),
+      'spec.ingress[0].from[0].ipBlock.cidr',
+      'every address',
+    ],
+    [
+      'capsule#200: namespaceSelector on a tenant-settable label',
+      netpol({ ingress: [{ from: [{ namespaceSelector: { matchLabels: { team: 'finance' } } }] }] }),
+      'spec.ingress[0].from[0].namespaceSelector.matchLabels.team',
+      'tenants can set on their own namespaces',
+    ],
+    [
+      'capsule#200: matchExpressions on a tenant-settable label',
+      netpol({
+        ingress: [
+          {
+            from: [
+              { namespaceSelector: { matchExpressions: [{ key: 'env', operator: 'In', values: ['prod'] }] } },
+            ],
+          },
+        ],
+      }),
+      'spec.ingress[0].from[0].namespaceSelector.matchExpressions[0].key',
+      'label "env"',
+    ],
+    [
+      'capsule#200 on egress too',
+      netpol({ egress: [{ to: [{ namespaceSelector: { matchLabels: { team: 'db' } } }] }] }),
+      'spec.egress[0].to[0].namespaceSelector.matchLabels.team',
+      'capsule#200',
+    ],
+    [
+      'ingress from every tenant (tenant label Exists)',
+      netpol({
+        ingress: [
+          {
+            from: [
+              {
+                namespaceSelector: { matchExpressions: [{ key: 'tollgate.dev/tenant', operator: 'Exists' }] },
+              },
+            ],
+          },
+        ],
+      }),
+      'spec.ingress[0].from[0].namespaceSelector',
+      'admits namespaces outside tenant "acme"',
+    ],
+    [
+      'ingress from another tenant by name',
+      netpol({ ingress: [{ from: [byName('tenant-b')] }] }),
+      'spec.ingress[0].from[0].namespaceSelector',
+      'outside tenant "acme"',
+    ],
+    [
+      'ingress from another tenant by tenant label',
+      netpol({
+        ingress: [{ from: [{ namespaceSelector: { matchLabels: { 'tollgate.dev/tenant': 'globex' } } }] }],
+      }),
+      'spec.ingress[0].from[0].namespaceSelector',
+      'outside',
+    ],
+    [
+      'ingress from every namespace but one',
+      netpol({
+        ingress: [
+          {
+            from: [
+              {
+                namespaceSelector: {
+                  matchExpressions: [
+                    { key: 'kubernetes.io/metadata.name', operator: 'NotIn', values: ['tenant-b'] },
+                  ],
+                },
+              },
+            ],
+          },
+        ],
+      }),
+      'spec.ingress[0].from[0].namespaceSelector',
+      'outside',
+    ],
+  ];
+
+describe('namespace-isolation', () => {
+  it.each(allowed)('allows %s', async (_name, object, options) => {
+    const result = await run(object, options);
+    expect(result.findings).toEqual([]);
+    expect(result.status).toBe('pass');
+  });
+
+  it.each(denied)('denies %s', async (_name, object, path, message, options) => {
+    const result = await run(object, options);
+    expect(result.status).toBe('fail');
+    const finding = result.findings.find((f) => f.path === path && f.message.includes(message));
+    expect(finding, JSON.stringify(result.findings, null, 1)).toBeDefined();
+    expect(finding?.policy).toBe('namespace-isolation');
+    expect(finding?.action).toBe('deny');
+    expect(finding?.fix.length).toBeGreaterThan(10);
+  });
+
+  it('checks kubectl debug (pods/ephemeralcontainers) for privileged ephemeral containers (deckhouse#22398)', async () => {
+    const before = pod({ containers: [app] });
+    const after = pod({
+      containers: [app],
+      ephemeralContainers: [{ name: 'debugger', image: 'busybox', securityContext: { privileged: true } }],
+    });
+    const result = await runPolicy(policy, params, after, {
+      context,
+      input: { operation: 'UPDATE', subresource: 'ephemeralcontainers', oldObject: before },
+    });
+    expect(result.findings.map((f) => [f.path, f.message])).toEqual([
+      [
+        'spec.ephemeralContainers[0].securityContext.privileged',
+        'ephemeral container "debugger" is privileged (full access to the node)',
+      ],
+    ]);
+  });
+
+  it('treats an unknown namespace as a tenant (fail-safe) unless it is shared or system', async () => {
+    const ref = roleBinding([sa('tenant-b')]);
+    expect((await run(ref, { namespace: 'tenant-new' })).findings.map((f) => f.message)).toEqual([
+      expect.stringContaining('references namespace "tenant-b" from namespace "tenant-new"'),
+    ]);
+    // no namespace look-up at all (a webhook without cluster access, CI without Namespace manifests)
+    const blind = await run(ref, { context: {} });
+    expect(blind.status).toBe('fail');
+    // without the tenant's label the same-tenant sibling cannot be recognised: fail safe
+    const sibling = await run(roleBinding([sa('tenant-a-batch')]), { context: {} });
+    expect(sibling.findings[0]?.message).toContain('"tenant-a-batch"');
+    expect((await run(ref, { namespace: 'kube-system' })).findings).toEqual([]);
+  });
+
+  it('asks for metadata.namespace when a tenant object has none (CI)', async () => {
+    const result = await run(roleBinding([sa('tenant-a')]), { namespace: undefined });
+    expect(result.findings[0]?.message).toContain('from an object without metadata.namespace');
+    expect(result.findings[0]?.fix).toContain('set metadata.namespace');
+  });
+
+  it('reads the tenant label configured in the bundle', async () => {
+    const custom = { ...params, tenantLabel: 'corp.example/tenant' };
+    const labelled = new Map([
+      ['t1', namespace('t1', { 'corp.example/tenant': 'one' })],
+      ['t2', namespace('t2', { 'corp.example/tenant': 'one' })],
+      ['p', namespace('p', { 'tollgate.dev/tenant': 'x' })],
+    ]);
+    const options = { params: custom, context: { namespaces: (name: string) => labelled.get(name) } };
+    expect((await run(roleBinding([sa('t2')]), { ...options, namespace: 't1' })).findings).toEqual([]);
+    // "p" lacks the configured label: a platform namespace, so its objects are not judged as a tenant's
+    expect((await run(roleBinding([sa('t1')]), { ...options, namespace: 'p' })).findings).toEqual([]);
+    const np = netpol({
+      ingress: [{ from: [{ namespaceSelector: { matchLabels: { 'tollgate.dev/tenant': 'one' } } }] }],
+    });
+    expect((await run(np, { ...options, namespace: 't1' })).findings[0]?.message).toContain(
+      'label "tollgate.dev/tenant", which tenants can set',
+    );
+  });
+
+  it('accepts configured capabilities and trusted namespace labels', async () => {
+    const custom = {
+      ...params,
+      allowedCapabilities: ['CAP_NET_RAW'],
+      trustedNamespaceLabels: ['corp.example/zone'],
+    };
+    const raw = deployment([{ ...app, securityContext: { capabilities: { add: ['net_raw'] } } }]);
+    expect((await run(raw, { params: custom })).findings).toEqual([]);
+    expect(
+      (
+        await run(deployment([{ ...app, securityContext: { capabilities: { add: ['CHOWN'] } } }]), {
+          params: custom,
+        })
+      ).status,
+    ).toBe('fail');
+    const np = netpol({
+      egress: [{ to: [{ namespaceSelector: { matchLabels: { 'corp.example/zone': 'db' } } }] }],
+    });
+    expect((await run(np, { params: custom })).findings).toEqual([]);
+  });
+
+  it('normalizes capabilities like container runtimes', () => {
+    expect(normalizeCapability('cap_sys_admin')).toBe('SYS_ADMIN');
+    expect(normalizeCapability(' Net_Admin ')).toBe('NET_ADMIN');
+  });
+
+  it('skips DELETE', async () => {
+    const result = await runPolicy(policy, params, undefined, {
+      context,
+      input: { operation: 'DELETE', oldObject: deployment([app], { hostNetwork: true }) },
+    });
+    expect(result.status).toBe('skip');
+  });
+
+  it('judges the new object of an UPDATE', async () => {
+    const before = deployment([app]);
+    const after = deployment([app], { hostNetwork: true });
+    const result = await runPolicy(policy, params, after, {
+      context,
+      input: { operation: 'UPDATE', oldObject: before },
+    });
+    expect(result.findings.map((f) => f.path)).toEqual(['spec.template.spec.hostNetwork']);
+  });
+
+  it.each([
+    [{ tenantLabel: 'not a label' }, /not a valid label key/],
+    [{ tenantLabel: 'kubernetes.io/metadata.name' }, /names every namespace/],
+    [{ sharedNamespaces: ['kube-system'] }, /both a shared and a system namespace/],
+    [{ sharedNamespaces: ['default'] }, /cannot be shared/],
+    [{ sharedNamespaces: ['Ingress'] }, /not a valid namespace name/],
+    [{ trustedNamespaceLabels: ['a b'] }, /not a valid label key/],
+  ])('rejects bad parameters at bundle load: %j', async (bad, message) => {
+    await expect(runPolicy(policy, bad, undefined)).rejects.toThrow(message);
+  });
+});
+
+describe('namespace-isolation samples', () => {
+  const samples = fileURLToPath(new URL('./samples/', import.meta.url));
+  const bundle = loadBundle(readFileSync(`${samples}bundle.yaml`), {
+    source: 'samples/bundle.yaml',
+    policies: [policy],
+  });
+  const cases = (['allowed', 'denied'] as const).flatMap((verdict) =>
+    readdirSync(`${samples}${verdict}`)
+      .filter((file) => file.endsWith('.yaml'))
+      .map((file) => [verdict, file] as const),
+  );
+
+  it('has allowed and denied samples', () => {
+    expect(cases.filter(([v]) => v === 'allowed').length).toBeGreaterThan(0);
+    expect(cases.filter(([v]) => v === 'denied').length).toBeGreaterThan(0);
+  });
+
+  it.each(cases)('%s/%s', async (verdict, file) => {
+    const source = parseSource(readFileSync(`${samples}${verdict}/${file}`, 'utf8'));
+    expect(source.errors).toEqual([]);
+    const objects = source.documents.map((document) => document.value as KubeObject);
+    // As in `tollgate check`: Namespace manifests of the same input answer namespace look-ups.
+    const namespaces = new Map(
+      objects.filter((o) => o.kind === 'Namespace').map((o) => [String(o.metadata?.name), o]),
+    );
+    const decisions = await Promise.all(
+      objects.map(async (object) => {
+        const report = await evaluate({ operation: 'CREATE', object }, bundle, {
+          now: new Date('2026-11-20T12:00:00Z'),
+          point: 'admission',
+          namespaces: (name) => namespaces.get(name),
+        });
+        return report.decision;
+      }),
+    );
+    if (verdict === 'allowed') expect(decisions.every((d) => d === 'allow')).toBe(true);
+    else expect(decisions).toContain('deny');
+  });
+});
