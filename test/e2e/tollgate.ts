@@ -219,3 +219,36 @@ export async function waitForWebhook(
     await sleep(250);
   }
 }
+
+/** Creates a namespace unless it exists. */
+export async function ensureNamespace(
+  kube: KubeClient,
+  name: string,
+  labels: Readonly<Record<string, string>> = {},
+): Promise<void> {
+  const res = await kube.create('/api/v1/namespaces', {
+    apiVersion: 'v1',
+    kind: 'Namespace',
+    metadata: { name, labels },
+  });
+  if (res.status !== 201 && res.status !== 409) {
+    throw new Error(`creating namespace ${name}: ${res.status} ${JSON.stringify(res.body)}`);
+  }
+}
+
+/** A minimal Pod manifest with one container per image. */
+export function pod(
+  name: string,
+  images: readonly string[],
+  extra: Record<string, unknown> = {},
+): KubeObject {
+  return {
+    apiVersion: 'v1',
+    kind: 'Pod',
+    metadata: { name },
+    spec: {
+      containers: images.map((image, i) => ({ name: `c${i}`, image })),
+      ...extra,
+    },
+  };
+}
