@@ -2,13 +2,17 @@
 import { approvedRegistriesPolicy } from './approved-registries/index.ts';
 import { freezeWindowsPolicy } from './freeze-windows/index.ts';
 import { loadBundle as loadBundleWith } from './engine/bundle.ts';
+import { namespaceIsolationPolicy } from './namespace-isolation/index.ts';
 import { noPublicDatabasesPolicy } from './no-public-databases/index.ts';
 import type { CompiledBundle } from './engine/bundle.ts';
 import type { Policy } from './engine/types.ts';
+import { resourceLimitsPolicy } from './resource-limits/index.ts';
 
 /** Every built-in policy, in report order. Policy ids are stable API. */
 export const builtinPolicies: readonly Policy<unknown>[] = Object.freeze([
   approvedRegistriesPolicy as Policy<unknown>,
+  resourceLimitsPolicy as Policy<unknown>,
+  namespaceIsolationPolicy as Policy<unknown>,
   noPublicDatabasesPolicy as Policy<unknown>,
   freezeWindowsPolicy as Policy<unknown>,
 ]);
