@@ -10,7 +10,7 @@ import { checkManifests, summarize } from './check.ts';
 import type { CheckSummary, ResourceReport } from './check.ts';
 import { discoverFiles, loadManifests, parseManifests } from './manifests.ts';
 import type { Manifest, ManifestError } from './manifests.ts';
-import { attributeRendered, renderSource } from './render.ts';
+import { attributeRendered, renderSource, takeKustomizeOrigin } from './render.ts';
 import type { RenderedSource, RenderSpec } from './render.ts';
 import { collectIssues } from './report/issues.ts';
 import type { Issue } from './report/issues.ts';
@@ -125,11 +125,18 @@ export async function runPipeline(options: PipelineOptions): Promise<PipelineRes
   const manifests = [...set.manifests];
   let files = set.files;
   const sources = new Map<string, RenderedSource>();
+  const origins = new Map<string, string>();
   for (const spec of options.render ?? []) {
     const rendered = await renderSource(spec, cwd);
     sources.set(rendered.name, rendered);
     texts.set(rendered.name, rendered.text);
     const parsed = parseManifests(rendered.name, rendered.text);
+    if (rendered.kind === 'kustomize') {
+      for (const manifest of parsed.manifests) {
+        const origin = takeKustomizeOrigin(manifest.object as Record<string, unknown>);
+        if (origin) origins.set(`${manifest.file}#${manifest.document.index}`, origin);
+      }
+    }
     manifests.push(...parsed.manifests);
     errors.push(...parsed.errors);
     files++;
@@ -143,7 +150,7 @@ export async function runPipeline(options: PipelineOptions): Promise<PipelineRes
     const objects = new Map(
       manifests.map((m) => [`${m.file}#${m.document.index}`, m.object as Record<string, unknown>]),
     );
-    await attributeRendered(reports, texts, sources, cwd, objects);
+    await attributeRendered(reports, texts, sources, cwd, objects, origins);
   }
   const summary = summarize(reports, errors, files);
   const checkedFiles = [...new Set(manifests.map((m) => m.file))];

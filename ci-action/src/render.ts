@@ -11,7 +11,8 @@
  * in the report). When the source file does not exist, the finding stays on the rendered line.
  */
 import { execFile } from 'node:child_process';
-import { access, readFile } from 'node:fs/promises';
+import { access, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import { join, normalize, relative, resolve, sep } from 'node:path';
 import { promisify } from 'node:util';
 import { parse as parseYaml } from 'yaml';
@@ -88,23 +89,64 @@ export async function renderSource(spec: RenderSpec, cwd: string): Promise<Rende
     for (const values of spec.values) args.push('--values', values);
     return { name: spec.spec, text: await run('helm', args), root: spec.chart, kind: 'helm' };
   }
-  if (await onPath('kustomize', ['version'])) {
-    return {
-      name: spec.spec,
-      text: await run('kustomize', ['build', spec.dir]),
-      root: spec.dir,
-      kind: 'kustomize',
-    };
+  // A wrapper kustomization adds `buildMetadata: [originAnnotations]`, so every rendered object
+  // names the file it came from (paths relative to the wrapper); the annotation is removed again
+  // before the objects are checked (see takeKustomizeOrigins).
+  const wrapper = await mkdtemp(join(tmpdir(), 'tollgate-kustomize-'));
+  try {
+    const target = relative(wrapper, resolve(cwd, spec.dir)).split(sep).join('/');
+    await writeFile(
+      join(wrapper, 'kustomization.yaml'),
+      `resources:\n  - ${JSON.stringify(target)}\nbuildMetadata: [originAnnotations]\n`,
+    );
+    let text: string;
+    if (await onPath('kustomize', ['version'])) text = await run('kustomize', ['build', wrapper]);
+    else if (await onPath('kubectl', ['version', '--client']))
+      text = await run('kubectl', ['kustomize', wrapper]);
+    else throw new Error(`render ${spec.spec}: neither kustomize nor kubectl is on PATH`);
+    return { name: spec.spec, text, root: wrapper, kind: 'kustomize' };
+  } finally {
+    await rm(wrapper, { recursive: true, force: true });
   }
-  if (await onPath('kubectl', ['version', '--client'])) {
-    return {
-      name: spec.spec,
-      text: await run('kubectl', ['kustomize', spec.dir]),
-      root: spec.dir,
-      kind: 'kustomize',
-    };
+}
+
+const chartDirCache = new Map<string, Promise<Map<string, string>>>();
+
+/** Chart directories under `cwd` (4 levels deep, hidden folders and node_modules skipped), by chart name. */
+export function chartDirs(cwd: string): Promise<Map<string, string>> {
+  let cached = chartDirCache.get(cwd);
+  if (!cached) {
+    cached = (async () => {
+      const found = new Map<string, string>();
+      const walk = async (dir: string, depth: number): Promise<void> => {
+        let entries;
+        try {
+          entries = await readdir(join(cwd, dir), { withFileTypes: true });
+        } catch {
+          return;
+        }
+        const chart = entries.find((e) => e.isFile() && e.name === 'Chart.yaml');
+        if (chart) {
+          try {
+            const parsed: unknown = parseYaml(await readFile(join(cwd, dir, 'Chart.yaml'), 'utf8'));
+            if (isRecord(parsed) && typeof parsed.name === 'string' && !found.has(parsed.name))
+              found.set(parsed.name, dir);
+          } catch {
+            // not a readable chart
+          }
+        }
+        if (depth === 0) return;
+        for (const entry of entries) {
+          if (entry.isDirectory() && !entry.name.startsWith('.') && entry.name !== 'node_modules')
+            await walk(join(dir, entry.name), depth - 1);
+        }
+      };
+      await walk('.', 4);
+      return found;
+    })();
+    chartDirCache.set(cwd, cached);
   }
-  throw new Error(`render ${spec.spec}: neither kustomize nor kubectl is on PATH`);
+  return cached;
 }
 
 /** Where a rendered document came from, resolved to a repository path that exists. */
@@ -119,8 +161,13 @@ async function sourceFileOf(
     const [, ...rest] = declared.split('/');
     candidates.push(join(source.root, ...rest));
   } else if (source?.kind === 'kustomize') {
-    candidates.push(join(source.root, declared));
+    // Origin paths are relative to the wrapper kustomization (an absolute directory).
+    candidates.push(relative(cwd, resolve(source.root, declared)));
   } else {
+    // Piped `helm template` output: find the chart by the name in its Chart.yaml.
+    const [chart, ...rest] = declared.split('/');
+    const dir = chart ? (await chartDirs(cwd)).get(chart) : undefined;
+    if (dir) candidates.push(join(dir, ...rest));
     candidates.push(declared, join('charts', declared));
   }
   for (const candidate of candidates) {
@@ -136,11 +183,19 @@ async function sourceFileOf(
   return undefined;
 }
 
-/** The origin path kustomize records with `buildMetadata: [originAnnotations]`. */
-export function kustomizeOrigin(object: Record<string, unknown>): string | undefined {
+const ORIGIN = 'config.kubernetes.io/origin';
+
+/**
+ * Removes the origin annotation kustomize added for attribution (so policies see the objects as
+ * they will be applied) and returns the origin path it named.
+ */
+export function takeKustomizeOrigin(object: Record<string, unknown>): string | undefined {
   const metadata = object.metadata;
   if (!isRecord(metadata) || !isRecord(metadata.annotations)) return undefined;
-  const origin = metadata.annotations['config.kubernetes.io/origin'];
+  const annotations = metadata.annotations;
+  const origin = annotations[ORIGIN];
+  delete annotations[ORIGIN];
+  if (Object.keys(annotations).length === 0) delete metadata.annotations;
   if (typeof origin !== 'string') return undefined;
   try {
     const parsed: unknown = parseYaml(origin);
@@ -164,6 +219,7 @@ export async function attributeRendered(
   sources: ReadonlyMap<string, RenderedSource>,
   cwd: string,
   objectsByDocument: ReadonlyMap<string, Record<string, unknown>>,
+  origins: ReadonlyMap<string, string> = new Map(),
 ): Promise<void> {
   const fileCache = new Map<string, Promise<string | undefined>>();
   const readText = (file: string): Promise<string | undefined> => {
@@ -180,9 +236,7 @@ export async function attributeRendered(
     const object = objectsByDocument.get(`${report.file}#${report.documentIndex}`);
     for (const result of report.results) {
       for (const finding of result.findings) {
-        const declared =
-          finding.renderedFrom ??
-          (object && sources.get(report.file)?.kind === 'kustomize' ? kustomizeOrigin(object) : undefined);
+        const declared = finding.renderedFrom ?? origins.get(`${report.file}#${report.documentIndex}`);
         if (!declared) continue;
         const file = await sourceFileOf(declared, sources.get(report.file), cwd);
         if (!file) continue;
