@@ -86,12 +86,15 @@ export function createWebhookServer(options: WebhookServerOptions): WebhookServe
   const app = express();
   app.disable('x-powered-by');
   app.disable('etag');
+  const active = new Set<Response>();
   app.use((_req, res, next) => {
     inFlight++;
+    active.add(res);
     res.on('close', () => {
       inFlight--;
+      active.delete(res);
     });
-    if (draining) res.setHeader('Connection', 'close');
+    if (draining) res.shouldKeepAlive = false;
     next();
   });
   const jsonBody = express.json({ limit: bodyLimitBytes, type: () => true, strict: true });
@@ -166,6 +169,8 @@ export function createWebhookServer(options: WebhookServerOptions): WebhookServe
     inFlight: () => inFlight,
     async close(graceMs) {
       draining = true;
+      // in-flight responses tell the client to reconnect (to another replica)
+      for (const res of active) if (!res.headersSent) res.shouldKeepAlive = false;
       const closed = new Promise<void>((resolve) => httpsServer.close(() => resolve()));
       httpsServer.closeIdleConnections();
       const deadline = Date.now() + graceMs;
