@@ -44,10 +44,15 @@ const params = {
 /** Answers from a table keyed by `registry/repository:tag` or `@digest`, and records every request. */
 class TableVerifier implements ImageVerifier {
   readonly requests: VerifyRequest[] = [];
+  readonly table: Record<string, VerificationResult | Error>;
+  readonly fallback: VerificationResult;
   constructor(
-    readonly table: Record<string, VerificationResult | Error>,
-    readonly fallback: VerificationResult = { status: 'verified', digest: digestA, signatures: [] },
-  ) {}
+    table: Record<string, VerificationResult | Error>,
+    fallback: VerificationResult = { status: 'verified', digest: digestA, signatures: [] },
+  ) {
+    this.table = table;
+    this.fallback = fallback;
+  }
   verify(request: VerifyRequest): Promise<VerificationResult> {
     this.requests.push(request);
     const key = `${request.registry}/${request.repository}${request.digest ? `@${request.digest}` : `:${request.tag}`}`;
