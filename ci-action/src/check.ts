@@ -50,9 +50,17 @@ export interface CheckOptions {
   services?: Readonly<Record<string, unknown>>;
 }
 
-/** Loads a bundle file, or the embedded finance baseline when no path is given. */
-export async function loadBundleFile(path: string | undefined, cwd: string): Promise<CompiledBundle> {
+/**
+ * Loads a bundle file, or the embedded finance baseline when no path is given. `verify` (e.g. the
+ * signature check of `--require-signed-bundle`) sees the exact bytes that are then loaded.
+ */
+export async function loadBundleFile(
+  path: string | undefined,
+  cwd: string,
+  verify?: (bytes: Uint8Array) => Promise<void>,
+): Promise<CompiledBundle> {
   const bytes = path ? await readFile(resolve(cwd, path)) : await readDefaultBundle();
+  if (verify) await verify(bytes);
   return loadBundle(bytes, {
     source: path ?? defaultBundleSource,
     policies: builtinPolicies,

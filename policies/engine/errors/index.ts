@@ -2,3 +2,4 @@ export { TollgateError } from './tollgate-error.ts';
 export { BundleError, type BundleIssue } from './bundle-error.ts';
 export { ConfigError } from './config-error.ts';
 export { InputError } from './input-error.ts';
+export { BundleSignatureError } from './bundle-signature-error.ts';

@@ -1,6 +1,7 @@
 /** `tollgate check [PATH...|-] [--bundle FILE] [--format text|json|sarif|junit|github] [--now ISO-8601] [--render SPEC] [--baseline REF]` */
 import { parseArgs } from 'node:util';
 import { baselineFingerprints } from '../../action/baseline.ts';
+import { signedBundleVerifier } from '../../bundle/signing.ts';
 import { loadBundleFile } from '../../check.ts';
 import { runPipeline } from '../../pipeline.ts';
 import { parseRenderSpec } from '../../render.ts';
@@ -12,13 +13,16 @@ import { UsageError } from '../io.ts';
 
 const help = `usage: tollgate check [PATH...|-] [--bundle FILE] [--format text|json|sarif|junit|github]
                       [--now ISO-8601] [--render helm:CHART_DIR[:values.yaml] | kustomize:DIR]...
-                      [--baseline GIT_REF]
+                      [--baseline GIT_REF] [--require-signed-bundle --trusted-keys JWKS|PEM
+                      [--bundle-signature FILE.jws]]
 
 Checks Kubernetes manifests (files, directories walked for .yaml/.yml/.json, glob patterns, or -
 for stdin, e.g. helm template ... | tollgate check -) against a policy bundle (default: the
 embedded finance baseline). --render runs helm template / kustomize (or kubectl kustomize) and
 attributes findings to the template files. --baseline checks GIT_REF too and fails only on new
-denials. Exit codes: 0 nothing (new) denied, 1 something denied, 2 usage, bundle or input errors.
+denials. --require-signed-bundle refuses a bundle without a valid detached signature
+(default FILE.jws) by one of --trusted-keys.
+Exit codes: 0 nothing (new) denied, 1 something denied, 2 usage, bundle or input errors.
 `;
 
 /** Parses an ISO-8601 instant given on the command line. */
@@ -44,6 +48,9 @@ export async function run(args: string[], io: CommandIO): Promise<number> {
         now: { type: 'string' },
         render: { type: 'string', multiple: true },
         baseline: { type: 'string' },
+        'require-signed-bundle': { type: 'boolean' },
+        'trusted-keys': { type: 'string' },
+        'bundle-signature': { type: 'string' },
         help: { type: 'boolean', short: 'h' },
       },
     });
@@ -66,7 +73,14 @@ export async function run(args: string[], io: CommandIO): Promise<number> {
     throw new UsageError((error as Error).message);
   }
   const now = parseNow(values.now);
-  const bundle = await loadBundleFile(values.bundle, io.cwd);
+  const verify = signedBundleVerifier({
+    requireSigned: values['require-signed-bundle'],
+    trustedKeys: values['trusted-keys'],
+    signature: values['bundle-signature'],
+    bundle: values.bundle,
+    cwd: io.cwd,
+  });
+  const bundle = await loadBundleFile(values.bundle, io.cwd, verify);
   const options = { paths: positionals, cwd: io.cwd, bundle, now, render };
   const result = await runPipeline({ ...options, readStdin: io.stdin });
   if (values.baseline) {
