@@ -1,0 +1,489 @@
+import { readdirSync, readFileSync } from 'node:fs';
+import { exportJWK, generateKeyPair } from 'jose';
+import type { CryptoKey, JWK } from 'jose';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { loadBundle } from '../engine/bundle.ts';
+import { evaluate } from '../engine/evaluate.ts';
+import { deployment, runPolicy } from '../engine/testing.ts';
+import type { AdmissionInput, KubeObject, Policy, PolicyResult } from '../engine/types.ts';
+import { parseSource } from '../engine/yaml-source.ts';
+import type { BreakGlassClaims } from './break-glass.ts';
+import { addApproval, breakGlassAnnotation, createRequest } from './break-glass.ts';
+import { freezeWindowsPolicy } from './index.ts';
+
+const policy = freezeWindowsPolicy as Policy<unknown>;
+const inFreeze = new Date('2027-01-04T12:00:00Z'); // de-gmbh December close: 2026-12-28 18:00 .. 2027-01-05 23:59
+const outside = new Date('2027-01-20T12:00:00Z');
+
+interface Approver {
+  kid: string;
+  alg: 'ES256' | 'EdDSA';
+  privateKey: CryptoKey;
+  publicJwk: JWK;
+}
+
+async function approver(kid: string, alg: 'ES256' | 'EdDSA'): Promise<Approver> {
+  const { privateKey, publicKey } = await generateKeyPair(alg, { extractable: true });
+  return { kid, alg, privateKey, publicJwk: { ...(await exportJWK(publicKey)), kid } };
+}
+
+let de: Approver;
+let us: Approver;
+let cfo: Approver;
+let alice: Approver; // an approver who also files requests
+let mallory: Approver; // not in the bundle
+let forger: Approver; // a fresh key claiming to be cfo
+let params: Record<string, unknown>;
+
+beforeAll(async () => {
+  de = await approver('controller-de@corp.example', 'ES256');
+  us = await approver('controller-us@corp.example', 'ES256');
+  cfo = await approver('cfo@corp.example', 'EdDSA');
+  alice = await approver('alice@corp.example', 'ES256');
+  mallory = await approver('mallory@evil.example', 'ES256');
+  forger = await approver('cfo@corp.example', 'EdDSA');
+  params = {
+    entities: {
+      'de-gmbh': {
+        zone: 'Europe/Berlin',
+        holidays: { country: 'DE', state: 'BE', types: ['public', 'bank'] },
+      },
+    },
+    scope: { namespaces: { selector: { matchLabels: { 'tollgate.dev/environment': 'production' } } } },
+    windows: [
+      {
+        name: 'month-end-close',
+        close: { start: { businessDay: -3, at: '18:00' }, end: { businessDay: 2, at: '23:59' } },
+      },
+    ],
+    exempt: {
+      usernames: ['system:serviceaccount:kube-system:horizontal-pod-autoscaler'],
+      groups: ['cnpg:operators'],
+    },
+    breakGlass: {
+      minApprovals: 2,
+      maxLifetime: '24h',
+      approvers: { keys: [de.publicJwk, us.publicJwk, cfo.publicJwk, alice.publicJwk] },
+    },
+  };
+});
+
+const namespaces = (name: string): KubeObject | undefined =>
+  ({
+    'tenant-prod': {
+      apiVersion: 'v1',
+      kind: 'Namespace',
+      metadata: { name, labels: { 'tollgate.dev/environment': 'production' } },
+    },
+    'tenant-test': {
+      apiVersion: 'v1',
+      kind: 'Namespace',
+      metadata: { name, labels: { 'tollgate.dev/environment': 'test' } },
+    },
+  })[name];
+
+function app(namespace = 'tenant-prod', annotations?: Record<string, string>): KubeObject {
+  const object = deployment([{ name: 'odoo', image: 'registry.corp.example/erp/odoo:17' }]);
+  object.metadata = { name: 'odoo', namespace, ...(annotations ? { annotations } : {}) };
+  return object;
+}
+
+async function check(
+  object: KubeObject | undefined,
+  options: { now?: Date; input?: Partial<AdmissionInput>; point?: 'ci' | 'admission' } = {},
+): Promise<PolicyResult> {
+  return runPolicy(policy, params, object, {
+    ...(options.input ? { input: options.input } : {}),
+    context: { now: options.now ?? inFreeze, point: options.point ?? 'admission', namespaces },
+  });
+}
+
+const seconds = (date: Date) => Math.floor(date.getTime() / 1000);
+
+function claims(overrides: Partial<BreakGlassClaims> = {}): BreakGlassClaims {
+  return {
+    requester: 'alice@corp.example',
+    ticket: 'INC-4711',
+    reason: 'payment run fails',
+    scope: { namespaces: ['tenant-prod'], kinds: ['Deployment'], names: ['odoo'] },
+    nbf: seconds(inFreeze) - 3600,
+    exp: seconds(inFreeze) + 4 * 3600,
+    ...overrides,
+  };
+}
+
+async function token(content: BreakGlassClaims, signers: Approver[]): Promise<string> {
+  let jws = createRequest(content);
+  for (const signer of signers)
+    jws = await addApproval(jws, signer.privateKey, { alg: signer.alg, kid: signer.kid });
+  return JSON.stringify(jws);
+}
+
+describe('freeze-windows: windows and scope', () => {
+  it('denies a change in a frozen namespace, saying which window, entity, zone and when it ends', async () => {
+    const result = await check(app());
+    expect(result.status).toBe('fail');
+    expect(result.findings).toHaveLength(1);
+    const finding = result.findings[0]!;
+    expect(finding.action).toBe('deny');
+    expect(finding.path).toBe('metadata.name');
+    expect(finding.message).toContain('window "month-end-close" of de-gmbh (Europe/Berlin)');
+    expect(finding.message).toContain('merge after 2027-01-05T23:59 Europe/Berlin');
+    expect(finding.details).toMatchObject({
+      window: 'month-end-close',
+      entity: 'de-gmbh',
+      zone: 'Europe/Berlin',
+      endsAt: '2027-01-05T22:59:00.000Z',
+    });
+  });
+
+  it.each([
+    ['outside every window', app(), { now: outside }, 'no freeze window is in force'],
+    [
+      'a namespace without the selecting label',
+      app('tenant-test'),
+      {},
+      'namespace tenant-test is not frozen',
+    ],
+    [
+      'a namespace the context does not know',
+      app('tenant-unknown'),
+      {},
+      'namespace tenant-unknown is not frozen',
+    ],
+    [
+      'a cluster-scoped object',
+      { apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'ClusterRole', metadata: { name: 'x' } },
+      {},
+      'cluster-scoped',
+    ],
+    [
+      'the HPA controller (exempt username)',
+      app(),
+      { input: { userInfo: { username: 'system:serviceaccount:kube-system:horizontal-pod-autoscaler' } } },
+      'is exempt',
+    ],
+    [
+      'an operator (exempt group)',
+      app(),
+      {
+        input: {
+          userInfo: { username: 'system:serviceaccount:cnpg-system:cnpg', groups: ['cnpg:operators'] },
+        },
+      },
+      'group cnpg:operators is exempt',
+    ],
+  ] as const)('skips %s', async (_name, object, options, reason) => {
+    const result = await check(object as KubeObject, options as Parameters<typeof check>[1]);
+    expect(result.status).toBe('skip');
+    expect(result.reason).toContain(reason);
+    expect(result.findings).toEqual([]);
+  });
+
+  it('is exactly on time: start inclusive, end exclusive', async () => {
+    expect((await check(app(), { now: new Date('2026-12-28T16:59:59.999Z') })).status).toBe('skip');
+    expect((await check(app(), { now: new Date('2026-12-28T17:00:00.000Z') })).status).toBe('fail');
+    expect((await check(app(), { now: new Date('2027-01-05T22:58:59.999Z') })).status).toBe('fail');
+    expect((await check(app(), { now: new Date('2027-01-05T22:59:00.000Z') })).status).toBe('skip');
+  });
+
+  it('treats an UPDATE that only touches status, managedFields, resourceVersion or generation as no change', async () => {
+    const old = app();
+    old.metadata = {
+      ...old.metadata,
+      resourceVersion: '1',
+      generation: 1,
+      managedFields: [{ manager: 'a' }],
+    };
+    const bookkeeping = structuredClone(old);
+    bookkeeping.metadata = {
+      ...bookkeeping.metadata,
+      resourceVersion: '2',
+      generation: 2,
+      managedFields: [],
+    };
+    bookkeeping.status = { readyReplicas: 2 };
+    const skipped = await check(bookkeeping, { input: { operation: 'UPDATE', oldObject: old } });
+    expect(skipped.status).toBe('skip');
+    expect(skipped.reason).toContain('changes only status');
+
+    const scaled = structuredClone(old);
+    (scaled.spec as Record<string, unknown>).replicas = 5;
+    expect((await check(scaled, { input: { operation: 'UPDATE', oldObject: old } })).status).toBe('fail');
+    const relabelled = structuredClone(old);
+    relabelled.metadata = { ...relabelled.metadata, labels: { team: 'x' } };
+    expect((await check(relabelled, { input: { operation: 'UPDATE', oldObject: old } })).status).toBe('fail');
+  });
+
+  it('freezes DELETE (judged on oldObject) unless the scope leaves DELETE out', async () => {
+    const result = await check(undefined, { input: { operation: 'DELETE', oldObject: app() } });
+    expect(result.status).toBe('fail');
+    expect(result.findings[0]?.message).toContain('DELETE of Deployment odoo');
+    const createOnly = await runPolicy(
+      policy,
+      { ...params, scope: { ...(params.scope as object), operations: ['CREATE', 'UPDATE'] } },
+      undefined,
+      { input: { operation: 'DELETE', oldObject: app() }, context: { now: inFreeze, namespaces } },
+    );
+    expect(createOnly.status).toBe('skip');
+    expect(createOnly.reason).toContain('operation DELETE is not frozen');
+  });
+
+  it('matches kinds, excluded kinds, names and matchExpressions', async () => {
+    const scoped = (scope: Record<string, unknown>, object: KubeObject) =>
+      runPolicy(policy, { ...params, scope }, object, { context: { now: inFreeze, namespaces } });
+    const event = { apiVersion: 'v1', kind: 'Event', metadata: { name: 'e', namespace: 'tenant-prod' } };
+    expect((await scoped({ kinds: ['Deployment'] }, event)).reason).toContain('kind Event is not frozen');
+    expect((await scoped({ excludeKinds: ['Event'] }, event)).reason).toContain('kind Event is excluded');
+    expect((await scoped({ namespaces: { names: ['tenant-unknown'] } }, app('tenant-unknown'))).status).toBe(
+      'fail',
+    );
+    const notTest = {
+      namespaces: {
+        selector: {
+          matchExpressions: [{ key: 'tollgate.dev/environment', operator: 'NotIn', values: ['test'] }],
+        },
+      },
+    };
+    expect((await scoped(notTest, app('tenant-test'))).status).toBe('skip');
+    expect((await scoped(notTest, app('tenant-prod'))).status).toBe('fail');
+    expect((await scoped(notTest, app('tenant-unknown'))).status).toBe('fail');
+    const byName = {
+      namespaces: { selector: { matchLabels: { 'kubernetes.io/metadata.name': 'tenant-unknown' } } },
+    };
+    expect((await scoped(byName, app('tenant-unknown'))).status).toBe('fail');
+  });
+
+  it('freezes removing the selecting label from a Namespace (old labels count)', async () => {
+    const old = namespaces('tenant-prod')!;
+    const unlabelled: KubeObject = {
+      apiVersion: 'v1',
+      kind: 'Namespace',
+      metadata: { name: 'tenant-prod', labels: {} },
+    };
+    const result = await check(unlabelled, { input: { operation: 'UPDATE', oldObject: old } });
+    expect(result.status).toBe('fail');
+  });
+
+  it('evaluates a CI manifest (no userInfo) as a CREATE of the manifest', async () => {
+    const result = await check(app(), { point: 'ci' });
+    expect(result.status).toBe('fail');
+    expect(result.findings[0]?.message).toContain('CREATE of Deployment odoo');
+  });
+
+  it('reports the List item path', async () => {
+    const list = { apiVersion: 'v1', kind: 'List', items: [app('tenant-test'), app()] };
+    const result = await check(list);
+    expect(result.findings.map((f) => f.path)).toEqual(['items[1].metadata.name']);
+  });
+});
+
+describe('freeze-windows: break-glass', () => {
+  const annotated = (value: string, namespace = 'tenant-prod') =>
+    app(namespace, { [breakGlassAnnotation]: value });
+
+  it('allows a change with a valid token and records ticket, requester and approvers', async () => {
+    const result = await check(annotated(await token(claims(), [de, cfo])));
+    expect(result.status).toBe('pass');
+    expect(result.findings).toEqual([]);
+    expect(result.records).toEqual([
+      {
+        kind: 'break-glass',
+        data: expect.objectContaining({
+          ticket: 'INC-4711',
+          requester: 'alice@corp.example',
+          approvers: ['controller-de@corp.example', 'cfo@corp.example'],
+        }),
+      },
+    ]);
+  });
+
+  it('accepts signatures co-signed in separate runs in any order', async () => {
+    const first = JSON.parse(await token(claims(), [us])) as { payload: string; signatures: unknown[] };
+    const second = JSON.parse(await token(claims(), [cfo])) as { payload: string; signatures: unknown[] };
+    expect(second.payload).toBe(first.payload);
+    const merged = JSON.stringify({
+      payload: first.payload,
+      signatures: [...second.signatures, ...first.signatures],
+    });
+    expect((await check(annotated(merged))).status).toBe('pass');
+  });
+
+  const cases: [string, () => Promise<string>, string][] = [
+    [
+      'expired',
+      () => token(claims({ nbf: seconds(inFreeze) - 7200, exp: seconds(inFreeze) - 1 }), [de, cfo]),
+      'expired at 2027-01-04T11:59:59Z',
+    ],
+    [
+      'not yet valid',
+      () => token(claims({ nbf: seconds(inFreeze) + 60, exp: seconds(inFreeze) + 3600 }), [de, cfo]),
+      'not valid before 2027-01-04T12:01:00Z',
+    ],
+    [
+      'wrong namespace',
+      () => token(claims({ scope: { namespaces: ['tenant-other'] } }), [de, cfo]),
+      "namespace tenant-prod is outside the token's scope (tenant-other)",
+    ],
+    [
+      'wrong kind',
+      () => token(claims({ scope: { namespaces: ['tenant-prod'], kinds: ['ConfigMap'] } }), [de, cfo]),
+      "kind Deployment is outside the token's scope (ConfigMap)",
+    ],
+    [
+      'wrong name',
+      () => token(claims({ scope: { namespaces: ['tenant-prod'], names: ['redis'] } }), [de, cfo]),
+      "name odoo is outside the token's scope (redis)",
+    ],
+    [
+      'one approver short',
+      () => token(claims(), [de]),
+      '1 valid approval(s) (controller-de@corp.example) of 2 required: 1 approver short',
+    ],
+    ['the same approver twice', () => token(claims(), [de, de]), '1 approver short'],
+    ['no signatures', () => token(claims(), []), 'the token carries no approver signatures'],
+    [
+      'requester approving himself',
+      () => token(claims(), [alice, de, cfo]),
+      'requester "alice@corp.example" approved their own request',
+    ],
+    [
+      'unknown key',
+      () => token(claims(), [de, mallory]),
+      'key "mallory@evil.example" is not an approver key of this bundle',
+    ],
+    [
+      'forged key with an approver kid',
+      () => token(claims(), [de, forger]),
+      'signature 2 (cfo@corp.example): does not verify with approver key "cfo@corp.example"',
+    ],
+    [
+      'lifetime too long',
+      () => token(claims({ nbf: seconds(inFreeze) - 3600, exp: seconds(inFreeze) + 48 * 3600 }), [de, cfo]),
+      'lifetime 2d1h (nbf 2027-01-04T11:00:00Z to exp 2027-01-06T12:00:00Z) exceeds the maximum 1d',
+    ],
+    ['garbage', async () => 'let me through', 'the token is not JSON'],
+    [
+      'missing claims',
+      async () => JSON.stringify(createRequest({ requester: 'a' } as unknown as BreakGlassClaims)),
+      'claim "ticket" is missing',
+    ],
+  ];
+
+  it.each(cases)('denies a token that is %s, with the reason', async (_name, make, reason) => {
+    const result = await check(annotated(await make()));
+    expect(result.status).toBe('fail');
+    expect(result.records).toBeUndefined();
+    const tokenFinding = result.findings.find(
+      (f) => f.path === 'metadata.annotations["tollgate.dev/break-glass"]',
+    );
+    expect(tokenFinding?.message).toContain('break-glass approval rejected');
+    expect(tokenFinding?.message).toContain(reason);
+    expect(tokenFinding?.action).toBe('deny');
+    // The window finding still says when to merge.
+    expect(
+      result.findings.some((f) => f.message.includes('merge after 2027-01-05T23:59 Europe/Berlin')),
+    ).toBe(true);
+  });
+
+  it('denies a tampered payload (scope widened after signing)', async () => {
+    const jws = JSON.parse(await token(claims({ scope: { namespaces: ['tenant-other'] } }), [de, cfo])) as {
+      payload: string;
+    };
+    const decoded = JSON.parse(Buffer.from(jws.payload, 'base64url').toString()) as BreakGlassClaims;
+    jws.payload = Buffer.from(
+      JSON.stringify({ ...decoded, scope: { namespaces: ['tenant-prod'] } }),
+    ).toString('base64url');
+    const result = await check(annotated(JSON.stringify(jws)));
+    expect(result.status).toBe('fail');
+    const message = result.findings.map((f) => f.message).join('\n');
+    expect(message).toContain('signature 1 (controller-de@corp.example): does not verify');
+    expect(message).toContain('signature 2 (cfo@corp.example): does not verify');
+  });
+
+  it('ignores the annotation when nothing is frozen', async () => {
+    const result = await check(annotated('garbage'), { now: outside });
+    expect(result.status).toBe('skip');
+  });
+
+  it('denies tokens when the bundle configures no approvers', async () => {
+    const { breakGlass: _unused, ...withoutBreakGlass } = params;
+    const result = await runPolicy(policy, withoutBreakGlass, annotated(await token(claims(), [de, cfo])), {
+      context: { now: inFreeze, namespaces },
+    });
+    expect(result.status).toBe('fail');
+    expect(result.findings.map((f) => f.message).join('\n')).toContain('configures no break-glass approvers');
+  });
+
+  it.each([
+    [{ ...{ kty: 'EC', crv: 'P-256', x: 'a', y: 'b', d: 'secret', kid: 'x' } }, /private key material/],
+    [{ kty: 'EC', crv: 'P-256', x: 'a', y: 'b' }, /needs a kid/],
+    [{ kty: 'RSA', n: 'a', e: 'AQAB', kid: 'r' }, /unsupported key type RSA/],
+    [{ kty: 'OKP', crv: 'Ed25519', x: 'a', kid: 'k', alg: 'ES256' }, /does not match its curve/],
+  ])('rejects approver key %j at bundle load', async (key, message) => {
+    await expect(
+      runPolicy(
+        policy,
+        { ...params, breakGlass: { minApprovals: 1, maxLifetime: '1h', approvers: { keys: [key] } } },
+        undefined,
+      ),
+    ).rejects.toThrow(message);
+  });
+
+  it('rejects minApprovals above the number of approvers', async () => {
+    await expect(
+      runPolicy(
+        policy,
+        {
+          ...params,
+          breakGlass: { minApprovals: 2, maxLifetime: '1h', approvers: { keys: [de.publicJwk] } },
+        },
+        undefined,
+      ),
+    ).rejects.toThrow(/no token could ever be valid/);
+  });
+});
+
+describe('freeze-windows samples', () => {
+  const dir = new URL('./samples/', import.meta.url);
+  const bundle = loadBundle(readFileSync(new URL('bundle.yaml', dir)), {
+    source: 'samples/bundle.yaml',
+    policies: [policy],
+  });
+  const samples = (kind: 'allowed' | 'denied') =>
+    readdirSync(new URL(`${kind}/`, dir))
+      .filter((file) => file.endsWith('.yaml'))
+      .flatMap((file) =>
+        parseSource(readFileSync(new URL(`${kind}/${file}`, dir), 'utf8')).documents.map(
+          (doc) => [file, doc.value as KubeObject] as const,
+        ),
+      );
+
+  // The sample bundle is built to give the same verdicts at any date; check a few, including a close.
+  const instants = [
+    '2026-11-22T12:00:00Z',
+    '2027-03-31T12:00:00Z',
+    '2027-12-30T23:00:00Z',
+    '2099-06-01T00:00:00Z',
+  ];
+
+  it('has samples of both kinds', () => {
+    expect(samples('allowed').length).toBeGreaterThan(0);
+    expect(samples('denied').length).toBeGreaterThan(0);
+  });
+
+  it.each(instants)('allows every allowed sample and denies every denied one at %s', async (iso) => {
+    for (const [kind, expected] of [
+      ['allowed', 'allow'],
+      ['denied', 'deny'],
+    ] as const) {
+      for (const [file, object] of samples(kind)) {
+        const report = await evaluate({ operation: 'CREATE', object }, bundle, {
+          now: new Date(iso),
+          point: 'ci',
+        });
+        expect({ file, decision: report.decision }).toEqual({ file, decision: expected });
+      }
+    }
+  });
+});
