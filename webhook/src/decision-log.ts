@@ -22,6 +22,8 @@ export interface DecisionPolicy {
   records?: string[];
   /** Why the policy errored. */
   reason?: string;
+  /** Control references the bundle attaches to the policy or rule (SOX ITGC, PCI DSS, DORA...). */
+  controls?: string[];
 }
 
 /** The shape of a decision line (besides pino's `level`, `time` and `msg`). */
@@ -97,5 +99,6 @@ function policyPart(result: Report['results'][number]): DecisionPolicy {
   if (result.exemption) part.exemption = result.exemption.ticket;
   if (result.records && result.records.length > 0) part.records = result.records.map((record) => record.kind);
   if (result.status === 'error' && result.reason) part.reason = result.reason.slice(0, 300);
+  if (result.controls && result.controls.length > 0) part.controls = [...result.controls];
   return part;
 }

@@ -21,10 +21,11 @@ export function formatText(
           `${report.file}:${report.line}:1 ${result.action === 'deny' ? 'deny' : 'warn'} ${result.policy} (${name}): error: ${result.reason ?? 'could not evaluate'}`,
         );
       }
+      const controls = result.controls?.length ? `\n  controls: ${result.controls.join(', ')}` : '';
       for (const f of result.findings) {
         const source = f.renderedFrom ? ` (template ${f.renderedFrom})` : '';
         out.push(
-          `${f.file}:${f.line}:${f.column} ${f.action} ${f.policy} ${name}${source}\n  ${f.path}: ${f.message}\n  fix: ${f.fix}`,
+          `${f.file}:${f.line}:${f.column} ${f.action} ${f.policy} ${name}${source}\n  ${f.path}: ${f.message}\n  fix: ${f.fix}${controls}`,
         );
       }
       for (const expired of result.expiredExemptions ?? []) {
