@@ -31,6 +31,7 @@ HTTPS, and /healthz, /readyz, /metrics over plain HTTP on the ops port.
   --tls-san NAME           extra DNS name or IP for the generated self-signed certificate (repeatable)
   --write-ca FILE          write the generated CA certificate (PEM) to FILE
   --kubeconfig FILE        cluster for namespace labels (in a pod: the service account is used)
+  --registry-auth FILE     docker config.json with registry credentials (signature look-ups)
   --timeout-seconds N      the webhook timeout configured in the API server (default 10); tollgate
                            answers with the failure action 1.5 s before it
   --failure-action A       deny | allow when no decision is made in time (default deny)
@@ -82,6 +83,7 @@ export function parseServeArgs(
         'tls-san': { type: 'string', multiple: true },
         'write-ca': { type: 'string' },
         kubeconfig: { type: 'string' },
+        'registry-auth': { type: 'string' },
         'timeout-seconds': { type: 'string' },
         'failure-action': { type: 'string' },
         'reload-interval': { type: 'string' },
@@ -136,6 +138,7 @@ export function parseServeArgs(
     reloadIntervalMs: integer(v['reload-interval'], '--reload-interval', 5, 1, 3600) * 1000,
     ...(cluster ? { cluster } : {}),
     ...(now ? { now } : {}),
+    ...(v['registry-auth'] ? { registryAuthFile: resolve(io.cwd, v['registry-auth']) } : {}),
   };
   return {
     options,

@@ -44,6 +44,11 @@ export interface WebhookMetrics {
   /** Counts a namespace informer error (the stale cache keeps serving). */
   namespaceCacheError(): void;
   readonly reportCache: CacheReporter;
+  /**
+   * Registers a cache that keeps its own counters (e.g. the image verifier's `stats()`); read at
+   * scrape time into `tollgate_cache_hit_ratio` and `tollgate_cache_lookups`.
+   */
+  registerCacheSource(cache: string, read: () => { hits: number; misses: number }): void;
 }
 
 /** Creates the metrics on a fresh registry (one per server, so tests do not share state). */
@@ -124,6 +129,7 @@ export function createMetrics(options: { defaultMetrics?: boolean } = {}): Webho
     registers: [registry],
   });
   const cacheCounts = new Map<string, { hit: number; miss: number }>();
+  const cacheSources = new Map<string, () => { hits: number; misses: number }>();
   new Gauge({
     name: 'tollgate_cache_hit_ratio',
     help: 'Hits divided by look-ups since start, by cache',
@@ -134,6 +140,24 @@ export function createMetrics(options: { defaultMetrics?: boolean } = {}): Webho
       for (const [cache, counts] of cacheCounts) {
         const total = counts.hit + counts.miss;
         if (total > 0) this.set({ cache }, counts.hit / total);
+      }
+      for (const [cache, read] of cacheSources) {
+        const { hits, misses } = read();
+        if (hits + misses > 0) this.set({ cache }, hits / (hits + misses));
+      }
+    },
+  });
+  new Gauge({
+    name: 'tollgate_cache_lookups',
+    help: 'Look-ups since start of caches that keep their own counters, by cache and outcome',
+    labelNames: ['cache', 'outcome'] as const,
+    registers: [registry],
+    collect() {
+      this.reset();
+      for (const [cache, read] of cacheSources) {
+        const { hits, misses } = read();
+        this.set({ cache, outcome: 'hit' }, hits);
+        this.set({ cache, outcome: 'miss' }, misses);
       }
     },
   });
@@ -170,5 +194,8 @@ export function createMetrics(options: { defaultMetrics?: boolean } = {}): Webho
     namespaceCacheSynced: (synced) => nsSynced.set(synced ? 1 : 0),
     namespaceCacheError: () => nsErrors.inc(),
     reportCache,
+    registerCacheSource: (cache, read) => {
+      cacheSources.set(cache, read);
+    },
   };
 }

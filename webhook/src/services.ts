@@ -1,16 +1,22 @@
 /**
  * The services the webhook injects into `context.services` for policies that need the outside
- * world. INJECTION POINT for the image signature verifier: `createImageVerifier(options)` from
- * ./verify/index.ts (written separately) becomes `services.imageVerifier` here, reporting its cache
- * look-ups through `metrics.reportCache`.
+ * world: `imageVerifier` (cosign signature verification over the registry client, from
+ * ./verify/index.ts) for the signed-images policy. Its cache counters feed the cache metrics.
  */
 import type { Logger } from 'pino';
-import type { CacheReporter } from './metrics.ts';
+import { imageVerifierService } from '../../policies/signed-images/verifier.ts';
+import { createImageVerifier, loadDockerConfigFile } from './verify/index.ts';
+import type { CachingImageVerifier } from './verify/index.ts';
+import type { WebhookMetrics } from './metrics.ts';
 
 /** What services may use from the webhook. */
 export interface ServiceDeps {
-  readonly reportCache: CacheReporter;
+  readonly metrics: WebhookMetrics;
   readonly logger: Logger;
+  /** The webhook's per-request deadline; registry look-ups must end before it. */
+  readonly deadlineMs: number;
+  /** Docker config.json with registry credentials (`--registry-auth`). */
+  readonly registryAuthFile?: string;
 }
 
 /** Services and how to stop them. */
@@ -21,16 +27,23 @@ export interface WebhookServices {
 
 /** Builds the webhook's services. */
 export async function createServices(deps: ServiceDeps): Promise<WebhookServices> {
-  const services: Record<string, unknown> = {};
-  const imageVerifier = await createImageVerifierService(deps);
-  if (imageVerifier !== undefined) services['imageVerifier'] = imageVerifier;
-  return { services: Object.freeze(services), stop: async () => undefined };
+  const verifier = await createImageVerifierService(deps);
+  return { services: Object.freeze({ [imageVerifierService]: verifier }), stop: async () => undefined };
 }
 
 /**
- * Creates `services.imageVerifier` for the signed-images policy. Returns undefined until
- * webhook/src/verify/index.ts exists; wire `createImageVerifier({ ..., reportCache: deps.reportCache })` here.
+ * Creates `services.imageVerifier`: its overall budget is the webhook deadline minus 500 ms so a
+ * slow registry yields the policy's own `onUnreachable` verdict rather than the failure action.
  */
-export async function createImageVerifierService(_deps: ServiceDeps): Promise<unknown> {
-  return undefined;
+export async function createImageVerifierService(deps: ServiceDeps): Promise<CachingImageVerifier> {
+  const credentials = deps.registryAuthFile ? await loadDockerConfigFile(deps.registryAuthFile) : undefined;
+  const verifier = createImageVerifier({
+    deadlineMs: Math.max(250, deps.deadlineMs - 500),
+    ...(credentials ? { credentials } : {}),
+  });
+  deps.metrics.registerCacheSource('image-signatures', () => {
+    const stats = verifier.stats();
+    return { hits: stats.cacheHits + stats.inflightJoins, misses: stats.verifications };
+  });
+  return verifier;
 }

@@ -48,6 +48,8 @@ export interface StartWebhookOptions {
   /** Period of the bundle and certificate change checks. */
   readonly reloadIntervalMs: number;
   readonly logger?: Logger;
+  /** Docker config.json with registry credentials for the image verifier. */
+  readonly registryAuthFile?: string;
   /** Extra services merged over the default ones (tests). */
   readonly services?: Readonly<Record<string, unknown>>;
   /** Registers default process metrics (off in tests that start many servers). */
@@ -66,6 +68,8 @@ export interface RunningWebhook {
   readonly namespaces: NamespaceSource;
   readonly metrics: WebhookMetrics;
   readonly logger: Logger;
+  /** The services policies receive (`imageVerifier`, ...). */
+  readonly services: Readonly<Record<string, unknown>>;
   /** Stops accepting, drains in-flight requests (at most `graceMs`), stops watchers and informers. */
   stop(graceMs?: number): Promise<void>;
 }
@@ -112,9 +116,14 @@ export async function startWebhook(options: StartWebhookOptions): Promise<Runnin
       });
     } else namespaces = noNamespaces();
     cleanups.push(() => namespaces.stop());
-    const services = await createServices({ reportCache: metrics.reportCache, logger });
-    cleanups.push(() => services.stop());
     const deadlineMs = deadlineFor(options.timeoutSeconds);
+    const services = await createServices({
+      metrics,
+      logger,
+      deadlineMs,
+      ...(options.registryAuthFile ? { registryAuthFile: options.registryAuthFile } : {}),
+    });
+    cleanups.push(() => services.stop());
     const server = createWebhookServer({
       bundle,
       namespaces,
@@ -146,6 +155,7 @@ export async function startWebhook(options: StartWebhookOptions): Promise<Runnin
       const watcher = certWatcher;
       cleanups.push(() => watcher.stop());
     }
+    const allServices = { ...services.services, ...options.services };
     let stopping: Promise<void> | undefined;
     return {
       port,
@@ -157,6 +167,7 @@ export async function startWebhook(options: StartWebhookOptions): Promise<Runnin
       namespaces,
       metrics,
       logger,
+      services: allServices,
       stop(graceMs = options.timeoutSeconds * 1000) {
         stopping ??= (async () => {
           await server.close(graceMs);
