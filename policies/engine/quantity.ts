@@ -88,6 +88,20 @@ export function isQuantityError(value: Quantity | QuantityError): value is Quant
  * exact value, or the reason it is not valid Kubernetes quantity syntax.
  */
 export function parseQuantityDetailed(value: unknown): Quantity | QuantityError {
+  if (typeof value !== 'string') return parseUncached(value);
+  const cached = cache.get(value);
+  if (cached) return cached;
+  const parsed = Object.freeze(parseUncached(value));
+  if (cache.size >= CACHE_LIMIT) cache.clear();
+  cache.set(value, parsed);
+  return parsed;
+}
+
+/** Parsed strings; manifests repeat a handful of values (`500m`, `1Gi`), so parsing is memoized. */
+const cache = new Map<string, Quantity | QuantityError>();
+const CACHE_LIMIT = 4096;
+
+function parseUncached(value: unknown): Quantity | QuantityError {
   let text: string;
   if (typeof value === 'number') {
     if (!Number.isFinite(value)) return { error: `${String(value)} is not a finite number` };
@@ -155,6 +169,8 @@ export function parseQuantity(value: unknown): Quantity | undefined {
 
 /** Compares two quantities exactly: negative when a < b, 0 when equal, positive when a > b. */
 export function compareQuantities(a: Quantity, b: Quantity): number {
+  if (a.denominator === b.denominator)
+    return a.numerator < b.numerator ? -1 : a.numerator > b.numerator ? 1 : 0;
   const left = a.numerator * b.denominator;
   const right = b.numerator * a.denominator;
   return left < right ? -1 : left > right ? 1 : 0;

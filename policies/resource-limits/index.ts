@@ -76,8 +76,17 @@ interface ResourceOwner {
   readonly path: readonly PathSegment[];
 }
 
-/** One section's valid quantities, by resource name. */
-type Parsed = Map<string, Quantity>;
+/** One section: the map as written (for presence) and its valid quantities by resource name. */
+interface Section {
+  readonly written: Readonly<Record<string, unknown>> | undefined;
+  readonly parsed: Map<string, Quantity>;
+}
+
+const noQuantities: ReadonlyMap<string, Quantity> = new Map();
+
+function has(section: Section | undefined, resource: string): boolean {
+  return section?.written !== undefined && Object.hasOwn(section.written, resource);
+}
 
 function ownerLabel(location: ContainerLocation): string {
   const name = typeof location.container.name === 'string' ? location.container.name : '?';
@@ -87,16 +96,11 @@ function ownerLabel(location: ContainerLocation): string {
 }
 
 /** Reads and validates one `requests`/`limits` map, reporting malformed entries. */
-function readSection(
-  owner: ResourceOwner,
-  section: ResourceSection,
-  findings: FindingDraft[],
-): { parsed: Parsed; written: Set<string> } {
-  const parsed: Parsed = new Map();
-  const written = new Set<string>();
-  if (!isRecord(owner.resources)) return { parsed, written };
+function readSection(owner: ResourceOwner, section: ResourceSection, findings: FindingDraft[]): Section {
+  const empty = { written: undefined, parsed: noQuantities as Map<string, Quantity> };
+  if (!isRecord(owner.resources)) return empty;
   const map = owner.resources[section];
-  if (map === undefined || map === null) return { parsed, written };
+  if (map === undefined || map === null) return empty;
   const sectionPath = [...owner.path, 'resources', section];
   if (!isRecord(map)) {
     findings.push({
@@ -104,15 +108,16 @@ function readSection(
       message: `${owner.label}: resources.${section} must be a map of resource names to quantities`,
       fix: `write resources.${section} as a map, e.g. {cpu: 250m, memory: 512Mi}`,
     });
-    return { parsed, written };
+    return empty;
   }
-  for (const [resource, raw] of Object.entries(map)) {
-    written.add(resource);
-    const path = formatPath([...sectionPath, resource]);
+  const parsed = new Map<string, Quantity>();
+  for (const resource in map) {
+    if (!Object.hasOwn(map, resource)) continue;
+    const raw = map[resource];
     const quantity = parseQuantityDetailed(raw);
     if (isQuantityError(quantity)) {
       findings.push({
-        path,
+        path: formatPath([...sectionPath, resource]),
         message: `${owner.label}: ${section}.${resource} ${JSON.stringify(raw)} is not a valid Kubernetes quantity: ${quantity.error}`,
         fix: `write ${section}.${resource} as a quantity such as ${isByteResource(resource) ? '512Mi or 2Gi' : '250m or 2'}`,
       });
@@ -120,7 +125,7 @@ function readSection(
     }
     if (isNegativeQuantity(quantity)) {
       findings.push({
-        path,
+        path: formatPath([...sectionPath, resource]),
         message: `${owner.label}: ${section}.${resource} ${JSON.stringify(raw)} is negative`,
         fix: `set ${section}.${resource} to a positive quantity`,
       });
@@ -128,14 +133,14 @@ function readSection(
     }
     if (quantity.suffix === 'm' && isByteResource(resource)) {
       findings.push({
-        path,
+        path: formatPath([...sectionPath, resource]),
         message: `${owner.label}: ${section}.${resource} "${quantity.text}" means ${quantity.text.slice(0, -1)} milli-bytes; this is almost certainly a typo for "${quantity.text.slice(0, -1)}Mi"`,
         fix: `write ${section}.${resource}: ${quantity.text.slice(0, -1)}Mi (mebibytes) or ${quantity.text.slice(0, -1)}M (megabytes)`,
       });
     }
     parsed.set(resource, quantity);
   }
-  return { parsed, written };
+  return { written: map, parsed };
 }
 
 /** Checks one holder of resources; `podLevel` values satisfy required fields of every container. */
@@ -143,8 +148,8 @@ function checkOwner(
   owner: ResourceOwner,
   params: ResourceLimitsParams,
   findings: FindingDraft[],
-  podLevel?: { requests: Set<string>; limits: Set<string> },
-): { requests: Set<string>; limits: Set<string> } {
+  podLevel?: { requests: Section; limits: Section },
+): { requests: Section; limits: Section } {
   const base = [...owner.path, 'resources'];
   if (owner.resources !== undefined && owner.resources !== null && !isRecord(owner.resources)) {
     findings.push({
@@ -156,24 +161,14 @@ function checkOwner(
   const requests = readSection(owner, 'requests', findings);
   const limits = readSection(owner, 'limits', findings);
 
-  // The API server defaults a missing request to its limit; judge the values the cluster will run.
-  const effectiveRequests: Parsed = new Map(requests.parsed);
-  const defaultedFromLimit = new Set<string>();
-  for (const [resource, limit] of limits.parsed) {
-    if (!requests.written.has(resource)) {
-      effectiveRequests.set(resource, limit);
-      defaultedFromLimit.add(resource);
-    }
-  }
-
   for (const field of params.required) {
     const present =
       field.section === 'limits'
-        ? limits.written.has(field.resource) || podLevel?.limits.has(field.resource)
-        : requests.written.has(field.resource) ||
-          limits.written.has(field.resource) ||
-          podLevel?.requests.has(field.resource) ||
-          podLevel?.limits.has(field.resource);
+        ? has(limits, field.resource) || has(podLevel?.limits, field.resource)
+        : has(requests, field.resource) ||
+          has(limits, field.resource) ||
+          has(podLevel?.requests, field.resource) ||
+          has(podLevel?.limits, field.resource);
     if (present) continue;
     findings.push({
       path: formatPath([...base, field.section, field.resource]),
@@ -183,10 +178,10 @@ function checkOwner(
   }
 
   for (const { field, max } of params.max) {
-    const value =
-      field.section === 'limits' ? limits.parsed.get(field.resource) : effectiveRequests.get(field.resource);
+    // The API server defaults a missing request to its limit; judge the values the cluster will run.
+    const defaulted = field.section === 'requests' && !has(requests, field.resource);
+    const value = (field.section === 'limits' || defaulted ? limits : requests).parsed.get(field.resource);
     if (!value || compareQuantities(value, max) <= 0) continue;
-    const defaulted = field.section === 'requests' && defaultedFromLimit.has(field.resource);
     const writtenSection = defaulted ? 'limits' : field.section;
     findings.push({
       path: formatPath([...base, writtenSection, field.resource]),
@@ -209,7 +204,7 @@ function checkOwner(
       fix: `lower requests.${resource} or raise limits.${resource}; a request can never exceed its limit`,
     });
   }
-  return { requests: requests.written, limits: limits.written };
+  return { requests, limits };
 }
 
 export const resourceLimitsPolicy: Policy<ResourceLimitsParams> = {
