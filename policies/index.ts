@@ -7,10 +7,12 @@ import { noPublicDatabasesPolicy } from './no-public-databases/index.ts';
 import type { CompiledBundle } from './engine/bundle.ts';
 import type { Policy } from './engine/types.ts';
 import { resourceLimitsPolicy } from './resource-limits/index.ts';
+import { signedImagesPolicy } from './signed-images/index.ts';
 
 /** Every built-in policy, in report order. Policy ids are stable API. */
 export const builtinPolicies: readonly Policy<unknown>[] = Object.freeze([
   approvedRegistriesPolicy as Policy<unknown>,
+  signedImagesPolicy as Policy<unknown>,
   resourceLimitsPolicy as Policy<unknown>,
   namespaceIsolationPolicy as Policy<unknown>,
   noPublicDatabasesPolicy as Policy<unknown>,

@@ -145,7 +145,7 @@ function describeFailure(error: unknown): string {
     if (error.name === 'AbortError') return 'aborted';
     if (cause instanceof Error) {
       const code = (cause as NodeJS.ErrnoException).code;
-      return code ? `${code} ${cause.message}` : cause.message;
+      return code && !cause.message.includes(code) ? `${code} ${cause.message}` : cause.message;
     }
     return error.message;
   }
@@ -407,7 +407,8 @@ export class RegistryClient {
           lastProblem = `the deadline passed during ${method} ${path}`;
           break;
         }
-        lastProblem = `${method} ${path}: ${describeFailure(error)}`;
+        lastProblem = describeFailure(error);
+        if (lastProblem.includes('ENOTFOUND')) break;
         if (!(await this.#backoff(attempt, undefined, signal))) break;
         continue;
       }

@@ -17,6 +17,8 @@ import type {
 import { RegistryClient, deadlineSignal } from '../registry/client.ts';
 import type { RegistryRequestEvent, RegistryTarget } from '../registry/client.ts';
 import type { CredentialStore } from '../registry/credentials.ts';
+import { loadDockerConfigFile } from '../registry/credentials.ts';
+import { imageVerifierService } from '../../../policies/signed-images/verifier.ts';
 import { findSignatures, signatureTag } from './cosign.ts';
 
 export { RegistryClient } from '../registry/client.ts';
@@ -230,5 +232,24 @@ export function createImageVerifier(options: ImageVerifierOptions = {}): Caching
       tags.clear();
       failures.clear();
     },
+  };
+}
+
+/**
+ * The services `tollgate check` injects: the image verifier with Docker config.json credentials
+ * (`$DOCKER_CONFIG/config.json` or `~/.docker/config.json`), or none with `--offline`, in which
+ * case signed-images reports every image as unverifiable with its `onUnreachable` action.
+ */
+export async function checkServices(options: {
+  offline: boolean;
+  deadlineMs?: number;
+}): Promise<Record<string, unknown>> {
+  if (options.offline) return {};
+  const credentials = await loadDockerConfigFile();
+  return {
+    [imageVerifierService]: createImageVerifier({
+      credentials,
+      ...(options.deadlineMs !== undefined ? { deadlineMs: options.deadlineMs } : {}),
+    }),
   };
 }

@@ -8,20 +8,23 @@ import { parseRenderSpec } from '../../render.ts';
 import type { RenderSpec } from '../../render.ts';
 import { formats, isFormat, renderReport } from '../../report/index.ts';
 import { classifyAgainstBaseline, failsGate } from '../../report/issues.ts';
+import { checkServices } from '../../../../webhook/src/verify/index.ts';
 import type { CommandIO } from '../io.ts';
 import { UsageError } from '../io.ts';
 
 const help = `usage: tollgate check [PATH...|-] [--bundle FILE] [--format text|json|sarif|junit|github]
                       [--now ISO-8601] [--render helm:CHART_DIR[:values.yaml] | kustomize:DIR]...
                       [--baseline GIT_REF] [--require-signed-bundle --trusted-keys JWKS|PEM
-                      [--bundle-signature FILE.jws]]
+                      [--bundle-signature FILE.jws]] [--offline]
 
 Checks Kubernetes manifests (files, directories walked for .yaml/.yml/.json, glob patterns, or -
 for stdin, e.g. helm template ... | tollgate check -) against a policy bundle (default: the
 embedded finance baseline). --render runs helm template / kustomize (or kubectl kustomize) and
 attributes findings to the template files. --baseline checks GIT_REF too and fails only on new
 denials. --require-signed-bundle refuses a bundle without a valid detached signature
-(default FILE.jws) by one of --trusted-keys.
+(default FILE.jws) by one of --trusted-keys. Image signatures (signed-images) are verified
+against the registries (Docker config.json credentials); --offline skips registry access and
+reports images as unverifiable with the bundle's onUnreachable action.
 Exit codes: 0 nothing (new) denied, 1 something denied, 2 usage, bundle or input errors.
 `;
 
@@ -51,6 +54,7 @@ export async function run(args: string[], io: CommandIO): Promise<number> {
         'require-signed-bundle': { type: 'boolean' },
         'trusted-keys': { type: 'string' },
         'bundle-signature': { type: 'string' },
+        offline: { type: 'boolean' },
         help: { type: 'boolean', short: 'h' },
       },
     });
@@ -81,7 +85,8 @@ export async function run(args: string[], io: CommandIO): Promise<number> {
     cwd: io.cwd,
   });
   const bundle = await loadBundleFile(values.bundle, io.cwd, verify);
-  const options = { paths: positionals, cwd: io.cwd, bundle, now, render };
+  const services = await checkServices({ offline: values.offline === true });
+  const options = { paths: positionals, cwd: io.cwd, bundle, now, render, services };
   const result = await runPipeline({ ...options, readStdin: io.stdin });
   if (values.baseline) {
     const base = await baselineFingerprints(values.baseline, options);
