@@ -35,11 +35,11 @@ export function databaseImage(params: NoPublicDatabasesParams, image: unknown): 
   if (typeof image !== 'string') return undefined;
   const ref = parseImageReference(image);
   if (isImageReferenceError(ref)) return undefined;
-  for (const prefix of params.images) {
-    if (prefix.domain !== ref.domain) continue;
-    if (prefix.path === '' || ref.path === prefix.path || ref.path.startsWith(`${prefix.path}/`))
-      return ref.repository;
-  }
+  // Every `/`-boundary prefix of the repository, host alone included.
+  if (params.images.has(`${ref.domain}/`)) return ref.repository;
+  for (let slash = ref.path.indexOf('/'); slash >= 0; slash = ref.path.indexOf('/', slash + 1))
+    if (params.images.has(`${ref.domain}/${ref.path.slice(0, slash)}`)) return ref.repository;
+  if (params.images.has(ref.repository)) return ref.repository;
   const base = ref.path.slice(ref.path.lastIndexOf('/') + 1);
   return params.names.has(base) ? ref.repository : undefined;
 }
@@ -121,12 +121,13 @@ interface RelatedService {
 
 /** Pod templates and Services among the objects submitted together, indexed once per run. */
 export interface RelatedIndex {
-  readonly pods: readonly RelatedPod[];
+  /** Pod templates by each of their `key=value` labels, so a selector scans only candidates. */
+  readonly podsByLabel: ReadonlyMap<string, readonly RelatedPod[]>;
   readonly services: ReadonlyMap<string, readonly RelatedService[]>;
 }
 
 const indexes = new WeakMap<readonly KubeObject[], WeakMap<NoPublicDatabasesParams, RelatedIndex>>();
-const emptyIndex: RelatedIndex = { pods: [], services: new Map() };
+const emptyIndex: RelatedIndex = { podsByLabel: new Map(), services: new Map() };
 
 /** Builds (or reuses) the index of related objects for a run. */
 export function relatedIndex(
@@ -141,7 +142,7 @@ export function relatedIndex(
   }
   const cached = perParams.get(params);
   if (cached) return cached;
-  const pods: RelatedPod[] = [];
+  const podsByLabel = new Map<string, RelatedPod[]>();
   const services = new Map<string, RelatedService[]>();
   const visit = (object: KubeObject) => {
     if (isListObject(object)) {
@@ -156,17 +157,23 @@ export function relatedIndex(
       return;
     }
     for (const pod of podSpecsOf(object)) {
-      pods.push({
+      const related: RelatedPod = {
         ref: `${object.kind ?? 'object'} "${object.metadata?.name ?? '?'}"`,
         namespace,
         labels: pod.podLabels,
         evidence: podEvidence(params, object, pod),
         ports: declaredPorts(pod),
-      });
+      };
+      for (const [key, value] of Object.entries(pod.podLabels)) {
+        const pair = `${key}=${value}`;
+        const list = podsByLabel.get(pair) ?? [];
+        list.push(related);
+        podsByLabel.set(pair, list);
+      }
     }
   };
   related.forEach(visit);
-  const index = { pods, services };
+  const index = { podsByLabel, services };
   perParams.set(params, index);
   return index;
 }
@@ -242,8 +249,10 @@ function relatedPortEvidence(
 function selectedPods(index: RelatedIndex, selector: unknown, namespace: string | undefined): RelatedPod[] {
   if (!isRecord(selector)) return [];
   const entries = Object.entries(selector);
-  if (entries.length === 0) return [];
-  return index.pods.filter(
+  const first = entries[0];
+  if (!first) return [];
+  const candidates = index.podsByLabel.get(`${first[0]}=${String(first[1])}`) ?? [];
+  return candidates.filter(
     (pod) => sameNamespace(pod.namespace, namespace) && entries.every(([k, v]) => pod.labels[k] === v),
   );
 }

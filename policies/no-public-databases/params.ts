@@ -27,8 +27,8 @@ export type ZalandoLoadBalancerField = (typeof zalandoLoadBalancerFields)[number
 export interface NoPublicDatabasesParams {
   /** Database ports and the product named in messages. */
   readonly ports: ReadonlyMap<number, string>;
-  /** Normalized repository prefixes of database images. */
-  readonly images: readonly { readonly domain: string; readonly path: string }[];
+  /** Normalized repository prefixes of database images, as `domain/path` (`domain/` for a whole host). */
+  readonly images: ReadonlySet<string>;
   /** Lower-case database product names (labels, port names, image base names). */
   readonly names: ReadonlySet<string>;
   /** Providers whose internal load-balancer annotations count. */
@@ -133,7 +133,7 @@ export function compileParams(raw: Record<string, unknown>): NoPublicDatabasesPa
     );
     if (isImageReferenceError(probe))
       throw new ConfigError(where, `"${prefix}" is not a valid image repository prefix: ${probe.error}`);
-    return Object.freeze(normalized);
+    return `${normalized.domain}/${normalized.path}`;
   });
 
   const names = new Set([...(useDefaults ? defaultNames : []), ...strings(raw.names)].map(lower));
@@ -144,7 +144,7 @@ export function compileParams(raw: Record<string, unknown>): NoPublicDatabasesPa
     raw.loadBalancerProviders === undefined ? [...loadBalancerProviderIds] : raw.loadBalancerProviders;
   return Object.freeze({
     ports,
-    images: Object.freeze(images),
+    images: new Set(images),
     names,
     loadBalancerProviders: new Set(strings(providers) as LoadBalancerProvider[]),
     internalIngressClasses: new Set(strings(raw.internalIngressClasses)),
