@@ -23,6 +23,7 @@ import { loadManifests } from '../../ci-action/src/manifests.ts';
 import { loadBuiltinBundle } from '../../policies/index.ts';
 import type { CompiledBundle } from '../../policies/engine/bundle.ts';
 import type { KubeObject } from '../../policies/engine/types.ts';
+import { isValidAuditAnnotationKey } from '../../webhook/src/admission.ts';
 import type { DecisionLine } from '../../webhook/src/decision-log.ts';
 import { admissionReview, startTestWebhook } from '../../webhook/src/testing.ts';
 import type { TestWebhook } from '../../webhook/src/testing.ts';
@@ -164,6 +165,17 @@ describe('parity: tollgate check and tollgate serve give the same verdicts', () 
             }
             if (samePoints.size === bundle.policies.length)
               expect(admission.decision, where).toBe(ci.decision);
+            // audit annotation keys are valid, and long annotation values of the object (break-glass
+            // tokens, signatures) appear neither in the response nor in the decision log
+            for (const key of Object.keys(body.response.auditAnnotations ?? {}))
+              expect(isValidAuditAnnotationKey(key), `${where}: ${key}`).toBe(true);
+            const secrets = Object.values(manifest.object.metadata?.annotations ?? {}).filter(
+              (v) => v.length > 40,
+            );
+            for (const secret of secrets) {
+              expect(JSON.stringify(body), where).not.toContain(secret.slice(0, 40));
+              expect(JSON.stringify(line), where).not.toContain(secret.slice(0, 40));
+            }
           }
         });
       }
