@@ -33,8 +33,13 @@ export interface ManifestSet {
 }
 
 const manifestExtensions = /\.(ya?ml|json)$/i;
+/** Kustomize's own configuration files (check overlays with --render kustomize:DIR). */
+const kustomizationFile = /^(kustomization\.ya?ml|Kustomization)$/;
 
-/** Expands paths (files or directories, walked recursively, hidden entries and node_modules skipped) to files. */
+/**
+ * Expands paths (files or directories) to files. Directories are walked recursively, skipping
+ * hidden entries, node_modules, Helm chart directories (a Chart.yaml) and kustomization files.
+ */
 export async function discoverFiles(
   paths: readonly string[],
   cwd: string,
@@ -44,8 +49,11 @@ export async function discoverFiles(
   const walk = async (path: string): Promise<void> => {
     const entries = await readdir(path, { withFileTypes: true });
     entries.sort((a, b) => a.name.localeCompare(b.name));
+    // A Helm chart's files are templates, not manifests: check charts with --render helm:DIR.
+    if (entries.some((entry) => entry.isFile() && entry.name === 'Chart.yaml')) return;
     for (const entry of entries) {
       if (entry.name.startsWith('.') || entry.name === 'node_modules') continue;
+      if (kustomizationFile.test(entry.name)) continue;
       const full = join(path, entry.name);
       if (entry.isDirectory()) await walk(full);
       else if (entry.isFile() && manifestExtensions.test(entry.name)) files.push(full);

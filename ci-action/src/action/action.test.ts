@@ -9,6 +9,7 @@ import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import { parsePath } from '../../../policies/engine/path.ts';
 import { codeScanningErrors, sarifSchemaErrors } from '../testing/sarif-validator.ts';
 import { repoRoot, runAction } from '../testing/run-action.ts';
 import type { ActionRun, WorkflowCommand } from '../testing/run-action.ts';
@@ -126,51 +127,68 @@ describe('the built action on the repository examples', () => {
     });
     expect(run.stderr).toBe('');
     expect(run.status).toBe(1);
+    const report = JSON.parse(await readFile(run.outputs.report!, 'utf8')) as {
+      summary: { denied: number };
+      issues: Array<{ file: string; line: number; column: number; path: string; action: string }>;
+    };
+    const denies = report.issues.filter((i) => i.action === 'deny');
     const errors = errorsOf(run);
-    expect(errors.map((e) => [e.properties.file, e.properties.line])).toEqual([
+    expect(errors).toHaveLength(Math.min(10, denies.length));
+    // Every annotation sits on the offending field: the key its path ends with (or the list item).
+    for (const annotation of run.annotations) {
+      const { file, line, col } = annotation.properties;
+      const issue = report.issues.find(
+        (i) => i.file === file && String(i.line) === line && String(i.column) === col,
+      );
+      expect(issue, `annotation ${file}:${line}:${col} has no finding`).toBeDefined();
+      const text = (await readFile(join(repoRoot, file!), 'utf8')).split('\n')[Number(line) - 1] ?? '';
+      const last = parsePath(issue!.path).at(-1);
+      const at = text.slice(Number(col) - 1);
+      if (typeof last === 'string')
+        expect(at.startsWith(`${last}:`) || at.startsWith(`"${last}":`)).toBe(true);
+      else expect(at.length).toBeGreaterThan(0);
+    }
+    expect(errors.every((e) => e.properties.file!.startsWith('examples/denied/'))).toBe(true);
+    const images = errors.filter((e) => e.properties.title === 'tollgate deny: approved-registries');
+    expect(images.map((e) => [e.properties.file, e.properties.line])).toEqual([
       ['examples/denied/odoo-unapproved-images.yaml', '18'],
       ['examples/denied/odoo-unapproved-images.yaml', '27'],
     ]);
     const values = [];
-    for (const error of errors) values.push(await expectOnImageField(repoRoot, error));
+    for (const error of images) values.push(await expectOnImageField(repoRoot, error));
     expect(values).toEqual(['registry.corp.example.evil.io/erp/odoo:17.0', 'odoo:17.0']);
-    expect(errors[0]!.properties.title).toBe('tollgate deny: approved-registries');
     expect(
       run.commands.some(
-        (c) => c.command === 'error' && !c.properties.file && /tollgate denied: 2 finding/.test(c.message),
+        (c) => c.command === 'error' && !c.properties.file && /tollgate denied: \d+ finding/.test(c.message),
       ),
     ).toBe(true);
 
     const bundleBytes = await readFile(join(repoRoot, 'bundles/finance-baseline.yaml'));
     const digest = `sha256:${createHash('sha256').update(bundleBytes).digest('hex')}`;
     expect(run.summary).toContain(`Bundle **finance-baseline** 1.0.0 \`${digest}\``);
-    expect(run.summary).toContain(':x: **tollgate denied this change** (2 denials)');
-    expect(run.summary).toMatch(/\| approved-registries \| deny \| 1 \| 2 \| 0 \| 0 \|/);
+    expect(run.summary).toContain(`:x: **tollgate denied this change** (${denies.length} denials)`);
+    expect(run.summary).toMatch(/\| approved-registries \| deny \| \d+ \| \d+ \| \d+ \| \d+ \|/);
     expect(run.summary).toContain(
       '(https://github.com/acme/erp-platform/blob/0123456789abcdef0123456789abcdef01234567/examples/denied/odoo-unapproved-images.yaml#L18)',
     );
 
     expect(run.outputs).toMatchObject({
-      deny: '2',
-      warn: '0',
-      audit: '0',
-      denied: '1',
-      'new-denials': '2',
+      deny: String(denies.length),
+      denied: String(report.summary.denied),
+      'new-denials': String(denies.length),
       failed: 'true',
     });
     expect(run.outputs['sarif-file']).toBe(sarifFile);
     const sarif = JSON.parse(await readFile(sarifFile, 'utf8')) as unknown;
     expect(sarifSchemaErrors(sarif)).toEqual([]);
     expect(codeScanningErrors(sarif)).toEqual([]);
-    const report = JSON.parse(await readFile(run.outputs.report!, 'utf8')) as { summary: { denied: number } };
-    expect(report.summary.denied).toBe(1);
   });
 
   it('passes with exit 0 and no error annotations on the allowed examples', async () => {
     const run = await runAction(repoRoot, { paths: 'examples/allowed', now: NOW, token: '' });
     expect(run.status).toBe(0);
     expect(errorsOf(run)).toEqual([]);
-    expect(run.outputs).toMatchObject({ deny: '0', denied: '0', failed: 'false' });
+    expect(run.outputs).toMatchObject({ deny: '0', denied: '0', 'new-denials': '0', failed: 'false' });
     expect(run.summary).toContain(':white_check_mark: **tollgate passed**');
   });
 
@@ -316,5 +334,40 @@ describe('changed-only', () => {
     );
     expect(run.status).toBe(0);
     expect(run.summary).toContain('1 resource checked, 0 denied');
+  });
+});
+
+const hasKubectl = (() => {
+  try {
+    execFileSync('kubectl', ['version', '--client'], { stdio: 'ignore' });
+    return true;
+  } catch {
+    return false;
+  }
+})();
+
+describe.skipIf(!hasKubectl)('render input (kubectl kustomize on PATH)', () => {
+  it('annotates the kustomize resource file, not the rendered stream', async () => {
+    const { dir } = await repo({
+      'tollgate.yaml': bundle(),
+      'deploy/prod/kustomization.yaml': 'resources: [app.yaml]\nnamePrefix: prod-\n',
+      'deploy/prod/app.yaml': deployment('odoo', [
+        'registry.corp.example/erp/odoo:17',
+        'docker.io/library/odoo:17',
+      ]),
+    });
+    const run = await runAction(dir, {
+      paths: '',
+      render: 'kustomize:deploy/prod',
+      bundle: 'tollgate.yaml',
+      now: NOW,
+      token: '',
+    });
+    expect(run.status).toBe(1);
+    const errors = errorsOf(run);
+    expect(errors.map((e) => [e.properties.file, e.properties.line])).toEqual([
+      ['deploy/prod/app.yaml', '17'],
+    ]);
+    await expectOnImageField(dir, errors[0]!);
   });
 });

@@ -104,7 +104,8 @@ export function getInputs(env: InputEnvironment): ActionSettings {
   const token = optional('token');
   const sarifCategory = optional('sarif-category');
   const settings: ActionSettings = {
-    paths: paths.length > 0 ? paths : ['.'],
+    // Without paths, check the workspace, unless only rendered sources were asked for.
+    paths: paths.length > 0 ? paths : render.length > 0 ? [] : ['.'],
     failOn,
     changedOnly: booleanInput('changed-only'),
     reportFile: optional('report-file') ?? `${tempDir}/tollgate-report.json`,
