@@ -329,11 +329,15 @@ function gatewayRouteFindings(scope: Scope, object: KubeObject): FindingDraft[] 
   const spec = isRecord(object.spec) ? object.spec : {};
   const parents = records(spec.parentRefs).map((p) => {
     const ns = typeof p.namespace === 'string' ? p.namespace : scope.namespace;
-    return { name: str(p.name), qualified: `${ns ?? ''}/${str(p.name)}` };
+    // A Service parent (GAMMA service mesh) routes traffic inside the mesh, not from outside.
+    const mesh = p.kind === 'Service' && (p.group === undefined || p.group === '');
+    return { name: str(p.name), qualified: `${ns ?? ''}/${str(p.name)}`, mesh };
   });
   const internal = scope.params.internalGateways;
-  if (parents.length > 0 && parents.every((p) => internal.has(p.qualified) || internal.has(p.name)))
-    return skip(`gateways ${parents.map((p) => p.qualified).join(', ')} are internal`);
+  if (parents.length > 0 && parents.every((p) => p.mesh || internal.has(p.qualified) || internal.has(p.name)))
+    return skip(
+      `parents ${parents.map((p) => p.qualified).join(', ')} are internal gateways or mesh Services`,
+    );
   const fix =
     'remove this backendRef: databases are reached inside the cluster; if a route is required, attach it only to an internal Gateway listed in internalGateways';
   const findings: FindingDraft[] = [];

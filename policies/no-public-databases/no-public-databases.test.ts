@@ -688,6 +688,17 @@ describe('no-public-databases: Gateway API routes', () => {
     ] as never);
     expect(await paths(both, { params })).toHaveLength(1);
   });
+
+  it('allows a mesh (GAMMA) route whose parent is a Service, but not a Gateway parent named like one', async () => {
+    const mesh = gatewayRoute('TCPRoute', [{ name: 'db', port: 5432 }], [
+      { group: '', kind: 'Service', name: 'db' },
+    ] as never);
+    expect((await check(mesh)).status).toBe('skip');
+    const gateway = gatewayRoute('TCPRoute', [{ name: 'db', port: 5432 }], [
+      { kind: 'Gateway', name: 'Service' },
+    ] as never);
+    expect(await paths(gateway)).toHaveLength(1);
+  });
 });
 
 describe('no-public-databases: operators', () => {
