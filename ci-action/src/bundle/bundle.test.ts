@@ -435,6 +435,30 @@ describe('tollgate bundle diff', () => {
   });
 });
 
+describe('bundle diff of rules, controls and exemptions', () => {
+  it('names rule changes field by field, control changes and removed exemptions', async () => {
+    const dir = tempDir();
+    const rule = (condition: string, controls: string) =>
+      `  rules:\n    - { id: r, description: d, select: $.metadata.name, condition: ${condition}, message: m, controls: ${controls} }\n`;
+    const old = write(
+      dir,
+      'old.yaml',
+      `${header}spec:\n  policies: { approved-registries: { registries: [a.example], controls: [SOX-1] } }\n${rule("{ matches: '^a' }", '[DORA-9]')}  exemptions:\n    - { policy: r, namespaces: [x], reason: r, ticket: CHG-1, expires: 2027-01-01 }\n`,
+    );
+    const next = write(
+      dir,
+      'new.yaml',
+      `${header.replace('1.0.0', '1.0.1')}spec:\n  policies: { approved-registries: { registries: [a.example], controls: [SOX-1, PCI-6] } }\n${rule("{ matches: '^b' }", '[DORA-9]')}`,
+    );
+    const { code, stdout } = await tollgate(['bundle', 'diff', old, next]);
+    expect(code).toBe(0);
+    expect(stdout).toContain('~ metadata version: "1.0.0" -> "1.0.1"');
+    expect(stdout).toContain('~ controls approved-registries: ["SOX-1"] -> ["SOX-1","PCI-6"]');
+    expect(stdout).toContain('~ rule r condition.matches: "^a" -> "^b"');
+    expect(stdout).toContain('- exemption CHG-1: {"policy":"r","namespaces":["x"],"expires":"2027-01-01"}');
+  });
+});
+
 describe('tollgate bundle schema', () => {
   it('prints the schema, which is what bundles/policy-bundle.schema.json holds (regenerate with bundle schema --out)', async () => {
     const { code, stdout } = await tollgate(['bundle', 'schema']);
