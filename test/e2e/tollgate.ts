@@ -25,6 +25,8 @@ export interface TollgateServer {
   readonly opsUrl: string;
   /** The CA that signed its serving certificate, for `caBundle`. */
   readonly caPem: string;
+  /** Its serving certificate material, to restart it behind the same registration. */
+  readonly tls: NonNullable<TollgateOptions['tls']>;
   readonly process: ManagedProcess;
   stop(): Promise<void>;
 }
@@ -114,6 +116,7 @@ export async function startTollgate(options: TollgateOptions): Promise<TollgateS
     port,
     opsUrl,
     caPem: tls.caPem,
+    tls,
     process: child,
     stop: () => child.stop(),
   };
