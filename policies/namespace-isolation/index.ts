@@ -477,13 +477,32 @@ function checkEndpoints(scope: Scope): void {
 
 // --------------------------------------------------------------------- RBAC
 
+/**
+ * A ClusterRoleBinding whose every subject is a ServiceAccount of a known non-tenant namespace
+ * (system, shared, or an existing namespace without the tenant label) belongs to a platform
+ * component such as an ingress controller or tollgate itself; it grants nothing to a tenant.
+ */
+function bindsOnlyPlatformServiceAccounts(scope: Scope): boolean {
+  const subjects = scope.object.subjects;
+  if (!Array.isArray(subjects) || subjects.length === 0) return false;
+  return subjects.every(
+    (subject: unknown) =>
+      isRecord(subject) &&
+      subject.kind === 'ServiceAccount' &&
+      typeof subject.namespace === 'string' &&
+      subject.namespace !== '' &&
+      subject.namespace !== 'default' &&
+      classify(subject.namespace, scope.params, scope.context).kind !== 'tenant',
+  );
+}
+
 function checkRbac(scope: Scope): void {
   const { object, findings } = scope;
-  if (isKind(object, ['ClusterRoleBinding'], rbacGroup)) {
+  if (isKind(object, ['ClusterRoleBinding'], rbacGroup) && !bindsOnlyPlatformServiceAccounts(scope)) {
     findings.push({
       path: 'roleRef',
-      message: `ClusterRoleBinding "${String(object.metadata?.name ?? '?')}" grants ${String(getIn(object, ['roleRef', 'name']) ?? 'a role')} across every namespace`,
-      fix: 'use a RoleBinding in the tenant namespace; cluster-wide bindings are for the platform team (bundle exemption)',
+      message: `ClusterRoleBinding "${String(object.metadata?.name ?? '?')}" grants ${String(getIn(object, ['roleRef', 'name']) ?? 'a role')} across every namespace to subjects other than platform service accounts`,
+      fix: 'use a RoleBinding in the tenant namespace; cluster-wide bindings are only for service accounts of system, shared or platform namespaces',
     });
   }
   if (isKind(object, ['RoleBinding'], rbacGroup) && !isSystem(scope)) {
@@ -656,7 +675,8 @@ export const namespaceIsolationPolicy: Policy<NamespaceIsolationParams> = {
     'Everywhere except system namespaces: no hostNetwork/hostPID/hostIPC, hostPath volumes, hostPort, privileged ' +
     'containers, capabilities beyond `allowedCapabilities`, or Windows hostProcess (every container, init and ephemeral ' +
     'included); nothing in `default`; no Service externalIPs; no RoleBinding to cluster-admin; no Role or ClusterRole ' +
-    'granting escalate, bind, impersonate or `*`; no ClusterRoleBinding at all. In tenant namespaces: references to ' +
+    'granting escalate, bind, impersonate or `*`; no ClusterRoleBinding unless every subject is a ServiceAccount of a ' +
+    'system, shared or known non-tenant namespace (platform components). In tenant namespaces: references to ' +
     'other namespaces (RoleBinding subjects, Traefik routes, middlewares and TLS options, Gateway API parentRefs and ' +
     'backendRefs, ReferenceGrant from, PVC dataSourceRef) only to the same tenant or shared namespaces; no ExternalName ' +
     'Services; no hand-written Endpoints or EndpointSlices; NetworkPolicy ingress never open to every source or every ' +
