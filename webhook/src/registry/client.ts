@@ -160,6 +160,8 @@ export class RegistryClient {
   readonly #tokens = new LRUCache<string, string>({ max: 1000, ttl: 60_000 });
   /** Registries known to want Basic auth. */
   readonly #basic = new Set<string>();
+  /** Registries that answered the referrers API with 404/405 (not implemented), asked again after 10 min. */
+  readonly #noReferrers = new LRUCache<string, true>({ max: 1000, ttl: 600_000 });
 
   constructor(options: RegistryClientOptions = {}) {
     this.#options = {
@@ -247,7 +249,9 @@ export class RegistryClient {
 
   /**
    * Lists referrers of a digest through `/v2/<repo>/referrers/<digest>`. Returns undefined when the
-   * registry does not implement the API (404 or 405), so the caller can use the tag fallback.
+   * registry does not implement the API (404 or 405; remembered per registry for 10 minutes, since
+   * a registry that implements it answers an empty index for unknown digests), so the caller can
+   * use the tag fallback.
    */
   async getReferrers(
     target: RegistryTarget,
@@ -255,11 +259,14 @@ export class RegistryClient {
     artifactType: string | undefined,
     call: CallOptions = {},
   ): Promise<Array<Record<string, unknown>> | undefined> {
+    const base = this.baseUrl(target);
+    if (this.#noReferrers.has(base)) return undefined;
     const query = artifactType ? `?artifactType=${encodeURIComponent(artifactType)}` : '';
     const path = `/v2/${target.repository}/referrers/${digest}${query}`;
     const response = await this.#request(target, 'GET', path, { accept: manifestMediaTypes.ociIndex, call });
     if (response.status === 404 || response.status === 405 || response.status === 400) {
       await response.body?.cancel();
+      this.#noReferrers.set(base, true);
       return undefined;
     }
     const body = await this.#readBody(response, path, target);
