@@ -735,7 +735,6 @@ export const namespaceIsolationPolicy: Policy<NamespaceIsolationParams> = {
         'endpoints',
         'persistentvolumeclaims',
         'configmaps',
-        'secrets',
         'serviceaccounts',
       ],
       operations: ['CREATE', 'UPDATE'],
