@@ -18,9 +18,11 @@ export const nameLabel = 'app.kubernetes.io/name';
 
 /** `port 5432 (PostgreSQL)` when a number is a database port. */
 export function portEvidence(params: NoPublicDatabasesParams, port: unknown): string | undefined {
-  if (typeof port !== 'number') return undefined;
-  const product = params.ports.get(port);
-  return product ? `${port} (${product})` : undefined;
+  // IntOrString fields: a quoted "6379" must not slip past as a "name".
+  const number = typeof port === 'string' && /^\d{1,5}$/.test(port) ? Number(port) : port;
+  if (typeof number !== 'number') return undefined;
+  const product = params.ports.get(number);
+  return product ? `${number} (${product})` : undefined;
 }
 
 /** Whether a port name or label value names a database (`postgresql`, `tcp-postgresql`). */
@@ -218,6 +220,7 @@ function ownPortEvidence(params: NoPublicDatabasesParams, port: Record<string, u
   if (byTarget) return `targetPort ${byTarget}`;
   if (nameIsDatabase(params, port.name)) return `port name "${String(port.name)}"`;
   if (nameIsDatabase(params, port.targetPort)) return `targetPort "${String(port.targetPort)}"`;
+  if (nameIsDatabase(params, port.appProtocol)) return `appProtocol "${String(port.appProtocol)}"`;
   return undefined;
 }
 

@@ -222,10 +222,11 @@ function backendFinding(scope: Scope, ref: BackendRef, via: string, fix: string)
     const analysis = analyzeService(params, object, object.metadata?.namespace ?? ref.namespace, scope.index);
     if (analysis.summary === '') continue;
     const ports = records(getIn(object, ['spec', 'ports']));
+    const wanted = typeof ref.port === 'string' && /^\d{1,5}$/.test(ref.port) ? Number(ref.port) : ref.port;
     const hit = analysis.ports.find((p) => {
       const port = ports[p.index] ?? {};
-      if (ref.port === undefined) return true;
-      return typeof ref.port === 'number' ? port.port === ref.port : port.name === ref.port;
+      if (wanted === undefined) return true;
+      return typeof wanted === 'number' ? port.port === wanted : port.name === wanted;
     });
     if (!hit) continue;
     const evidence = hit.evidence;

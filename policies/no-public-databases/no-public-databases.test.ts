@@ -108,6 +108,12 @@ describe('no-public-databases: Services', () => {
       'externalIPs entry 203.0.113.10',
     ],
     [
+      'appProtocol mysql (Istio protocol selection)',
+      service({ type: 'NodePort', ports: [{ name: 'sql', port: 80, appProtocol: 'mysql' }] }),
+      ['spec.type'],
+      'appProtocol "mysql"',
+    ],
+    [
       'MongoDB range member 27018',
       service({ type: 'NodePort', ports: [{ port: 27018 }] }),
       ['spec.type'],
@@ -577,6 +583,12 @@ describe('no-public-databases: Traefik', () => {
     expect(result.findings[0]?.message).toContain('for any client (HostSNI(`*`))');
     expect(result.findings[0]?.message).toContain('6379 (Redis)');
     expect(result.findings[0]?.fix).toContain('internalEntryPoints');
+  });
+
+  it('denies a quoted port number (IntOrString) the same as a number', async () => {
+    expect(await paths(ingressRouteTcp([{ name: 'redis', port: '6379' }]))).toEqual([
+      'spec.routes[0].services[0].port',
+    ]);
   });
 
   it('denies an IngressRoute (HTTP) to a named database port, and an IngressRouteUDP', async () => {
