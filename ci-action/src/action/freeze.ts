@@ -1,13 +1,25 @@
 /**
- * Freeze status for the job summary, read from the freeze-windows policy's findings and records in
- * the report (the policy owns the calendar; the summary never re-implements it).
+ * Freeze status for the job summary: per legal entity, whether a freeze window is in force at the
+ * evaluation instant, until when, and when the next one begins — computed with the freeze-windows
+ * policy's own pure calendar functions, so the summary says what the policy enforces — plus the
+ * resources the policy actually blocked in this run.
  */
 import type { CompiledBundle } from '../../../policies/engine/bundle.ts';
+import type { FreezeWindowsParams } from '../../../policies/freeze-windows/index.ts';
+import type { FreezeWindow } from '../../../policies/freeze-windows/windows.ts';
+import { activeWindows, describeLocal, nextWindow } from '../../../policies/freeze-windows/windows.ts';
 import type { ResourceReport } from '../check.ts';
+import { objectLabel } from '../report/issues.ts';
 import { cell } from '../report/summary.ts';
 import type { FreezeStatus } from '../report/summary.ts';
 
 const POLICY = 'freeze-windows';
+
+function when(window: FreezeWindow, edge: 'start' | 'end'): string {
+  const local = edge === 'start' ? window.startLocal : window.endLocal;
+  const instant = edge === 'start' ? window.start : window.end;
+  return `${describeLocal(local)} ${window.zone} (${instant.toISOString()})`;
+}
 
 /** Summary lines about freeze windows; undefined when the bundle does not configure the policy. */
 export function freezeStatus(
@@ -17,41 +29,47 @@ export function freezeStatus(
 ): FreezeStatus | undefined {
   const configured = bundle.policies.find((p) => p.policy.id === POLICY);
   if (!configured) return undefined;
-  const lines: string[] = [];
-  const seen = new Set<string>();
-  let blocked = 0;
+  const params = configured.params as FreezeWindowsParams;
+  const rules = params.rules.map((r) => r.rule);
+  const lines: string[] = [
+    `At ${now.toISOString()} (enforcement in CI: ${configured.enforcement.ci}):`,
+    '',
+    '| Entity | Status | Window | Until | Next window begins |',
+    '| --- | --- | --- | --- | --- |',
+  ];
+  for (const entity of params.entities) {
+    const active = activeWindows(rules, entity, now);
+    const next = nextWindow(rules, entity, now);
+    const nextText = next ? `${cell(next.window)}: ${cell(when(next, 'start'))}` : 'none within 400 days';
+    if (active.length > 0) {
+      const last = active.reduce((a, b) => (a.end > b.end ? a : b));
+      lines.push(
+        `| ${cell(entity.id)} | :snowflake: frozen | ${active.map((w) => cell(w.window + (w.closes ? ` (closes ${w.closes})` : ''))).join(', ')} | ${cell(when(last, 'end'))} | ${nextText} |`,
+      );
+    } else {
+      lines.push(`| ${cell(entity.id)} | open | | | ${nextText} |`);
+    }
+  }
+  const blocked: string[] = [];
   for (const report of reports) {
     for (const result of report.results) {
       if (result.policy !== POLICY) continue;
       for (const finding of result.findings) {
-        blocked++;
-        const details = finding.details ?? {};
-        const window = typeof details.window === 'string' ? details.window : undefined;
-        const ends =
-          typeof details.end === 'string'
-            ? details.end
-            : typeof details.ends === 'string'
-              ? details.ends
-              : undefined;
-        const key = `${window ?? finding.message}|${ends ?? ''}`;
-        if (seen.has(key)) continue;
-        seen.add(key);
-        lines.push(
-          `- :snowflake: **in a freeze window**${window ? ` \`${cell(window)}\`` : ''}${ends ? ` until ${cell(ends)}` : ''}: ${cell(finding.message)}`,
-        );
-      }
-      for (const record of result.records ?? []) {
-        const next = record.data.next;
-        if (record.kind === 'next-window' && typeof next === 'string' && !seen.has(`next|${next}`)) {
-          seen.add(`next|${next}`);
-          lines.push(`- next window begins ${cell(next)}`);
-        }
+        blocked.push(`- ${finding.action} ${cell(objectLabel(report.object))}: ${cell(finding.message)}`);
       }
     }
   }
-  if (blocked === 0) {
-    lines.unshift(
-      `- :white_check_mark: no freeze window blocks the checked changes at ${now.toISOString()} (enforcement at CI: ${configured.enforcement.ci}).`,
+  lines.push('');
+  if (blocked.length > 0) {
+    lines.push(
+      `${blocked.length} change(s) blocked by a freeze window in this run:`,
+      '',
+      ...blocked.slice(0, 50),
+    );
+    if (blocked.length > 50) lines.push(`- … and ${blocked.length - 50} more (see the findings table)`);
+  } else {
+    lines.push(
+      'No checked change is blocked by a freeze window (windows apply only to the scopes the bundle sets).',
     );
   }
   return { lines };
