@@ -7,7 +7,8 @@ import { Ajv } from 'ajv';
 import addFormatsModule from 'ajv-formats';
 import { CompactSign } from 'jose';
 import { describe, expect, it } from 'vitest';
-import { parse } from 'yaml';
+import { parse, parseDocument } from 'yaml';
+import type { Document, Scalar, YAMLSeq } from 'yaml';
 import { parseTrustedKeys, verifyBundleSignature } from '../../../policies/engine/bundle-signature.ts';
 import { BundleSignatureError } from '../../../policies/engine/errors/index.ts';
 import { main } from '../cli/main.ts';
@@ -345,17 +346,34 @@ cases:
 });
 
 describe('tollgate bundle diff', () => {
-  function v110(dir: string): string {
-    const text = baselineText
-      .replace('version: 1.0.0', 'version: 1.1.0')
-      .replace(/\n\s+- registry\.corp\.example\/platform/, '')
-      .replace(/(approved-registries:\n\s+enforcement:) deny/, '$1 { admission: deny, ci: warn }');
-    expect(text).not.toBe(baselineText);
-    return write(
-      dir,
-      'v1.1.0.yaml',
-      `${text.trimEnd()}\n  exemptions:\n    - { policy: approved-registries, namespaces: [tenant-legacy], reason: migration, ticket: CHG-77, expires: 2027-03-31 }\n`,
+  /** The baseline with approved-registries tightened (platform registry dropped), as version 1.1.0. */
+  function strictVariant(): Document {
+    const doc = parseDocument(baselineText);
+    doc.setIn(['metadata', 'version'], '1.1.0');
+    const registries = doc.getIn(['spec', 'policies', 'approved-registries', 'registries']) as YAMLSeq;
+    const index = registries.items.findIndex(
+      (item) => String((item as Scalar).value) === 'registry.corp.example/platform',
     );
+    expect(index).toBeGreaterThanOrEqual(0);
+    registries.delete(index);
+    return doc;
+  }
+
+  /** v1.1.0: tightened registries, CI downgraded to warn, and a new exemption. */
+  function v110(dir: string): string {
+    const doc = strictVariant();
+    doc.setIn(['spec', 'policies', 'approved-registries', 'enforcement'], { admission: 'deny', ci: 'warn' });
+    const exemption = {
+      policy: 'approved-registries',
+      namespaces: ['tenant-legacy'],
+      reason: 'migration',
+      ticket: 'CHG-77',
+      expires: '2027-03-31',
+    };
+    const existing = doc.getIn(['spec', 'exemptions']) as YAMLSeq | undefined;
+    if (existing) existing.add(doc.createNode(exemption));
+    else doc.setIn(['spec', 'exemptions'], [exemption]);
+    return write(dir, 'v1.1.0.yaml', doc.toString());
   }
 
   it('names configuration changes and the resources whose verdict changes over examples/', async () => {
@@ -410,13 +428,7 @@ describe('tollgate bundle diff', () => {
 
   it('reports resources that will break (allowed before, denied after) in text', async () => {
     const dir = tempDir();
-    const strict = write(
-      dir,
-      'strict.yaml',
-      baselineText
-        .replace('version: 1.0.0', 'version: 1.1.0')
-        .replace(/\n\s+- registry\.corp\.example\/platform/, ''),
-    );
+    const strict = write(dir, 'strict.yaml', strictVariant().toString());
     const { code, stdout } = await tollgate([
       'bundle',
       'diff',
