@@ -317,8 +317,47 @@ function occurrence(
   };
 }
 
-/** The close window of one month for one entity. */
+const memo = new WeakMap<WindowRule, WeakMap<EntityCalendar, Map<string, FreezeWindow | null>>>();
+
+/** Memoizes a computed window per rule, entity and key: calendars are frozen, so windows never change. */
+function memoized(
+  rule: WindowRule,
+  entity: EntityCalendar,
+  key: string,
+  compute: () => FreezeWindow | null,
+): FreezeWindow | null {
+  let byEntity = memo.get(rule);
+  if (!byEntity) {
+    byEntity = new WeakMap();
+    memo.set(rule, byEntity);
+  }
+  let byKey = byEntity.get(entity);
+  if (!byKey) {
+    byKey = new Map();
+    byEntity.set(entity, byKey);
+  }
+  let window = byKey.get(key);
+  if (window === undefined) {
+    window = compute();
+    if (window) Object.freeze(window);
+    byKey.set(key, window);
+  }
+  return window;
+}
+
+/** The close window of one month for one entity (computed once per rule, entity and month). */
 export function closeWindowFor(
+  rule: CloseRule,
+  entity: EntityCalendar,
+  year: number,
+  month: number,
+): FreezeWindow {
+  return memoized(rule, entity, monthKey(year, month), () =>
+    computeCloseWindow(rule, entity, year, month),
+  ) as FreezeWindow;
+}
+
+function computeCloseWindow(
   rule: CloseRule,
   entity: EntityCalendar,
   year: number,
@@ -372,16 +411,15 @@ export function windowsOf(rule: WindowRule, entity: EntityCalendar, from: Date, 
   let candidates: FreezeWindow[];
   if (rule.type === 'close') {
     candidates = [];
-    // Offsets are at most 40 business days, so windows anchored up to 3 months away can overlap.
-    const first = toWallTime(from, entity.zone);
-    const last = toWallTime(to, entity.zone);
-    let year = first.year;
-    let month = first.month - 3;
+    // Offsets are at most 40 business days, so windows anchored up to 3 months away (in any zone)
+    // can overlap; UTC months are close enough for that margin and need no zone conversion.
+    let year = from.getUTCFullYear();
+    let month = from.getUTCMonth() + 1 - 3;
     while (month < 1) {
       month += 12;
       year--;
     }
-    const endIndex = last.year * 12 + last.month + 3;
+    const endIndex = to.getUTCFullYear() * 12 + to.getUTCMonth() + 1 + 3;
     while (year * 12 + month <= endIndex) {
       candidates.push(closeWindowFor(rule, entity, year, month));
       month++;
@@ -391,23 +429,23 @@ export function windowsOf(rule: WindowRule, entity: EntityCalendar, from: Date, 
       }
     }
   } else if (rule.type === 'absolute') {
-    const start = absoluteInstant(rule.start, entity.zone);
-    const end = absoluteInstant(rule.end, entity.zone);
-    candidates =
-      start.instant < end.instant
-        ? [
-            {
-              window: rule.name,
-              rule: rule.name,
-              entity: entity.id,
-              zone: entity.zone,
-              start: start.instant,
-              end: end.instant,
-              startLocal: formatWall(start.wall),
-              endLocal: formatWall(end.wall),
-            },
-          ]
-        : [];
+    const window = memoized(rule, entity, 'absolute', () => {
+      const start = absoluteInstant(rule.start, entity.zone);
+      const end = absoluteInstant(rule.end, entity.zone);
+      return start.instant < end.instant
+        ? {
+            window: rule.name,
+            rule: rule.name,
+            entity: entity.id,
+            zone: entity.zone,
+            start: start.instant,
+            end: end.instant,
+            startLocal: formatWall(start.wall),
+            endLocal: formatWall(end.wall),
+          }
+        : null;
+    });
+    candidates = window ? [window] : [];
   } else {
     candidates = cronWindows(rule, entity, from, to);
   }
