@@ -126,10 +126,19 @@ export interface RelatedIndex {
   /** Pod templates by each of their `key=value` labels, so a selector scans only candidates. */
   readonly podsByLabel: ReadonlyMap<string, readonly RelatedPod[]>;
   readonly services: ReadonlyMap<string, readonly RelatedService[]>;
+  /** Ports of hand-written Endpoints and EndpointSlices, by the Service name they serve. */
+  readonly endpoints: ReadonlyMap<string, readonly RelatedEndpoints[]>;
+}
+
+/** Ports of an Endpoints or EndpointSlice object backing a selector-less Service. */
+interface RelatedEndpoints {
+  readonly ref: string;
+  readonly namespace: string | undefined;
+  readonly ports: readonly { readonly name?: string; readonly port?: number }[];
 }
 
 const indexes = new WeakMap<readonly KubeObject[], WeakMap<NoPublicDatabasesParams, RelatedIndex>>();
-const emptyIndex: RelatedIndex = { podsByLabel: new Map(), services: new Map() };
+const emptyIndex: RelatedIndex = { podsByLabel: new Map(), services: new Map(), endpoints: new Map() };
 
 /** Builds (or reuses) the index of related objects for a run. */
 export function relatedIndex(
@@ -146,6 +155,20 @@ export function relatedIndex(
   if (cached) return cached;
   const podsByLabel = new Map<string, RelatedPod[]>();
   const services = new Map<string, RelatedService[]>();
+  const endpoints = new Map<string, RelatedEndpoints[]>();
+  const addEndpoints = (service: unknown, object: KubeObject, ports: unknown[]) => {
+    if (typeof service !== 'string') return;
+    const list = endpoints.get(service) ?? [];
+    list.push({
+      ref: `${object.kind ?? 'object'} "${object.metadata?.name ?? '?'}"`,
+      namespace: object.metadata?.namespace,
+      ports: ports.filter(isRecord).map((p) => ({
+        ...(typeof p.name === 'string' ? { name: p.name } : {}),
+        ...(typeof p.port === 'number' ? { port: p.port } : {}),
+      })),
+    });
+    endpoints.set(service, list);
+  };
   const visit = (object: KubeObject) => {
     if (isListObject(object)) {
       for (const item of object.items as unknown[]) if (isRecord(item)) visit(item as KubeObject);
@@ -156,6 +179,26 @@ export function relatedIndex(
       const list = services.get(object.metadata.name) ?? [];
       list.push({ object, namespace });
       services.set(object.metadata.name, list);
+      return;
+    }
+    if (object.kind === 'Endpoints') {
+      const subsets = Array.isArray(object.subsets) ? (object.subsets as unknown[]) : [];
+      addEndpoints(
+        object.metadata?.name,
+        object,
+        subsets.flatMap((subset) => {
+          const ports = getIn(subset, ['ports']);
+          return Array.isArray(ports) ? (ports as unknown[]) : [];
+        }),
+      );
+      return;
+    }
+    if (object.kind === 'EndpointSlice') {
+      addEndpoints(
+        object.metadata?.labels?.['kubernetes.io/service-name'],
+        object,
+        Array.isArray(object.ports) ? (object.ports as unknown[]) : [],
+      );
       return;
     }
     for (const pod of podSpecsOf(object)) {
@@ -175,7 +218,7 @@ export function relatedIndex(
     }
   };
   related.forEach(visit);
-  const index = { podsByLabel, services };
+  const index = { podsByLabel, services, endpoints };
   perParams.set(params, index);
   return index;
 }
@@ -300,6 +343,25 @@ export function analyzeService(
     ports.forEach((port, i) => {
       const evidence = relatedPortEvidence(params, port, pods);
       if (evidence) related.push({ index: i, evidence });
+    });
+  } else if (!isRecord(spec.selector) || Object.keys(spec.selector).length === 0) {
+    // A selector-less Service is backed by hand-written Endpoints/EndpointSlices: their ports
+    // (matched by port name, as the endpoints controller does) are where the traffic goes.
+    const name = getIn(service, ['metadata', 'name']);
+    const backing = (typeof name === 'string' ? (index.endpoints.get(name) ?? []) : []).filter((e) =>
+      sameNamespace(e.namespace, namespace),
+    );
+    ports.forEach((port, i) => {
+      for (const backend of backing) {
+        const target = backend.ports.find(
+          (p) => (p.name ?? '') === (typeof port.name === 'string' ? port.name : '') || ports.length === 1,
+        );
+        const product = portEvidence(params, target?.port);
+        if (product) {
+          related.push({ index: i, evidence: `${backend.ref} sends it to port ${product}` });
+          break;
+        }
+      }
     });
   }
   return { ports: related, summary: summarize(related), fromRelatedObjects: related.length > 0 };

@@ -445,6 +445,45 @@ function zalandoFindings(scope: Scope, object: KubeObject): FindingDraft[] {
   return findings;
 }
 
+/**
+ * ingress-nginx exposes raw TCP/UDP through a ConfigMap (`--tcp-services-configmap`): each entry
+ * `"<public port>": "<namespace>/<service>:<port>[:PROXY[:PROXY]]"` opens the public port on the
+ * controller. Recognised by the conventional names `tcp-services`/`udp-services` and the Helm
+ * chart's `<release>-tcp`/`-udp` ConfigMaps labelled `app.kubernetes.io/name: ingress-nginx`.
+ */
+function nginxStreamFindings(scope: Scope, object: KubeObject): FindingDraft[] | { skip: string } {
+  const name = object.metadata?.name ?? '';
+  const chart = object.metadata?.labels?.['app.kubernetes.io/name'] === 'ingress-nginx';
+  if (!(name === 'tcp-services' || name === 'udp-services' || (chart && /-(tcp|udp)$/.test(name))))
+    return skip('ConfigMap is not an ingress-nginx TCP/UDP services map');
+  const data = isRecord(object.data) ? object.data : {};
+  const fix =
+    'remove this entry: databases are reached inside the cluster, not through the ingress controller';
+  const findings: FindingDraft[] = [];
+  for (const [key, value] of Object.entries(data)) {
+    const path = formatPath(['data', key]);
+    const match = typeof value === 'string' ? /^([^/\s]+)\/([^:\s]+):([^:\s]+)/.exec(value.trim()) : null;
+    const via = `ingress-nginx ${name} entry ${key} (public port ${key})`;
+    const finding = match
+      ? backendFinding(
+          scope,
+          { name: match[2], port: match[3], namespace: match[1], namePath: path, portPath: path },
+          via,
+          fix,
+        )
+      : undefined;
+    if (finding) findings.push(finding);
+    else if (portEvidence(scope.params, key))
+      findings.push({
+        path,
+        message: `${via} publishes database port ${portEvidence(scope.params, key)} on the ingress controller`,
+        fix,
+        details: { evidence: `port ${portEvidence(scope.params, key)}`, fromRelatedObjects: false },
+      });
+  }
+  return findings;
+}
+
 const traefikGroups = new Set(['traefik.io', 'traefik.containo.us']);
 const traefikKinds = new Set(['IngressRoute', 'IngressRouteTCP', 'IngressRouteUDP']);
 const gatewayKinds = new Set(['HTTPRoute', 'GRPCRoute', 'TCPRoute', 'TLSRoute', 'UDPRoute']);
@@ -462,6 +501,7 @@ function evaluateObject(input: PolicyInput, params: NoPublicDatabasesParams, con
   if (kind === 'Service' && group === '')
     return serviceFindings(scope, object, [], `Service "${object.metadata?.name ?? '?'}"`);
   if (kind === 'Ingress' && ingressGroups.has(group)) return ingressFindings(scope, object);
+  if (kind === 'ConfigMap' && group === '') return nginxStreamFindings(scope, object);
   if (traefikKinds.has(kind) && traefikGroups.has(group)) return traefikFindings(scope, object);
   if (gatewayKinds.has(kind) && group === 'gateway.networking.k8s.io')
     return gatewayRouteFindings(scope, object);
@@ -482,14 +522,15 @@ export const noPublicDatabasesPolicy: Policy<NoPublicDatabasesParams> = {
     '`app.kubernetes.io/name` label; Service selectors and named target ports are resolved against pod templates ' +
     "submitted together. Denied exposures: Service type NodePort, type LoadBalancer without the provider's " +
     'internal annotation, load-balancer source ranges open to the internet, externalIPs, hostNetwork and hostPort, ' +
-    'Ingress backends, Traefik IngressRoute/IngressRouteTCP/IngressRouteUDP and Gateway API routes to a database, ' +
+    'Ingress backends, ingress-nginx TCP/UDP services maps, Traefik IngressRoute/IngressRouteTCP/IngressRouteUDP ' +
+    'and Gateway API routes to a database, ' +
     'CloudNativePG additional services and Pooler templates of type LoadBalancer/NodePort, and Zalando ' +
     'postgresql load balancers.',
   paramsSchema,
   admissionRules: [
     {
       apiGroups: [''],
-      resources: ['services', 'pods', 'replicationcontrollers', 'podtemplates'],
+      resources: ['services', 'pods', 'replicationcontrollers', 'podtemplates', 'configmaps'],
       operations: ['CREATE', 'UPDATE'],
     },
     {

@@ -349,6 +349,92 @@ describe('no-public-databases: selectors and named ports resolved against relate
   });
 });
 
+describe('no-public-databases: selector-less Services backed by hand-written endpoints (CI)', () => {
+  const bare = service({ type: 'NodePort', ports: [{ name: 'sql', port: 80 }] });
+  it.each([
+    [
+      'Endpoints',
+      {
+        apiVersion: 'v1',
+        kind: 'Endpoints',
+        metadata: { name: 'db', namespace: 'tenant-a' },
+        subsets: [{ addresses: [{ ip: '10.1.2.3' }], ports: [{ name: 'sql', port: 5432 }] }],
+      },
+    ],
+    [
+      'EndpointSlice',
+      {
+        apiVersion: 'discovery.k8s.io/v1',
+        kind: 'EndpointSlice',
+        metadata: { name: 'db-abc', namespace: 'tenant-a', labels: { 'kubernetes.io/service-name': 'db' } },
+        addressType: 'IPv4',
+        endpoints: [{ addresses: ['10.1.2.3'] }],
+        ports: [{ name: 'sql', port: 3306 }],
+      },
+    ],
+  ])('resolves the port of hand-written %s', async (_kind, endpoints) => {
+    const result = await check(bare, { related: [bare, endpoints] });
+    expect(result.findings.map((f) => f.path)).toEqual(['spec.type']);
+    expect(result.findings[0]?.message).toContain('sends it to port');
+    expect(await paths(bare)).toEqual([]);
+  });
+});
+
+describe('no-public-databases: ingress-nginx TCP/UDP services ConfigMap', () => {
+  const map = (
+    data: Record<string, string>,
+    name = 'tcp-services',
+    labels: Record<string, string> = {},
+  ): KubeObject => ({
+    apiVersion: 'v1',
+    kind: 'ConfigMap',
+    metadata: { name, namespace: 'ingress-nginx', labels },
+    data,
+  });
+  it.each([
+    [
+      'a database target port',
+      map({ '15432': 'tenant-a/odoo-db:5432' }),
+      'data["15432"]',
+      '5432 (PostgreSQL)',
+    ],
+    [
+      'a database public port',
+      map({ '6379': 'tenant-a/cache:7000' }),
+      'data["6379"]',
+      'publishes database port 6379 (Redis)',
+    ],
+    [
+      'a PROXY-protocol entry',
+      map({ '3306': 'tenant-a/ledger:3306:PROXY' }),
+      'data["3306"]',
+      '3306 (MySQL/MariaDB)',
+    ],
+    [
+      'the Helm chart map',
+      map({ '9000': 'tenant-a/ch:9000' }, 'ingress-nginx-tcp', { 'app.kubernetes.io/name': 'ingress-nginx' }),
+      'data["9000"]',
+      'ClickHouse',
+    ],
+  ])('denies %s', async (_name, object, path, message) => {
+    const result = await check(object);
+    expect(result.findings.map((f) => f.path)).toEqual([path]);
+    expect(result.findings[0]?.message).toContain(message);
+  });
+
+  it('resolves the target Service among related objects, and ignores other ConfigMaps', async () => {
+    const target = {
+      ...service({ ports: [{ port: 7000, targetPort: 6379 }] }),
+      metadata: { name: 'cache', namespace: 'tenant-a' },
+    };
+    expect(await paths(map({ '17000': 'tenant-a/cache:7000' }), { related: [target] })).toEqual([
+      'data["17000"]',
+    ]);
+    expect(await paths(map({ '17000': 'tenant-a/cache:7000' }))).toEqual([]);
+    expect((await check(map({ '5432': 'x' }, 'odoo-config'))).status).toBe('skip');
+  });
+});
+
 describe('no-public-databases: hostNetwork and hostPort', () => {
   it.each([
     [
