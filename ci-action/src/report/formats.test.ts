@@ -225,6 +225,11 @@ describe('annotation ranking and caps', () => {
     expect(plan.annotations.filter((a) => a.level === 'notice')[0]!.message).not.toContain('more');
   });
 
+  it('ends a multi-line span that stops at column 1 on the line before', () => {
+    const [annotation] = planAnnotations([issue({ line: 13, endLine: 15, endColumn: 1 })]).annotations;
+    expect([annotation?.line, annotation?.endLine]).toEqual([13, 14]);
+  });
+
   it('fingerprints ignore lines but not the path or object', () => {
     expect(issue({ line: 1 }).fingerprint).toBe(issue({ line: 99 }).fingerprint);
     expect(issue({ path: 'x' }).fingerprint).not.toBe(issue({}).fingerprint);

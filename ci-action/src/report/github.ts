@@ -112,11 +112,13 @@ function annotationOf(issue: Issue, level: AnnotationLevel, changed: ChangedLine
   const where = issue.path ? `${issue.path}: ` : '';
   const template = issue.renderedFrom ? ` [rendered from ${issue.renderedFrom}]` : '';
   const fix = issue.fix ? `\nfix: ${issue.fix}` : '';
+  // A span ending at column 1 ends with the previous line (the node's trailing newline).
+  const endLine = issue.endColumn === 1 && issue.endLine > issue.line ? issue.endLine - 1 : issue.endLine;
   return {
     level,
     file: issue.file,
     line: issue.line,
-    endLine: issue.endLine,
+    endLine,
     column: issue.column,
     endColumn: issue.endColumn,
     title,
