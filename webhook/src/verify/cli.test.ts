@@ -24,12 +24,16 @@ const run = promisify(execFile);
 const root = fileURLToPath(new URL('../../..', import.meta.url));
 const bin = join(root, 'bin', 'tollgate.js');
 
-async function tollgate(args: string[], dir: string): Promise<{ code: number; stdout: string; ms: number }> {
+async function tollgate(
+  args: string[],
+  dir: string,
+  env: Record<string, string> = {},
+): Promise<{ code: number; stdout: string; ms: number }> {
   const started = performance.now();
   try {
     const { stdout } = await run(process.execPath, [bin, ...args], {
       cwd: dir,
-      env: { ...process.env, DOCKER_CONFIG: dir },
+      env: { ...process.env, DOCKER_CONFIG: dir, ...env },
     });
     return { code: 0, stdout, ms: performance.now() - started };
   } catch (error) {
@@ -38,7 +42,7 @@ async function tollgate(args: string[], dir: string): Promise<{ code: number; st
   }
 }
 
-const bundle = (host: string, publicKey: string, onUnreachable: string) =>
+const bundle = (host: string, publicKey: string, onUnreachable: string, insecure = true) =>
   JSON.stringify({
     apiVersion: 'tollgate.dev/v1',
     kind: 'PolicyBundle',
@@ -48,7 +52,7 @@ const bundle = (host: string, publicKey: string, onUnreachable: string) =>
         'signed-images': {
           enforcement: 'deny',
           onUnreachable,
-          insecureRegistries: [host],
+          insecureRegistries: insecure ? [host] : [],
           rules: [{ name: 'local', images: [host], keys: [{ name: 'release', publicKey }] }],
         },
       },
@@ -109,5 +113,41 @@ describe('tollgate check with signed-images', () => {
       expect(result.stdout).toContain('is unverifiable: no image verifier is available (offline)');
       expect(blackhole.requests.length).toBe(seen);
     }
+  });
+});
+
+describe('tollgate check against a TLS registry', () => {
+  let plain: TestRegistry;
+  let secure: TestRegistry;
+  let dir: string;
+  const key = generateTestKey('ed25519');
+
+  beforeAll(async () => {
+    plain = await startRegistry();
+    secure = await startRegistry({ tls: true, storage: plain.storage });
+    dir = await mkdtemp(join(tmpdir(), 'tollgate-cli-tls-'));
+  });
+  afterAll(async () => {
+    await secure?.stop();
+    await plain?.stop();
+    if (dir) await rm(dir, { recursive: true, force: true });
+  });
+
+  it('verifies over HTTPS when the registry is not marked insecure, and fails closed on an untrusted certificate', async () => {
+    const client = new RegistryClient();
+    const digest = await pushRandomImage(client, plain.host, 'erp/odoo', '1.0');
+    await signLegacy(client, plain.host, 'erp/odoo', digest, key, {
+      dockerReference: `${secure.host}/erp/odoo`,
+    });
+    await writeFile(join(dir, 'bundle.json'), bundle(secure.host, key.publicKeyPem, 'deny', false));
+    await writeFile(join(dir, 'pod.yaml'), podYaml(`${secure.host}/erp/odoo:1.0`));
+    const trusted = await tollgate(['check', '--bundle', 'bundle.json', 'pod.yaml'], dir, {
+      NODE_EXTRA_CA_CERTS: secure.caFile ?? '',
+    });
+    expect(trusted.stdout).toContain('0 denied');
+    expect(trusted.code).toBe(0);
+    const untrusted = await tollgate(['check', '--bundle', 'bundle.json', 'pod.yaml'], dir);
+    expect(untrusted.code).toBe(1);
+    expect(untrusted.stdout).toMatch(/is unverifiable: registry 127\.0\.0\.1:\d+ unreachable: .*certificate/);
   });
 });

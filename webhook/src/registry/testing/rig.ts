@@ -11,7 +11,7 @@ import type { KeyObject } from 'node:crypto';
 import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { createServer, request as httpRequest } from 'node:http';
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
-import { createServer as createNetServer } from 'node:net';
+import { connect, createServer as createNetServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -53,6 +53,8 @@ export interface TestRegistry {
   readonly storage: string;
   /** Token endpoint requests seen (token auth only). */
   readonly tokenRequests: string[];
+  /** PEM certificate of a TLS registry (trust it with NODE_EXTRA_CA_CERTS). */
+  readonly caFile?: string;
   stop(): Promise<void>;
 }
 
@@ -60,19 +62,26 @@ export interface TestRegistry {
 export interface StartRegistryOptions {
   /** Token auth with this username/password at an in-process realm. */
   readonly token?: { readonly username: string; readonly password: string };
+  /** Serve HTTPS with a fresh self-signed certificate for 127.0.0.1 (see {@link TestRegistry.caFile}). */
+  readonly tls?: boolean;
+  /** Share another registry's storage root (e.g. an HTTP twin of a TLS registry, to push into). */
+  readonly storage?: string;
 }
 
-async function waitFor(url: string, child: ChildProcess, log: () => string): Promise<void> {
+async function waitFor(port: number, child: ChildProcess, log: () => string): Promise<void> {
   const until = Date.now() + 15_000;
   while (Date.now() < until) {
     if (child.exitCode !== null) throw new Error(`docker-registry exited: ${log()}`);
-    try {
-      const response = await fetch(url, { signal: AbortSignal.timeout(500) });
-      await response.body?.cancel();
-      return;
-    } catch {
-      await new Promise((resolve) => setTimeout(resolve, 50));
-    }
+    const open = await new Promise<boolean>((resolve) => {
+      const socket = connect(port, '127.0.0.1');
+      socket.once('connect', () => {
+        socket.destroy();
+        resolve(true);
+      });
+      socket.once('error', () => resolve(false));
+    });
+    if (open) return;
+    await new Promise((resolve) => setTimeout(resolve, 50));
   }
   throw new Error(`docker-registry did not start: ${log()}`);
 }
@@ -96,7 +105,7 @@ function close(server: Server): Promise<void> {
 /** Starts `docker-registry serve` on a loopback port with filesystem storage in a temp dir. */
 export async function startRegistry(options: StartRegistryOptions = {}): Promise<TestRegistry> {
   const dir = await mkdtemp(join(tmpdir(), 'tollgate-registry-'));
-  const storage = join(dir, 'data');
+  const storage = options.storage ?? join(dir, 'data');
   const port = await freePort();
   const tokenRequests: string[] = [];
   let tokenServer: Server | undefined;
@@ -163,6 +172,32 @@ export async function startRegistry(options: StartRegistryOptions = {}): Promise
       `    rootcertbundle: ${certFile}`,
     ].join('\n');
   }
+  let tls = '';
+  let caFile: string | undefined;
+  if (options.tls) {
+    caFile = join(dir, 'registry.crt');
+    const keyFile = join(dir, 'registry.key');
+    await run('openssl', [
+      'req',
+      '-x509',
+      '-newkey',
+      'ec',
+      '-pkeyopt',
+      'ec_paramgen_curve:prime256v1',
+      '-nodes',
+      '-keyout',
+      keyFile,
+      '-out',
+      caFile,
+      '-days',
+      '2',
+      '-subj',
+      '/CN=127.0.0.1',
+      '-addext',
+      'subjectAltName=IP:127.0.0.1',
+    ]);
+    tls = ['  tls:', `    certificate: ${caFile}`, `    key: ${keyFile}`].join('\n');
+  }
   const config = [
     'version: 0.1',
     'log:',
@@ -176,6 +211,7 @@ export async function startRegistry(options: StartRegistryOptions = {}): Promise
     '    enabled: true',
     'http:',
     `  addr: 127.0.0.1:${port}`,
+    tls,
     auth,
     '',
   ].join('\n');
@@ -186,12 +222,13 @@ export async function startRegistry(options: StartRegistryOptions = {}): Promise
   child.stderr?.on('data', (chunk: Buffer) => {
     stderr = (stderr + chunk.toString()).slice(-4000);
   });
-  await waitFor(`http://127.0.0.1:${port}/v2/`, child, () => stderr);
+  await waitFor(port, child, () => stderr);
   return {
     host: `127.0.0.1:${port}`,
     port,
     storage,
     tokenRequests,
+    ...(caFile ? { caFile } : {}),
     async stop() {
       if (child.exitCode === null) {
         const exited = new Promise((resolve) => child.once('exit', resolve));
