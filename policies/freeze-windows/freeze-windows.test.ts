@@ -134,6 +134,7 @@ describe('freeze-windows: windows and scope', () => {
       entity: 'de-gmbh',
       zone: 'Europe/Berlin',
       endsAt: '2027-01-05T22:59:00.000Z',
+      ends: '2027-01-05T23:59 Europe/Berlin',
     });
   });
 

@@ -77,6 +77,7 @@ within its nbf/exp (at most \`maxLifetime\`) and scope. Use \`tollgate freeze st
 
 const annotationPath = formatPath(['metadata', 'annotations', breakGlassAnnotation]);
 
+/** The freeze-windows policy: close calendars per legal entity, scope, exemptions and break-glass. */
 export const freezeWindowsPolicy: Policy<FreezeWindowsParams> = {
   id: 'freeze-windows',
   description:
@@ -210,6 +211,7 @@ export const freezeWindowsPolicy: Policy<FreezeWindowsParams> = {
         startsAt: window.start.toISOString(),
         endsAt: window.end.toISOString(),
         endsAtLocal: window.endLocal,
+        ends: `${window.endLocal} ${window.zone}`,
       },
     }));
     if (tokenFinding) findings.push(tokenFinding);
