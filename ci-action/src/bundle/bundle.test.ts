@@ -159,6 +159,29 @@ describe('tollgate bundle validate', () => {
   });
 });
 
+describe('tollgate bundle validate: custom rules the webhook cannot see', () => {
+  it('warns when a rule judges requests the chart does not send to the webhook', async () => {
+    const dir = tempDir();
+    const rule = (id: string, operations: string) =>
+      `    - { id: ${id}, description: d, match: { kinds: [Pod], operations: [${operations}] }, select: $.metadata.name, condition: { exists: true }, message: m }\n`;
+    write(
+      dir,
+      'b.yaml',
+      `${header}spec:\n  policies: {}\n  rules:\n${rule('sent', 'CREATE')}${rule('exec', 'CONNECT')}`,
+    );
+    const { code, stdout } = await tollgate(
+      ['bundle', 'validate', 'b.yaml', '--now', '2026-11-20T00:00:00Z'],
+      dir,
+    );
+    expect(code).toBe(0);
+    const warnings = stdout.split('\n').filter((l) => l.startsWith('warning'));
+    expect(warnings).toHaveLength(1);
+    expect(warnings[0]).toContain(
+      "/spec/rules/1/match: rule exec judges requests the chart's webhook configuration does not send (CONNECT core/pods)",
+    );
+  });
+});
+
 describe('tollgate bundle sign / verify', () => {
   const keys = {
     ed25519: generateKeyPairSync('ed25519'),

@@ -4,6 +4,8 @@
  * stop a bundle from loading but that a security team wants to see before a release: expiring soon,
  * expired, blank tickets, and exemptions shadowed by (or duplicating) an earlier one.
  */
+import { webhookRulesFor } from '../../../policies/engine/admission-rules.ts';
+import type { WebhookRule } from '../../../policies/engine/admission-rules.ts';
 import { loadBundle } from '../../../policies/engine/bundle.ts';
 import type { CompiledBundle, CompiledExemption } from '../../../policies/engine/bundle.ts';
 import { BundleError } from '../../../policies/engine/errors/index.ts';
@@ -86,6 +88,26 @@ export function validateBundle(
       }
     }
   });
+  // Custom rules reach the webhook only for requests the chart's webhook configuration sends
+  // (generated from the built-in policies): say so rather than let a rule be CI-only silently.
+  const sent = webhookRulesFor(options.policies);
+  const rules = (bundle.document.spec as { rules?: Array<{ id: string }> } | undefined)?.rules ?? [];
+  rules.forEach((rule, index) => {
+    const policy = bundle.policies.find((p) => p.policy.id === rule.id)?.policy;
+    const missing = new Set<string>();
+    for (const wanted of policy?.admissionRules ?? [])
+      for (const group of wanted.apiGroups)
+        for (const resource of wanted.resources)
+          for (const operation of wanted.operations)
+            if (!sent.some((r) => sends(r, group, resource, operation)))
+              missing.add(`${operation} ${group === '' ? 'core' : group}/${resource}`);
+    if (missing.size > 0)
+      warnings.push({
+        path: `/spec/rules/${index}/match`,
+        line: lineOf(['spec', 'rules', index, 'match']) ?? lineOf(['spec', 'rules', index]),
+        message: `rule ${rule.id} judges requests the chart's webhook configuration does not send (${[...missing].join(', ')}): at admission it only sees what the built-in policies subscribe to, so it is enforced in CI only for those${missing.has('CREATE */*') ? '; list match.kinds' : ''}`,
+      });
+  });
   const result: ValidationResult = {
     source: options.source,
     valid: errors.length === 0,
@@ -101,6 +123,14 @@ function covers(a: CompiledExemption, b: CompiledExemption): boolean {
   const field = (x?: readonly string[], y?: readonly string[]): boolean =>
     x === undefined || (y !== undefined && y.every((v) => x.includes(v)));
   return field(a.namespaces, b.namespaces) && field(a.kinds, b.kinds) && field(a.names, b.names);
+}
+
+function sends(rule: WebhookRule, group: string, resource: string, operation: string): boolean {
+  return (
+    (rule.apiGroups.includes('*') || rule.apiGroups.includes(group)) &&
+    (rule.resources.includes('*') || rule.resources.includes(resource)) &&
+    (rule.operations as string[]).includes(operation)
+  );
 }
 
 /** Renders issues as `source:line path: message` lines prefixed by their severity. */
