@@ -142,6 +142,63 @@ describe('no-public-databases: Services', () => {
   });
 });
 
+describe('no-public-databases: the POLICIES.md catalogue', () => {
+  // Written out here, not imported from catalog.ts, so a dropped default fails the test.
+  it.each([
+    5432, 6432, 6379, 26379, 16379, 3306, 33060, 27017, 27018, 27019, 1433, 1521, 9042, 9200, 9300, 5984,
+    2379, 11211, 8123, 9000, 7687, 8086,
+  ])('treats port %i as a database port', async (port) => {
+    expect(await paths(service({ type: 'NodePort', ports: [{ port }] }))).toEqual(['spec.type']);
+  });
+
+  it.each([
+    'postgres',
+    'docker.io/library/postgres:16',
+    'index.docker.io/library/redis:7',
+    'mysql:8.4',
+    'mariadb:11',
+    'mongo:7',
+    'memcached:1.6',
+    'bitnami/postgresql:16',
+    'docker.io/bitnami/redis:7.4',
+    'bitnami/mysql:8.4',
+    'bitnami/mongodb:7.0',
+    'ghcr.io/cloudnative-pg/postgresql:16.4',
+    'GHCR.IO/cloudnative-pg/postgresql:16.4',
+    'valkey/valkey:8',
+    'mcr.microsoft.com/mssql/server:2022-latest',
+    'container-registry.oracle.com/database/free:latest',
+    'docker.elastic.co/elasticsearch/elasticsearch:8.15.0',
+    `postgres@sha256:${'a'.repeat(64)}`,
+  ])('treats image %s as a database', async (image) => {
+    expect(await paths(deployment([{ name: 'db', image }], { hostNetwork: true }))).toEqual([
+      'spec.template.spec.hostNetwork',
+    ]);
+  });
+
+  it.each(['postgresql', 'redis', 'mysql', 'mariadb', 'mongodb', 'valkey', 'elasticsearch', 'memcached'])(
+    'treats app.kubernetes.io/name=%s as a database',
+    async (name) => {
+      const object = service({
+        type: 'NodePort',
+        ports: [{ port: 80 }],
+        selector: { 'app.kubernetes.io/name': name },
+      });
+      expect(await paths(object)).toEqual(['spec.type']);
+    },
+  );
+
+  it.each([
+    'odoo',
+    'nginx',
+    'docker.io/library/traefik:3.1',
+    'bitnami/postgresql-exporter:0.15',
+    'registry.corp.example/erp/redisinsight:2',
+  ])('does not treat image %s as a database', async (image) => {
+    expect(await paths(deployment([{ name: 'x', image }], { hostNetwork: true }))).toEqual([]);
+  });
+});
+
 describe('no-public-databases: internal load-balancer markers, read as each provider reads them', () => {
   it.each([
     ['Azure "true"', { 'service.beta.kubernetes.io/azure-load-balancer-internal': 'true' }],
