@@ -288,6 +288,69 @@ describe('job summary', () => {
     expect(markdown).toContain('(https://github.com/acme/erp/blob/abc/k8s/file-0.yaml#L1-L2)');
   });
 
+  it('lists the exemptions and break-glass approvals that were used, and expired exemptions', async () => {
+    const bundle = await loadBundleFile(undefined, repoRoot);
+    const report = (name: string, result: Record<string, unknown>) => ({
+      object: { apiVersion: 'apps/v1', kind: 'Deployment', namespace: 'tenant-acme', name },
+      operation: 'CREATE' as const,
+      point: 'ci' as const,
+      bundle: bundle.identity,
+      decision: 'allow' as const,
+      file: 'k8s/a.yaml',
+      documentIndex: 0,
+      line: 1,
+      results: [
+        {
+          policy: 'resource-limits',
+          status: 'skip' as const,
+          action: 'deny' as const,
+          findings: [],
+          ...result,
+        },
+      ],
+    });
+    const markdown = buildSummary({
+      bundle,
+      now: new Date('2026-11-22T12:00:00Z'),
+      reports: [
+        report('legacy', {
+          exemption: { ticket: 'CHG-1234', reason: 'legacy batch', expires: '2027-01-31' },
+        }),
+        report('hotfix', {
+          status: 'pass',
+          records: [
+            {
+              kind: 'break-glass',
+              data: {
+                ticket: 'INC-9',
+                requester: 'alice',
+                approvers: ['bob', 'carol'],
+                reason: 'payment outage',
+                expires: '2026-11-23T00:00:00.000Z',
+              },
+            },
+          ],
+        }),
+        report('old', {
+          status: 'pass',
+          expiredExemptions: [{ ticket: 'CHG-1', reason: 'r', expires: '2026-01-01' }],
+        }),
+      ],
+      inputErrors: [],
+      issues: [],
+      failed: false,
+      failOn: 'deny',
+    });
+    expect(markdown).toContain('### Exemptions and break-glass approvals used');
+    expect(markdown).toContain(
+      '| exemption | resource-limits | Deployment/legacy in tenant-acme | CHG-1234 | legacy batch | 2027-01-31 |',
+    );
+    expect(markdown).toContain(
+      '| break-glass | resource-limits | Deployment/hotfix in tenant-acme | INC-9 (requested by alice; approved by bob, carol) | payment outage | 2026-11-23T00:00:00.000Z |',
+    );
+    expect(markdown).toContain('| resource-limits | Deployment/old in tenant-acme | CHG-1 | 2026-01-01 |');
+  });
+
   it('escapes table cells and does not link stdin or rendered streams', () => {
     expect(cell('a|b\nc<d>')).toBe('a\\|b<br>c&lt;d&gt;');
     const links = { server: 'https://github.com', repository: 'acme/erp', sha: 'abc', prefix: 'infra/' };

@@ -223,8 +223,16 @@ function exemptionRows(reports: readonly ResourceReport[]): string[] {
       for (const record of result.records ?? []) {
         const data = record.data;
         const text = (key: string): string => (typeof data[key] === 'string' ? (data[key] as string) : '');
+        const approvers = Array.isArray(data.approvers) ? data.approvers.map(String).join(', ') : '';
+        const who = [
+          text('requester') ? `requested by ${text('requester')}` : '',
+          approvers ? `approved by ${approvers}` : '',
+        ]
+          .filter(Boolean)
+          .join('; ');
+        const id = text('ticket') || text('approval') || text('id');
         rows.push(
-          `| ${cell(record.kind)} | ${cell(result.policy)} | ${cell(objectLabel(report.object))} | ${cell(text('ticket') || text('approval') || text('id') || text('approvedBy'))} | ${cell(text('reason') || JSON.stringify(data))} | ${cell(text('expires'))} |`,
+          `| ${cell(record.kind)} | ${cell(result.policy)} | ${cell(objectLabel(report.object))} | ${cell(id)}${who ? ` (${cell(who)})` : ''} | ${cell(text('reason') || JSON.stringify(data))} | ${cell(text('expires'))} |`,
         );
       }
     }
