@@ -245,6 +245,25 @@ describe('tollgate break-glass', () => {
       /not a duration/,
     ],
     [['break-glass', 'approve', 'request.json'], /--key KEYFILE is required/],
+    [
+      [
+        'break-glass',
+        'request',
+        '--requester',
+        'a',
+        '--ticket',
+        't',
+        '--reason',
+        'r',
+        '--namespace',
+        'n',
+        '--valid-for',
+        '2d',
+        '--bundle',
+        `${repo}bundles/finance-baseline.yaml`,
+      ],
+      /valid for 2880 minutes; the bundle allows at most 1440/,
+    ],
     [['break-glass', 'shatter'], /unknown subcommand/],
   ])('refuses %j', async (args, message) => {
     await request();

@@ -31,7 +31,7 @@ import { freezeParamsOf } from './freeze.ts';
 const help = `usage:
   tollgate break-glass request --requester ID --ticket T --reason TEXT --namespace NS [--namespace NS...]
                                [--kind K...] [--name N...] [--not-before ISO-8601] (--valid-for 4h | --expires ISO-8601)
-                               [--out FILE]
+                               [--bundle FILE] [--out FILE]
   tollgate break-glass approve TOKEN --key KEYFILE [--kid ID] [--out FILE]
   tollgate break-glass inspect TOKEN [--bundle FILE] [--now ISO-8601] [--namespace NS --kind K --name N]
                                [--format text|json]
@@ -175,6 +175,7 @@ async function request(args: string[], io: CommandIO): Promise<number> {
     'valid-for': { type: 'string' },
     expires: { type: 'string' },
     now: { type: 'string' },
+    bundle: { type: 'string', short: 'b' },
     out: { type: 'string', short: 'o' },
   });
   if (values.help) {
@@ -215,6 +216,15 @@ async function request(args: string[], io: CommandIO): Promise<number> {
   const { problems } = parseClaims(claims);
   if (problems.length > 0) throw new UsageError(`${problems.join('; ')}\n\n${help}`);
   if (exp <= nbf) throw new UsageError('the request expires before it becomes valid');
+  const bundleFile = str(values.bundle);
+  if (bundleFile !== undefined) {
+    const breakGlass = freezeParamsOf(await loadBundleFile(bundleFile, io.cwd)).breakGlass;
+    if (!breakGlass) throw new UsageError(`bundle ${bundleFile} configures no break-glass approvers`);
+    if (exp - nbf > breakGlass.maxLifetimeSeconds)
+      throw new UsageError(
+        `the request would be valid for ${Math.round((exp - nbf) / 60)} minutes; the bundle allows at most ${breakGlass.maxLifetimeSeconds / 60}`,
+      );
+  }
   await output(`${JSON.stringify(createRequest(claims))}\n`, str(values.out), io);
   io.stderr(
     `request for ${claims.ticket} written; approvers sign it with: tollgate break-glass approve <file> --key <their key>\n`,
