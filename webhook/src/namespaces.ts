@@ -3,8 +3,7 @@
  * with @kubernetes/client-node). Readiness waits for the first list; when the API server is briefly
  * unreachable the informer is restarted with backoff and the stale cache keeps serving.
  */
-import { CoreV1Api, KubeConfig, makeInformer } from '@kubernetes/client-node';
-import type { V1Namespace } from '@kubernetes/client-node';
+import type { KubeConfig, V1Namespace } from '@kubernetes/client-node';
 import type { Logger } from 'pino';
 import type { KubeObject, NamespaceLookup } from '../../policies/engine/types.ts';
 import type { WebhookMetrics } from './metrics.ts';
@@ -34,8 +33,9 @@ export function noNamespaces(): NamespaceSource {
 /** How to reach the cluster: a kubeconfig file, or the pod's service account. */
 export type ClusterConfig = { kind: 'kubeconfig'; file: string } | { kind: 'in-cluster' };
 
-/** Loads a KubeConfig for a cluster configuration. */
-export function kubeConfigFor(config: ClusterConfig): KubeConfig {
+/** Loads a KubeConfig for a cluster configuration (client-node is loaded only when a cluster is configured). */
+export async function kubeConfigFor(config: ClusterConfig): Promise<KubeConfig> {
+  const { KubeConfig } = await import('@kubernetes/client-node');
   const kc = new KubeConfig();
   if (config.kind === 'kubeconfig') kc.loadFromFile(config.file);
   else kc.loadFromCluster();
@@ -43,14 +43,15 @@ export function kubeConfigFor(config: ClusterConfig): KubeConfig {
 }
 
 /** Starts a namespace informer; it syncs in the background (see `synced`). */
-export function informerNamespaces(options: {
+export async function informerNamespaces(options: {
   kubeConfig: KubeConfig;
   description: string;
   metrics: WebhookMetrics;
   logger: Logger;
   /** First retry delay after an error; doubles up to 30 s. */
   retryMs?: number;
-}): NamespaceSource {
+}): Promise<NamespaceSource> {
+  const { CoreV1Api, makeInformer } = await import('@kubernetes/client-node');
   const api = options.kubeConfig.makeApiClient(CoreV1Api);
   let hasSynced = false;
   let stopped = false;

@@ -4,13 +4,12 @@
  * with no certificate given, a self-signed CA and serving certificate are generated at start
  * (@peculiar/x509 over WebCrypto, so nothing outside npm is needed).
  */
-import 'reflect-metadata';
 import { webcrypto, X509Certificate } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import type { Server } from 'node:https';
 import { createSecureContext } from 'node:tls';
 import type { SecureContextOptions } from 'node:tls';
-import * as x509 from '@peculiar/x509';
+import type * as X509 from '@peculiar/x509';
 import type { Logger } from 'pino';
 import { watchFiles } from './file-watch.ts';
 import type { FileWatcher } from './file-watch.ts';
@@ -39,6 +38,14 @@ function randomSerial(): string {
   return Buffer.from(bytes).toString('hex');
 }
 
+/** Loads @peculiar/x509 (and the reflect polyfill it needs) only when a certificate is generated. */
+async function loadX509(): Promise<typeof X509> {
+  await import('reflect-metadata');
+  const x509 = await import('@peculiar/x509');
+  x509.cryptoProvider.set(webcrypto as unknown as Parameters<typeof x509.cryptoProvider.set>[0]);
+  return x509;
+}
+
 function sanEntry(name: string): { type: 'ip' | 'dns'; value: string } {
   return /^[\d.]+$/.test(name) || name.includes(':')
     ? { type: 'ip', value: name }
@@ -55,7 +62,7 @@ export async function generateSelfSigned(options: {
   now?: Date;
   commonName?: string;
 }): Promise<SelfSignedBundle> {
-  x509.cryptoProvider.set(webcrypto as unknown as Parameters<typeof x509.cryptoProvider.set>[0]);
+  const x509 = await loadX509();
   const start = new Date((options.now ?? new Date()).getTime() - 3600_000);
   const end = new Date(start.getTime() + (options.days ?? 365) * 86400_000);
   const caKeys = (await webcrypto.subtle.generateKey(algorithm, true, [

@@ -105,8 +105,8 @@ export async function startWebhook(options: StartWebhookOptions): Promise<Runnin
     if (options.namespaceLookup) {
       namespaces = { ...noNamespaces(), lookup: options.namespaceLookup, description: 'provided look-up' };
     } else if (options.cluster) {
-      namespaces = informerNamespaces({
-        kubeConfig: kubeConfigFor(options.cluster),
+      namespaces = await informerNamespaces({
+        kubeConfig: await kubeConfigFor(options.cluster),
         description:
           options.cluster.kind === 'kubeconfig'
             ? `namespace informer via kubeconfig ${options.cluster.file}`

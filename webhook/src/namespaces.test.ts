@@ -1,0 +1,142 @@
+/**
+ * The namespace informer against a real etcd + kube-apiserver (started by the e2e harness from the
+ * binaries `.ci/tools.sh` installs): first sync gates readiness, labels reach look-ups through the
+ * watch, and the cache keeps serving once the API server is gone.
+ */
+import { writeFileSync } from 'node:fs';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startCluster } from '../../test/e2e/harness.ts';
+import type { Cluster } from '../../test/e2e/harness.ts';
+import { toolPath } from '../../test/e2e/tools.ts';
+import { createLogger } from './decision-log.ts';
+import { createMetrics } from './metrics.ts';
+import { informerNamespaces, kubeConfigFor } from './namespaces.ts';
+import type { NamespaceSource } from './namespaces.ts';
+import { deployment } from '../../policies/engine/testing.ts';
+import { admissionReview, startTestWebhook } from './testing.ts';
+
+const missingTool = (() => {
+  try {
+    toolPath('kube-apiserver');
+    toolPath('etcd');
+    return undefined;
+  } catch (error) {
+    return (error as Error).message;
+  }
+})();
+
+const bundle = `apiVersion: tollgate.dev/v1
+kind: PolicyBundle
+metadata: { name: ns-test, version: 1.0.0 }
+spec:
+  policies:
+    approved-registries: { registries: [registry.corp.example/erp] }
+`;
+
+async function waitFor(condition: () => boolean, what: string, timeoutMs = 30_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!condition()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await sleep(50);
+  }
+}
+
+describe('namespace informer', () => {
+  it('is not ready while the API server cannot be listed, and still answers admissions', async () => {
+    const hook = await startTestWebhook(bundle, { cluster: { kind: 'kubeconfig', file: '/dev/null' } }).catch(
+      (error: unknown) => error,
+    );
+    // an empty kubeconfig has no cluster: that is a start-up error, not a silent "no namespaces"
+    expect(hook).toBeInstanceOf(Error);
+
+    const { mkdtempSync } = await import('node:fs');
+    const { tmpdir } = await import('node:os');
+    const { join } = await import('node:path');
+    const dir = mkdtempSync(join(tmpdir(), 'tollgate-kc-'));
+    const kubeconfig = join(dir, 'kubeconfig');
+    writeFileSync(
+      kubeconfig,
+      `apiVersion: v1
+kind: Config
+clusters: [{ name: dead, cluster: { server: 'https://127.0.0.1:9', insecure-skip-tls-verify: true } }]
+users: [{ name: u, user: { token: x } }]
+contexts: [{ name: dead, context: { cluster: dead, user: u } }]
+current-context: dead
+`,
+    );
+    const dead = await startTestWebhook(bundle, { cluster: { kind: 'kubeconfig', file: kubeconfig } });
+    try {
+      const ready = await dead.ops('/readyz');
+      expect(ready.status).toBe(503);
+      expect(ready.text).toContain('namespace cache has not synced yet');
+      const image = 'registry.corp.example/erp/odoo:17';
+      const { body } = await dead.post(admissionReview(deployment([{ name: 'a', image }])));
+      expect(body.response.allowed).toBe(true);
+      await waitFor(() => dead.logs.some((l) => l.event === 'namespace-cache-error'), 'an informer error');
+      expect((await dead.ops('/metrics')).text).toMatch(/tollgate_namespace_cache_errors_total [1-9]/);
+    } finally {
+      await dead.close();
+    }
+  });
+
+  describe.skipIf(missingTool !== undefined)(
+    `against a real kube-apiserver${missingTool ? ` (skipped: ${missingTool})` : ''}`,
+    () => {
+      let cluster: Cluster | undefined;
+      let source: NamespaceSource;
+      const metrics = createMetrics({ defaultMetrics: false });
+      beforeAll(async () => {
+        cluster = await startCluster();
+        const { Writable } = await import('node:stream');
+        source = await informerNamespaces({
+          kubeConfig: await kubeConfigFor({ kind: 'kubeconfig', file: cluster.info.kubeconfigFile }),
+          description: 'test',
+          metrics,
+          logger: createLogger({ destination: new Writable({ write: (_c, _e, cb) => cb() }) }),
+          retryMs: 100,
+        });
+      });
+      afterAll(async () => {
+        await source?.stop();
+        await cluster?.stop();
+      });
+
+      it('syncs, follows label changes through the watch, and serves the stale cache when the API server is gone', async () => {
+        const client = cluster?.client;
+        if (!client) throw new Error('no cluster');
+        await waitFor(() => source.synced(), 'first sync');
+        expect(source.lookup('kube-system')?.metadata?.name).toBe('kube-system');
+        expect(source.lookup('tenant-acme')).toBeUndefined();
+
+        const created = await client.create('/api/v1/namespaces', {
+          apiVersion: 'v1',
+          kind: 'Namespace',
+          metadata: { name: 'tenant-acme', labels: { 'tollgate.dev/tenant': 'acme' } },
+        });
+        expect(created.status).toBe(201);
+        await waitFor(() => source.lookup('tenant-acme') !== undefined, 'the watch to add tenant-acme');
+        expect(source.lookup('tenant-acme')?.metadata?.labels?.['tollgate.dev/tenant']).toBe('acme');
+
+        await client.patch(
+          '/api/v1/namespaces/tenant-acme',
+          { metadata: { labels: { 'tollgate.dev/environment': 'production' } } },
+          { contentType: 'application/merge-patch+json' },
+        );
+        await waitFor(
+          () => source.lookup('tenant-acme')?.metadata?.labels?.['tollgate.dev/environment'] === 'production',
+          'the watch to update labels',
+        );
+
+        await cluster?.stop();
+        cluster = undefined;
+        await sleep(500);
+        expect(source.synced()).toBe(true);
+        expect(source.lookup('tenant-acme')?.metadata?.labels?.['tollgate.dev/tenant']).toBe('acme');
+        const text = await metrics.registry.metrics();
+        expect(text).toMatch(/tollgate_cache_requests_total\{cache="namespaces",outcome="hit"\} [1-9]/);
+        expect(text).toMatch(/tollgate_cache_hit_ratio\{cache="namespaces"\} 0\.\d+/);
+      });
+    },
+  );
+});
