@@ -117,12 +117,13 @@ export async function findSignatures(
   signal: AbortSignal,
 ): Promise<SignatureSearch> {
   const repository = `${target.registry}/${target.repository}`;
-  const [legacy, bundles] = await Promise.all([
+  const settled = await Promise.allSettled([
     legacyCandidates(client, target, digest, repository, trust, signal),
     bundleCandidates(client, target, digest, signal),
   ]);
-  const candidates = [...legacy.candidates, ...bundles.candidates];
-  const problems = [...legacy.problems, ...bundles.problems];
+  const lists = settled.flatMap((s) => (s.status === 'fulfilled' ? [s.value] : []));
+  const candidates = lists.flatMap((l) => l.candidates);
+  const problems = lists.flatMap((l) => l.problems);
   const verified: VerifiedSignature[] = [];
   if (trust.authority.kind !== 'key') {
     return {
@@ -137,7 +138,11 @@ export async function findSignatures(
     if (typeof problem === 'string') problems.push(problem);
     else verified.push(problem);
   }
-  return { verified, problems, found: candidates.length + legacy.unusable + bundles.unusable };
+  // One storage format verified: an error looking up the other does not matter. Otherwise the
+  // image could not be fully examined, and the error (e.g. unreachable) is the answer.
+  const failed = settled.find((s): s is PromiseRejectedResult => s.status === 'rejected');
+  if (verified.length === 0 && failed) throw failed.reason;
+  return { verified, problems, found: candidates.length + lists.reduce((n, l) => n + l.unusable, 0) };
 }
 
 function checkCandidate(

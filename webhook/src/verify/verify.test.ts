@@ -411,6 +411,32 @@ describe('registry failures', () => {
     }
   });
 
+  it('accepts a verified legacy signature when the bundle look-up fails, and fails closed when nothing verified', async () => {
+    const digest = await pushRandomImage(client, registry.host, 'half-broken', 'v1');
+    await signLegacy(client, registry.host, 'half-broken', digest, key);
+    const unsigned = await pushRandomImage(client, registry.host, 'half-broken', 'v2');
+    const proxy = await startProxy(registry.host, (req) =>
+      /\/referrers\/|\/manifests\/sha256-[0-9a-f]{64}$/.test(req.url ?? '')
+        ? { respond: { status: 500 } }
+        : undefined,
+    );
+    try {
+      const t = viaProxy(proxy.host, trust([key]));
+      expect(
+        await createImageVerifier(fast).verify(request('half-broken', { tag: 'v1' }, t, proxy.host)),
+      ).toMatchObject({
+        status: 'verified',
+        digest,
+      });
+      const result = await createImageVerifier(fast).verify(
+        request('half-broken', { digest: unsigned }, t, proxy.host),
+      );
+      expect(result.status === 'unreachable' && result.reason).toMatch(/HTTP 500/);
+    } finally {
+      await proxy.stop();
+    }
+  });
+
   it('does not wait for a Retry-After past the deadline', async () => {
     const proxy = await startProxy(registry.host, () => ({
       respond: { status: 429, headers: { 'retry-after': '60' } },
