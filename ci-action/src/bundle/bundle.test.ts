@@ -470,6 +470,25 @@ describe('tollgate bundle diff', () => {
   });
 });
 
+describe('bundle diff and bundle test on broken bundles', () => {
+  it('refuse with the bundle errors (exit 2)', async () => {
+    const dir = tempDir();
+    write(
+      dir,
+      'broken.yaml',
+      `${header}spec:\n  policies: { approved-registries: { registries: 'not-a-list' } }\n`,
+    );
+    const diff = await tollgate(['bundle', 'diff', baseline, 'broken.yaml'], dir);
+    expect(diff.code).toBe(2);
+    expect(diff.stderr).toContain('invalid policy bundle broken.yaml:');
+    expect(diff.stderr).toContain('/spec/policies/approved-registries/registries: must be array');
+    write(dir, 'suite.yaml', 'bundle: broken.yaml\ncases: [{ name: x, manifest: m.yaml, expect: {} }]\n');
+    const suite = await tollgate(['bundle', 'test', 'suite.yaml'], dir);
+    expect(suite.code).toBe(2);
+    expect(suite.stderr).toContain('/spec/policies/approved-registries/registries: must be array');
+  });
+});
+
 describe('bundle diff of rules, controls and exemptions', () => {
   it('names rule changes field by field, control changes and removed exemptions', async () => {
     const dir = tempDir();
