@@ -298,6 +298,18 @@ describe('absolute and cron windows', () => {
   });
 });
 
+describe('dense cron windows', () => {
+  it('answers for one instant but refuses a range it would have to truncate', () => {
+    const p = compile({ entities, windows: [{ name: 'always', cron: '* * * * *', duration: '2m' }] });
+    const de = p.entities.find((e) => e.id === 'de-gmbh')!;
+    const r = p.rules.map((x) => x.rule);
+    expect(activeWindows(r, de, new Date('2027-03-28T01:00:30Z')).length).toBe(2);
+    expect(() =>
+      entityWindows(r, de, new Date('2027-01-01T00:00:00Z'), new Date('2027-02-01T00:00:00Z')),
+    ).toThrow(/starts more than 5000 times/);
+  });
+});
+
 describe('bundle errors', () => {
   it.each([
     [{ entities: { x: { zone: 'Europe/Berlinn' } }, windows: [close] }, /x\/zone.*never falls back to UTC/],

@@ -378,24 +378,42 @@ function computeCloseWindow(
   );
 }
 
-/** Upper bound of cron occurrences computed per rule, entity and query. */
+/** Most cron occurrences computed per rule, entity and query; more is an error, never a partial answer. */
 export const maxCronOccurrences = 5000;
+
+function utcWall(ms: number): WallTime {
+  const t = new Date(ms);
+  return {
+    year: t.getUTCFullYear(),
+    month: t.getUTCMonth() + 1,
+    day: t.getUTCDate(),
+    hour: t.getUTCHours(),
+    minute: t.getUTCMinutes(),
+  };
+}
 
 function cronWindows(rule: CronRule, entity: EntityCalendar, from: Date, to: Date): FreezeWindow[] {
   // Iterate cron on the wall clock (wall times read as UTC), then map each wall time to an instant.
-  const fromWall = wallAsUtc(toWallTime(from, entity.zone)) - rule.durationMinutes * 60000 - 2 * 86400000;
-  const toWall = wallAsUtc(toWallTime(to, entity.zone)) + 2 * 86400000;
+  // Three hours of margin cover any DST shift between wall clock and instant.
+  const margin = 3 * 3600000;
+  const fromWall = wallAsUtc(toWallTime(from, entity.zone)) - rule.durationMinutes * 60000 - margin;
+  const toWall = wallAsUtc(toWallTime(to, entity.zone)) + margin;
   const iterator = CronExpressionParser.parse(rule.cron, {
     currentDate: new Date(fromWall - 1000),
     tz: 'UTC',
   });
   const out: FreezeWindow[] = [];
-  for (let i = 0; i < maxCronOccurrences; i++) {
+  for (;;) {
     const fire = iterator.next().getTime();
     if (fire > toWall) break;
-    const startWall = toWallTime(fire, 'UTC');
-    const endWall = toWallTime(fire + rule.durationMinutes * 60000, 'UTC');
-    out.push(occurrence(rule, rule.name, entity, startWall, endWall));
+    // Never return a partial list: a missing occurrence would silently unfreeze its changes.
+    if (out.length >= maxCronOccurrences)
+      throw new RangeError(
+        `cron window "${rule.name}" starts more than ${maxCronOccurrences} times in the range asked; use a longer interval or a close window`,
+      );
+    out.push(
+      occurrence(rule, rule.name, entity, utcWall(fire), utcWall(fire + rule.durationMinutes * 60000)),
+    );
   }
   return out;
 }
