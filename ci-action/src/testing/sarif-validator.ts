@@ -14,7 +14,7 @@ const { $schema: _draft, id, ...rest } = schema;
 // unicodeRegExp off: the official schema's `language` pattern has a stray `]` that the u flag rejects.
 const ajv = new Ajv({ allErrors: true, strict: false, validateSchema: false, unicodeRegExp: false });
 (addFormatsModule as unknown as (instance: Ajv) => Ajv)(ajv);
-const validate = ajv.compile({ ...rest, $id: id });
+const validate = ajv.compile({ ...rest, $id: String(id) });
 
 /** Schema errors of a SARIF log (empty when valid). */
 export function sarifSchemaErrors(log: unknown): string[] {
