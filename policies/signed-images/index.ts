@@ -142,6 +142,27 @@ function describe(ref: ImageReference, digest: string | undefined): string {
   return `"${ref.original}" (resolved to ${digest})`;
 }
 
+type Resolved = { ref: ImageReference; rule: SignedImagesRule | undefined } | { error: string };
+
+/** Parsed reference and matching rule per image string, per compiled parameters (admission sees few distinct images). */
+const resolvedImages = new WeakMap<SignedImagesParams, Map<string, Resolved>>();
+
+function resolveImage(params: SignedImagesParams, image: string): Resolved {
+  let memo = resolvedImages.get(params);
+  if (!memo) {
+    memo = new Map();
+    resolvedImages.set(params, memo);
+  }
+  let resolved = memo.get(image);
+  if (!resolved) {
+    const ref = parseImageReference(image);
+    resolved = isImageReferenceError(ref) ? { error: ref.error } : { ref, rule: ruleFor(ref, params.rules) };
+    if (memo.size >= 10_000) memo.clear();
+    memo.set(image, resolved);
+  }
+  return resolved;
+}
+
 interface ImageCheck {
   readonly ref: ImageReference;
   readonly rule: SignedImagesRule;
@@ -289,15 +310,16 @@ export const signedImagesPolicy: Policy<SignedImagesParams> = {
         });
         continue;
       }
-      const ref = parseImageReference(field.image);
-      if (isImageReferenceError(ref)) {
+      const resolved = resolveImage(params, field.image);
+      if ('error' in resolved) {
         findings.push({
           path: field.path,
-          message: `image ${JSON.stringify(field.image)} cannot be verified: ${ref.error}`,
+          message: `image ${JSON.stringify(field.image)} cannot be verified: ${resolved.error}`,
           fix: 'use a full image reference, pinned by digest',
         });
         continue;
       }
+      const { ref, rule } = resolved;
       if (params.requireDigest && !ref.digest) {
         findings.push({
           path: field.path,
@@ -305,7 +327,6 @@ export const signedImagesPolicy: Policy<SignedImagesParams> = {
           fix: `pin the image as ${ref.repository}@sha256:<digest> (a tag can be moved after signing)`,
         });
       }
-      const rule = ruleFor(ref, params.rules);
       if (!rule) {
         findings.push({
           path: field.path,
