@@ -303,10 +303,11 @@ async function inspect(args: string[], io: CommandIO): Promise<number> {
     out.push(
       `  signature ${s.index + 1}: ${s.kid ?? '?'} ${s.alg ?? ''} ${s.ok ? 'verified' : `REJECTED: ${s.problem ?? ''}`}`,
     );
-  if (target)
-    out.push(
-      `checked for: ${target.kind ?? '*'} ${target.name ?? '*'} in namespace ${target.namespace ?? '(none)'}`,
-    );
+  out.push(
+    target
+      ? `checked for: ${target.kind ?? '*'} ${target.name ?? '*'} in namespace ${target.namespace ?? '(none)'}`
+      : 'scope:      not checked (pass --namespace, --kind and --name, or a manifest carrying the token)',
+  );
   out.push(
     verdict.valid
       ? `VALID at ${now.toISOString()} for bundle ${bundle.identity.name} ${bundle.identity.version}`
