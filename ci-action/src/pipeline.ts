@@ -4,7 +4,7 @@
  * rendered findings to their templates, and flatten into issues.
  */
 import { glob, stat } from 'node:fs/promises';
-import { relative, resolve } from 'node:path';
+import { dirname, join, relative, resolve } from 'node:path';
 import type { CompiledBundle } from '../../policies/engine/bundle.ts';
 import { checkManifests, summarize } from './check.ts';
 import type { CheckSummary, ResourceReport } from './check.ts';
@@ -59,12 +59,35 @@ export async function expandPaths(
     for await (const match of glob(pattern, { cwd, exclude: (name) => name === 'node_modules' })) {
       matches.push(match);
     }
+    const kept: string[] = [];
+    for (const match of matches) if (!(await skippedByWalkRules(match, cwd))) kept.push(match);
+    matches.length = 0;
+    matches.push(...kept);
     if (matches.length === 0) {
       errors.push({ file: pattern, line: 0, column: 0, message: 'the glob pattern matches no file' });
     }
     paths.push(...matches.sort());
   }
   return { paths, excludes, errors };
+}
+
+const chartDirs = new Map<string, Promise<boolean>>();
+
+/** Glob matches follow the directory walk's rules: no kustomization files, nothing inside a Helm chart. */
+async function skippedByWalkRules(file: string, cwd: string): Promise<boolean> {
+  if (/(^|\/)(kustomization\.ya?ml|Kustomization)$/.test(file)) return true;
+  let dir = dirname(file);
+  while (dir !== '.' && dir !== '/' && dir !== '') {
+    const key = resolve(cwd, dir);
+    let isChart = chartDirs.get(key);
+    if (!isChart) {
+      isChart = exists(join(key, 'Chart.yaml'));
+      chartDirs.set(key, isChart);
+    }
+    if (await isChart) return true;
+    dir = dirname(dir);
+  }
+  return false;
 }
 
 function excluded(file: string, excludes: readonly string[], cwd: string): boolean {
