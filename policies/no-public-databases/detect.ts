@@ -35,6 +35,24 @@ export function nameIsDatabase(params: NoPublicDatabasesParams, value: unknown):
 /** The normalized repository when an image is a database image, else undefined. */
 export function databaseImage(params: NoPublicDatabasesParams, image: unknown): string | undefined {
   if (typeof image !== 'string') return undefined;
+  let cache = imageCaches.get(params);
+  if (!cache) {
+    cache = new Map();
+    imageCaches.set(params, cache);
+  }
+  const cached = cache.get(image);
+  if (cached !== undefined) return cached === null ? undefined : cached;
+  const repository = matchDatabaseImage(params, image);
+  if (cache.size >= maxCachedImages) cache.clear();
+  cache.set(image, repository ?? null);
+  return repository;
+}
+
+// Images repeat across a run's manifests; parsing each once per bundle keeps CI runs linear.
+const imageCaches = new WeakMap<NoPublicDatabasesParams, Map<string, string | null>>();
+const maxCachedImages = 10_000;
+
+function matchDatabaseImage(params: NoPublicDatabasesParams, image: string): string | undefined {
   const ref = parseImageReference(image);
   if (isImageReferenceError(ref)) return undefined;
   // Every `/`-boundary prefix of the repository, host alone included.
