@@ -449,6 +449,51 @@ describe('tollgate bundle diff', () => {
     );
   });
 
+  it('judges the corpus per enforcement point: warn in CI, fail at admission for v1.1.0', async () => {
+    const dir = tempDir();
+    const next = v110(dir);
+    const statusAt = async (point: string) => {
+      const args = [
+        'bundle',
+        'diff',
+        'bundles/finance-baseline.yaml',
+        next,
+        '--corpus',
+        'examples',
+        '--format',
+        'json',
+      ];
+      const { stdout } = await tollgate([...args, '--point', point, '--now', '2026-11-20T00:00:00Z']);
+      const diff = JSON.parse(stdout) as {
+        point: string;
+        corpus: Record<
+          string,
+          Array<{ resource: string; policies: Array<{ policy: string; before: string; after: string }> }>
+        >;
+      };
+      expect(diff.point).toBe(point);
+      const all = [
+        ...(diff.corpus.newlyDenied ?? []),
+        ...(diff.corpus.newlyAllowed ?? []),
+        ...(diff.corpus.otherChanges ?? []),
+      ];
+      return all
+        .find((c) => c.resource === 'Deployment/odoo in tenant-acme')
+        ?.policies.find((p) => p.policy === 'approved-registries');
+    };
+    expect(await statusAt('ci')).toMatchObject({ before: 'pass', after: 'warn' });
+    expect(await statusAt('admission')).toMatchObject({ before: 'pass', after: 'fail' });
+    const bad = await tollgate([
+      'bundle',
+      'diff',
+      'bundles/finance-baseline.yaml',
+      next,
+      '--point',
+      'cluster',
+    ]);
+    expect(bad.code).toBe(2);
+  });
+
   it('reports resources that will break (allowed before, denied after) in text', async () => {
     const dir = tempDir();
     const strict = write(dir, 'strict.yaml', strictVariant().toString());

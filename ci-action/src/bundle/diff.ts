@@ -3,11 +3,14 @@
  * (policies and rules added or removed, parameters, enforcement per point, controls, exemptions,
  * version, requires) and, over a corpus of manifests, which resources change verdict — the
  * "what will break" report for a change advisory board. Each manifest is evaluated under both
- * bundles with {@link checkManifests}, exactly as `tollgate check` would.
+ * bundles with {@link checkManifests}, exactly as `tollgate check` would, or (`point: admission`) as
+ * the webhook would judge a CREATE of it, with the corpus's Namespace objects as the namespace cache.
  */
 import type { CompiledBundle, CompiledExemption, CompiledPolicy } from '../../../policies/engine/bundle.ts';
 import type { EnforcementPoint, PolicyStatus } from '../../../policies/engine/types.ts';
 import { isRecord } from '../../../policies/engine/workloads.ts';
+import { evaluate } from '../../../policies/engine/evaluate.ts';
+import type { KubeObject, PolicyResult, Report } from '../../../policies/engine/types.ts';
 import { checkManifests } from '../check.ts';
 import type { Manifest } from '../manifests.ts';
 
@@ -44,6 +47,8 @@ export interface VerdictChange {
 
 /** The whole diff. */
 export interface BundleDiff {
+  /** Where the corpus was judged (ci: as tollgate check; admission: as the webhook). */
+  point?: EnforcementPoint;
   old: { name: string; version: string; digest: string };
   new: { name: string; version: string; digest: string };
   changes: BundleChange[];
@@ -183,11 +188,44 @@ export function diffConfig(before: CompiledBundle, after: CompiledBundle): Bundl
   return changes;
 }
 
+/** One manifest's verdict, wherever it was judged. */
+interface Verdict extends Omit<Report, 'results'> {
+  file: string;
+  documentIndex: number;
+  line: number;
+  results: PolicyResult[];
+}
+
+async function verdicts(
+  manifests: readonly Manifest[],
+  bundle: CompiledBundle,
+  now: Date,
+  point: EnforcementPoint,
+): Promise<Verdict[]> {
+  if (point === 'ci') return checkManifests(manifests, { bundle, now });
+  const namespaces = new Map<string, KubeObject>();
+  for (const m of manifests)
+    if (m.object.kind === 'Namespace' && m.object.metadata?.name)
+      namespaces.set(m.object.metadata.name, m.object);
+  return Promise.all(
+    manifests.map(async (manifest) => ({
+      ...(await evaluate({ operation: 'CREATE', object: manifest.object }, bundle, {
+        now,
+        point,
+        namespaces: (name) => namespaces.get(name),
+      })),
+      file: manifest.file,
+      documentIndex: manifest.document.index,
+      line: manifest.document.span.line,
+    })),
+  );
+}
+
 /** Diffs two bundles and, when manifests are given, their verdicts on each. */
 export async function diffBundles(
   before: CompiledBundle,
   after: CompiledBundle,
-  options: { manifests?: readonly Manifest[]; now: Date },
+  options: { manifests?: readonly Manifest[]; now: Date; point?: EnforcementPoint },
 ): Promise<BundleDiff> {
   const diff: BundleDiff = {
     old: { ...before.identity },
@@ -196,8 +234,8 @@ export async function diffBundles(
   };
   if (!options.manifests) return diff;
   const [oldReports, newReports] = await Promise.all([
-    checkManifests(options.manifests, { bundle: before, now: options.now }),
-    checkManifests(options.manifests, { bundle: after, now: options.now }),
+    verdicts(options.manifests, before, options.now, options.point ?? 'ci'),
+    verdicts(options.manifests, after, options.now, options.point ?? 'ci'),
   ]);
   const corpus: NonNullable<BundleDiff['corpus']> = {
     resources: options.manifests.length,
@@ -239,6 +277,7 @@ export async function diffBundles(
     else corpus.otherChanges.push(change);
   });
   diff.corpus = corpus;
+  diff.point = options.point ?? 'ci';
   return diff;
 }
 
@@ -264,7 +303,7 @@ export function formatDiff(diff: BundleDiff): string {
   }
   if (diff.corpus) {
     const { corpus } = diff;
-    out.push('', `corpus: ${corpus.resources} resource(s)`);
+    out.push('', `corpus: ${corpus.resources} resource(s), judged at ${diff.point ?? 'ci'}`);
     const section = (title: string, list: VerdictChange[]): void => {
       out.push(`${title} (${list.length}):`);
       for (const v of list) {

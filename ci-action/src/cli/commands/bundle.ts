@@ -33,8 +33,10 @@ const help = `usage: tollgate bundle <subcommand> [options]
       Writes a detached JWS (RFC 7797, b64:false) over the bundle's exact bytes (default FILE.jws).
   verify FILE --trusted-keys JWKS|PEM [--sig FILE.jws]
       Checks the signature. Exit 0 valid, 2 unsigned, tampered or untrusted.
-  diff OLD NEW [--corpus DIR...] [--now ISO-8601] [--format text|json] [--fail-on-new-denials]
-      What changed, and which resources of the corpus change verdict.
+  diff OLD NEW [--corpus DIR...] [--point ci|admission] [--now ISO-8601] [--format text|json]
+       [--fail-on-new-denials]
+      What changed, and which resources of the corpus change verdict (judged as tollgate check
+      does, or with --point admission as the webhook does).
   schema [--out FILE]
       Prints the bundle JSON Schema (built-in policies and custom rules).
 `;
@@ -182,6 +184,7 @@ export async function run(args: string[], io: CommandIO): Promise<number> {
         now: { type: 'string' },
         format: { type: 'string', short: 'f' },
         'fail-on-new-denials': { type: 'boolean' },
+        point: { type: 'string' },
       });
       if (values.help) return showHelp(io);
       if (positionals.length !== 2) throw new UsageError(`expected OLD and NEW bundle files\n\n${help}`);
@@ -202,7 +205,11 @@ export async function run(args: string[], io: CommandIO): Promise<number> {
           io.stderr(`${error.file}:${error.line}:${error.column} error ${error.message}\n`);
         manifests = set.manifests;
       }
+      const point = values.point ?? 'ci';
+      if (point !== 'ci' && point !== 'admission')
+        throw new UsageError(`--point must be ci or admission, not "${String(point)}"`);
       const diff = await diffBundles(before, after, {
+        point,
         now: parseNow(values.now as string | undefined),
         ...(manifests ? { manifests } : {}),
       });
