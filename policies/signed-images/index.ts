@@ -301,7 +301,15 @@ export const signedImagesPolicy: Policy<SignedImagesParams> = {
     const findings: FindingDraft[] = [];
     const checks: Array<{ path: string; check: ImageCheck }> = [];
     const byImage = new Map<string, ImageCheck>();
+    // An UPDATE is judged on the images it introduces: images the old object already ran were
+    // admitted then, and re-verifying them would block label or finalizer edits during an outage.
+    const admitted = new Set<unknown>(
+      input.operation === 'UPDATE' && input.oldObject
+        ? imageFieldsOf(input.oldObject).map((f) => f.image)
+        : [],
+    );
     for (const field of imageFieldsOf(input.object)) {
+      if (typeof field.image === 'string' && admitted.has(field.image)) continue;
       if (typeof field.image !== 'string') {
         findings.push({
           path: field.path,

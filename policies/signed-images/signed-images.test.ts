@@ -296,6 +296,27 @@ describe('signed-images findings', () => {
     ]);
   });
 
+  it('on UPDATE verifies only images the old object did not run', async () => {
+    const verifier = new TableVerifier({}, { status: 'unsigned', digest: digestA, reason: 'none' });
+    const before = pod({ containers: [{ name: 'odoo', image: odoo }] });
+    const after = pod({
+      containers: [{ name: 'odoo', image: odoo }],
+      ephemeralContainers: [{ name: 'debug', image: 'registry.corp.example/erp/debug:1' }],
+    });
+    const result = await runPolicy(policy, params, after, {
+      input: { operation: 'UPDATE', oldObject: before, subresource: 'ephemeralcontainers' },
+      ...withVerifier(verifier),
+    });
+    expect(result.findings.map((f) => f.path)).toEqual(['spec.ephemeralContainers[0].image']);
+    expect(verifier.requests.map((r) => r.repository)).toEqual(['erp/debug']);
+    const swapped = pod({ containers: [{ name: 'odoo', image: 'registry.corp.example/erp/odoo:18.0' }] });
+    const update = await runPolicy(policy, params, swapped, {
+      input: { operation: 'UPDATE', oldObject: before },
+      ...withVerifier(verifier),
+    });
+    expect(update.findings.map((f) => f.path)).toEqual(['spec.containers[0].image']);
+  });
+
   it('skips DELETE and objects without a pod spec', async () => {
     const verifier = new TableVerifier({});
     const del = await runPolicy(policy, params, undefined, {
