@@ -20,7 +20,7 @@ export interface WatchFilesOptions {
   readonly initial?: readonly Buffer[];
   /** Called with the new contents, in `paths` order; errors are the caller's to handle. */
   onChange(contents: Buffer[]): void | Promise<void>;
-  /** Called when the files cannot be read (they keep being watched). */
+  /** Called when the files cannot be read, once until they are readable again (they keep being watched). */
   onReadError?(error: unknown): void;
 }
 
@@ -43,12 +43,16 @@ export function watchFiles(options: WatchFilesOptions): FileWatcher {
   let running: Promise<void> | undefined;
   let again = false;
   let stopped = false;
+  let unreadable = false;
   const run = async (): Promise<void> => {
     let contents: Buffer[];
     try {
       contents = await Promise.all(options.paths.map((path) => readFile(path)));
+      unreadable = false;
     } catch (error) {
-      options.onReadError?.(error);
+      // reported once per streak of failures, not on every check
+      if (!unreadable) options.onReadError?.(error);
+      unreadable = true;
       return;
     }
     const digest = digestOf(contents);

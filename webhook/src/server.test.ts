@@ -491,6 +491,28 @@ describe('tollgate serve: bundle reload', () => {
     }
   });
 
+  it('keeps serving when the bundle file disappears, logging it once, and picks up its return', async () => {
+    const hook = await startTestWebhook(bundle('off'), { policies });
+    try {
+      const { rmSync } = await import('node:fs');
+      rmSync(hook.bundleFile);
+      await waitFor(async () => hook.logs.some((l) => l.event === 'bundle-read-failed'));
+      await sleep(1000); // several checks at 200 ms
+      expect(hook.logs.filter((l) => l.event === 'bundle-read-failed')).toHaveLength(1);
+      const quay = admissionReview(deployment([{ name: 'a', image: 'quay.io/x/y:1' }]));
+      expect((await hook.post(quay)).body.response.allowed).toBe(false);
+      expect((await hook.ops('/readyz')).status).toBe(200);
+      writeFileSync(
+        hook.bundleFile,
+        bundle('off').replace('[registry.corp.example/erp]', '[quay.io/x]').replace('1.2.3', '1.3.0'),
+      );
+      await waitFor(async () => hook.webhook.bundle.current().identity.version === '1.3.0');
+      expect((await hook.post(quay)).body.response.allowed).toBe(true);
+    } finally {
+      await hook.close();
+    }
+  });
+
   it('refuses to start on an invalid bundle', async () => {
     await expect(startTestWebhook(bundle('sometimes'), { policies })).rejects.toThrow(
       /invalid policy bundle/,
