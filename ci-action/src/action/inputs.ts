@@ -31,6 +31,8 @@ export interface ActionSettings {
   readonly render: readonly RenderSpec[];
   /** `automationDetails.id` category of the SARIF run. */
   readonly sarifCategory?: string;
+  /** Skip registry access: image signatures are reported unverifiable with the bundle's onUnreachable action. */
+  readonly offline: boolean;
   /** Working directory (GITHUB_WORKSPACE). */
   readonly cwd: string;
 }
@@ -108,6 +110,7 @@ export function getInputs(env: InputEnvironment): ActionSettings {
     paths: paths.length > 0 ? paths : render.length > 0 ? [] : ['.'],
     failOn,
     changedOnly: booleanInput('changed-only'),
+    offline: booleanInput('offline'),
     reportFile: optional('report-file') ?? `${tempDir}/tollgate-report.json`,
     now,
     render,

@@ -8,6 +8,7 @@ import { dirname, relative, resolve } from 'node:path';
 import * as core from '@actions/core';
 import * as github from '@actions/github';
 import { TollgateError } from '../../../policies/engine/errors/index.ts';
+import { checkServices } from '../../../webhook/src/verify/index.ts';
 import { loadBundleFile } from '../check.ts';
 import { runPipeline } from '../pipeline.ts';
 import type { PipelineResult } from '../pipeline.ts';
@@ -137,6 +138,8 @@ async function check(settings: ActionSettings): Promise<void> {
   const { cwd, now } = settings;
   const notes: string[] = [];
   const bundle = await loadBundleFile(settings.bundle, cwd);
+  // Same services as `tollgate check`: signed-images verifies against the registries unless offline.
+  const services = await checkServices({ offline: settings.offline });
   const base = diffBase(settings);
   const onlyFiles = settings.changedOnly ? await filesChanged(settings, base, notes) : undefined;
   const options = {
@@ -145,6 +148,7 @@ async function check(settings: ActionSettings): Promise<void> {
     bundle,
     now,
     render: settings.render,
+    services,
     ...(onlyFiles ? { onlyFiles } : {}),
   };
   const result: PipelineResult = await runPipeline({ ...options, readStdin: async () => '' });

@@ -92,7 +92,8 @@ export async function runAction(
   const outputFile = join(runner, 'output.txt');
   await writeFile(summaryFile, '');
   await writeFile(outputFile, '');
-  const inputEnv: Record<string, string> = {};
+  // Tests never reach real registries: offline unless a test says otherwise.
+  const inputEnv: Record<string, string> = { INPUT_OFFLINE: 'true' };
   for (const [name, value] of Object.entries(inputs))
     inputEnv[`INPUT_${name.replace(/ /g, '_').toUpperCase()}`] = value;
   const result = spawnSync(projectNode, [distEntry], {
