@@ -73,7 +73,7 @@ describe('which requests are evaluated', () => {
   const request = (resource: string, subResource?: string, group = ''): AdmissionRequest => ({
     uid: 'u',
     operation: 'UPDATE',
-    kind: { group, version: 'v1', kind: 'Pod' },
+    kind: { group, version: 'v1', name: 'Pod' },
     resource: { group, version: 'v1', name: resource },
     ...(subResource ? { subResource } : {}),
     dryRun: false,
