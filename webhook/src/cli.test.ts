@@ -178,7 +178,7 @@ describe('tollgate serve (CLI process)', () => {
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
-  });
+  }, 120_000);
 
   it('exits 2 with the bundle problems when the bundle is invalid', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'tollgate-serve-'));
@@ -195,5 +195,5 @@ describe('tollgate serve (CLI process)', () => {
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
-  });
+  }, 120_000);
 });
