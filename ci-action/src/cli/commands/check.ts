@@ -1,6 +1,8 @@
 /** `tollgate check [PATH...|-] [--bundle FILE] [--format text|json|sarif|junit|github] [--now ISO-8601] [--render SPEC] [--baseline REF]` */
 import { parseArgs } from 'node:util';
 import { baselineFingerprints } from '../../action/baseline.ts';
+import { changedLines } from '../../action/git.ts';
+import type { ChangedLines } from '../../report/github.ts';
 import { signedBundleVerifier } from '../../bundle/signing.ts';
 import { loadBundleFile } from '../../check.ts';
 import { runPipeline } from '../../pipeline.ts';
@@ -88,11 +90,13 @@ export async function run(args: string[], io: CommandIO): Promise<number> {
   const services = await checkServices({ offline: values.offline === true });
   const options = { paths: positionals, cwd: io.cwd, bundle, now, render, services };
   const result = await runPipeline({ ...options, readStdin: io.stdin });
+  let changed: ChangedLines | undefined;
   if (values.baseline) {
     const base = await baselineFingerprints(values.baseline, options);
     result.issues = classifyAgainstBaseline(result.issues, base.fingerprints);
+    changed = await changedLines(values.baseline, io.cwd).catch(() => undefined);
   }
-  io.stdout(renderReport(format, result, bundle, now, io.cwd));
+  io.stdout(renderReport(format, result, bundle, now, io.cwd, changed));
   if (result.errors.length > 0) return 2;
   return result.issues.some((issue) => failsGate(issue, 'deny')) ? 1 : 0;
 }
