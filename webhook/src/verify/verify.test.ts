@@ -266,6 +266,33 @@ describe('Sigstore bundles (cosign v3) through the referrers fallback tag', () =
     expect(wrong.status).toBe('invalid');
   });
 
+  it('verifies the transparency-log entry of a bundle when Rekor keys are configured', async () => {
+    const rekor = createTestRekor();
+    const logged = await pushRandomImage(client, registry.host, 'bundle-tlog', 'logged');
+    await signBundle(client, registry.host, 'bundle-tlog', logged, key, { rekor });
+    const unlogged = await pushRandomImage(client, registry.host, 'bundle-tlog', 'unlogged');
+    await signBundle(client, registry.host, 'bundle-tlog', unlogged, key);
+    const required = trust([key], { rekorPublicKeys: [rekor.key.publicKeyPem], requireTlog: true });
+    expect(
+      await createImageVerifier(fast).verify(request('bundle-tlog', { tag: 'logged' }, required)),
+    ).toMatchObject({
+      status: 'verified',
+      signatures: [{ format: 'sigstore-bundle', tlog: true }],
+    });
+    const missing = await createImageVerifier(fast).verify(
+      request('bundle-tlog', { tag: 'unlogged' }, required),
+    );
+    expect(missing.status === 'invalid' && missing.reason).toMatch(/no transparency-log receipt/);
+    const otherLog = trust([key], {
+      rekorPublicKeys: [createTestRekor().key.publicKeyPem],
+      requireTlog: true,
+    });
+    const untrusted = await createImageVerifier(fast).verify(
+      request('bundle-tlog', { tag: 'logged' }, otherLog),
+    );
+    expect(untrusted.status === 'invalid' && untrusted.reason).toMatch(/not trusted/);
+  });
+
   it('rejects a bundle whose statement is about another image, and attestations that are not signatures', async () => {
     const other = await pushRandomImage(client, registry.host, 'bundle-bad', 'other');
     const digest = await pushRandomImage(client, registry.host, 'bundle-bad', 'v1');

@@ -401,12 +401,25 @@ export function simpleSigningPayload(dockerReference: string, digest: string): B
   );
 }
 
-/** A Rekor log the tests control: signs receipts (SETs) for hashedrekord entries. */
+/** A logged entry with its Signed Entry Timestamp. */
+export interface TestLogEntry {
+  /** base64 canonicalized body. */
+  readonly body: string;
+  readonly integratedTime: number;
+  readonly logIndex: number;
+  readonly logID: string;
+  /** base64 SET. */
+  readonly set: string;
+}
+
+/** A Rekor log the tests control: signs receipts (SETs) for hashedrekord and dsse entries. */
 export interface TestRekor {
   readonly key: TestKey;
   readonly logID: string;
-  /** The `dev.sigstore.cosign/bundle` annotation for a signature. */
+  /** The `dev.sigstore.cosign/bundle` annotation for a legacy signature (hashedrekord entry). */
   receipt(payload: Uint8Array, signature: Uint8Array, signerPublicPem: string): string;
+  /** A dsse entry for a DSSE signature over `payload` (the statement bytes). */
+  dsseEntry(payload: Uint8Array, signature: Uint8Array, signerPublicPem: string): TestLogEntry;
 }
 
 /** Creates a test Rekor log with a fresh P-256 key. */
@@ -414,33 +427,49 @@ export function createTestRekor(): TestRekor {
   const key = generateTestKey('p256');
   const der = Buffer.from(key.publicKeyPem.replace(/-----(BEGIN|END) PUBLIC KEY-----|\s/g, ''), 'base64');
   const logID = createHash('sha256').update(der).digest('hex');
-  let logIndex = 1000;
+  let nextIndex = 1000;
+  const sha256 = (bytes: Uint8Array): string => createHash('sha256').update(bytes).digest('hex');
+  const log = (entry: unknown): TestLogEntry => {
+    const body = Buffer.from(JSON.stringify(entry)).toString('base64');
+    const integratedTime = 1_763_000_000;
+    const logIndex = nextIndex++;
+    const canonical = `{"body":${JSON.stringify(body)},"integratedTime":${integratedTime},"logID":"${logID}","logIndex":${logIndex}}`;
+    const set = cryptoSign('sha256', Buffer.from(canonical), key.privateKey).toString('base64');
+    return { body, integratedTime, logIndex, logID, set };
+  };
   return {
     key,
     logID,
     receipt(payload, signature, signerPublicPem) {
-      const body = Buffer.from(
-        JSON.stringify({
-          apiVersion: '0.0.1',
-          kind: 'hashedrekord',
-          spec: {
-            data: {
-              hash: { algorithm: 'sha256', value: createHash('sha256').update(payload).digest('hex') },
-            },
-            signature: {
-              content: Buffer.from(signature).toString('base64'),
-              publicKey: { content: Buffer.from(signerPublicPem).toString('base64') },
-            },
+      const entry = log({
+        apiVersion: '0.0.1',
+        kind: 'hashedrekord',
+        spec: {
+          data: { hash: { algorithm: 'sha256', value: sha256(payload) } },
+          signature: {
+            content: Buffer.from(signature).toString('base64'),
+            publicKey: { content: Buffer.from(signerPublicPem).toString('base64') },
           },
-        }),
-      ).toString('base64');
-      const integratedTime = 1_763_000_000;
-      const index = logIndex++;
-      const canonical = `{"body":${JSON.stringify(body)},"integratedTime":${integratedTime},"logID":"${logID}","logIndex":${index}}`;
-      const set = cryptoSign('sha256', Buffer.from(canonical), key.privateKey).toString('base64');
+        },
+      });
       return JSON.stringify({
-        SignedEntryTimestamp: set,
-        Payload: { body, integratedTime, logIndex: index, logID },
+        SignedEntryTimestamp: entry.set,
+        Payload: { body: entry.body, integratedTime: entry.integratedTime, logIndex: entry.logIndex, logID },
+      });
+    },
+    dsseEntry(payload, signature, signerPublicPem) {
+      return log({
+        apiVersion: '0.0.1',
+        kind: 'dsse',
+        spec: {
+          payloadHash: { algorithm: 'sha256', value: sha256(payload) },
+          signatures: [
+            {
+              signature: Buffer.from(signature).toString('base64'),
+              verifier: Buffer.from(signerPublicPem).toString('base64'),
+            },
+          ],
+        },
       });
     },
   };
@@ -510,6 +539,18 @@ export async function signLegacy(
   ]);
 }
 
+/** A log entry in the Sigstore bundle v0.3 JSON shape. */
+function bundleTlogEntry(entry: TestLogEntry): Record<string, unknown> {
+  return {
+    logIndex: String(entry.logIndex),
+    logId: { keyId: Buffer.from(entry.logID, 'hex').toString('base64') },
+    kindVersion: { kind: 'dsse', version: '0.0.1' },
+    integratedTime: String(entry.integratedTime),
+    inclusionPromise: { signedEntryTimestamp: entry.set },
+    canonicalizedBody: entry.body,
+  };
+}
+
 /**
  * Signs `digest` as cosign v3 does by default: a Sigstore bundle v0.3 with a DSSE in-toto statement,
  * pushed as an artifact whose subject is the image; since distribution 2.8 has no referrers API,
@@ -521,7 +562,7 @@ export async function signBundle(
   repository: string,
   digest: string,
   key: TestKey,
-  options: { subjectDigest?: string; predicateType?: string } = {},
+  options: { subjectDigest?: string; predicateType?: string; rekor?: TestRekor } = {},
 ): Promise<void> {
   const t = target(client, registry, repository);
   const subject = options.subjectDigest ?? digest;
@@ -537,7 +578,12 @@ export async function signBundle(
   const bundle = Buffer.from(
     JSON.stringify({
       mediaType: sigstoreBundleMediaType,
-      verificationMaterial: { publicKey: { hint: 'test' }, tlogEntries: [] },
+      verificationMaterial: {
+        publicKey: { hint: 'test' },
+        tlogEntries: options.rekor
+          ? [bundleTlogEntry(options.rekor.dsseEntry(statement, sig, key.publicKeyPem))]
+          : [],
+      },
       dsseEnvelope: {
         payload: statement.toString('base64'),
         payloadType: 'application/vnd.in-toto+json',
