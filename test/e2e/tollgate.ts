@@ -229,6 +229,8 @@ export async function ensureNamespace(
   name: string,
   labels: Readonly<Record<string, string>> = {},
 ): Promise<void> {
+  // Look first: a create of an existing namespace still passes admission, where a webhook may deny it.
+  if ((await kube.get(`/api/v1/namespaces/${name}`)).status === 200) return;
   const res = await kube.create('/api/v1/namespaces', {
     apiVersion: 'v1',
     kind: 'Namespace',
@@ -254,4 +256,39 @@ export function pod(
       ...extra,
     },
   };
+}
+
+/** Sum of `tollgate_admission_requests_total` on a webhook's /metrics. */
+export async function admissionRequests(server: TollgateServer): Promise<number> {
+  const text = await (await fetch(`${server.opsUrl}/metrics`)).text();
+  let total = 0;
+  for (const line of text.split('\n')) {
+    if (line.startsWith('tollgate_admission_requests_total')) total += Number(line.split(' ').pop());
+  }
+  return total;
+}
+
+/**
+ * Waits until the API server sends requests in `namespace` to `server`, whatever the bundle decides:
+ * dry-run creates a Pod until the webhook's request counter moves.
+ */
+export async function waitForWebhookTraffic(
+  kube: KubeClient,
+  server: TollgateServer,
+  namespace: string,
+): Promise<void> {
+  const deadline = Date.now() + 30_000;
+  const before = await admissionRequests(server);
+  for (;;) {
+    await kube.create(
+      `/api/v1/namespaces/${namespace}/pods`,
+      pod('traffic-probe', ['registry.corp.example/erp/odoo:17.0']),
+      {
+        dryRun: true,
+      },
+    );
+    if ((await admissionRequests(server)) > before) return;
+    if (Date.now() > deadline) throw new Error(`API server sent nothing to ${server.url} after 30 s`);
+    await sleep(250);
+  }
 }
