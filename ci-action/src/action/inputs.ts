@@ -2,6 +2,7 @@
  * The action's inputs, read once and turned into one typed, frozen settings object. Every problem
  * names the input, the bad value and what is accepted.
  */
+import { tmpdir } from 'node:os';
 import * as core from '@actions/core';
 import { ActionInputError } from '../../../policies/engine/errors/action-input-error.ts';
 import { parseRenderSpec } from '../render.ts';
@@ -100,7 +101,8 @@ export function getInputs(env: InputEnvironment): ActionSettings {
       `"${baseline}" is not a git ref (e.g. \${{ github.event.pull_request.base.sha }})`,
     );
   }
-  const tempDir = env.runnerTemp ?? env.workspace ?? env.cwd;
+  // Never the workspace: a report there would be picked up by later steps (and by git add).
+  const tempDir = env.runnerTemp ?? tmpdir();
   const bundle = optional('bundle');
   const sarifFile = optional('sarif-file');
   const token = optional('token');
