@@ -196,6 +196,7 @@ export class RegistryClient {
       throw new RegistryError('not-found', `manifest ${target.repository}:${reference} not found`, {
         status: 404,
       });
+    await this.#expectOk(response, target, path);
     const body = await this.#readBody(response, path, target);
     const digest = sha256Digest(body);
     if (reference.includes(':') && reference !== digest) {
@@ -241,6 +242,7 @@ export class RegistryClient {
     const response = await this.#request(target, 'GET', path, { call });
     if (response.status === 404)
       throw new RegistryError('not-found', `blob ${target.repository}@${digest} not found`, { status: 404 });
+    await this.#expectOk(response, target, path);
     const body = await this.#readBody(response, path, target);
     if (sha256Digest(body) !== digest)
       throw new RegistryError('invalid', `blob ${target.repository}@${digest} does not match its digest`);
@@ -337,6 +339,15 @@ export class RegistryClient {
         },
       );
     return sha256Digest(body);
+  }
+
+  /** Rejects answers other than 200 (e.g. 400 for a malformed name) before a body is hashed. */
+  async #expectOk(response: Response, target: RegistryTarget, path: string): Promise<void> {
+    if (response.status === 200) return;
+    await response.body?.cancel();
+    throw new RegistryError('unreachable', `${target.registry}: HTTP ${response.status} on GET ${path}`, {
+      status: response.status,
+    });
   }
 
   async #readBody(response: Response, path: string, target: RegistryTarget): Promise<Buffer> {

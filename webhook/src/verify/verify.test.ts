@@ -516,6 +516,20 @@ describe('registry failures', () => {
     }
   });
 
+  it('never hashes an error answer as a manifest', async () => {
+    const proxy = await startProxy(registry.host, () => ({
+      respond: { status: 400, headers: { 'content-type': 'application/json' }, body: '{"errors":[]}' },
+    }));
+    try {
+      const result = await createImageVerifier(fast).verify(
+        request('unsigned', { tag: 'v1' }, viaProxy(proxy.host, trust([key])), proxy.host),
+      );
+      expect(result).toEqual({ status: 'unreachable', reason: expect.stringMatching(/HTTP 400 on GET/) });
+    } finally {
+      await proxy.stop();
+    }
+  });
+
   it('never speaks plain HTTP to a registry not marked insecure', async () => {
     const result = await createImageVerifier(fast).verify({
       ...request('unsigned', { tag: 'v1' }, trust([key])),
