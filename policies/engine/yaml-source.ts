@@ -4,6 +4,8 @@
  */
 import { isMap, isScalar, isSeq, LineCounter, parseAllDocuments } from 'yaml';
 import type { Document, Node } from 'yaml';
+import { CORE_SCHEMA, EVENT_ID, getScalarValue, loadAll, mergeTag, parseEvents } from 'js-yaml';
+import type { Event } from 'js-yaml';
 import type { PathSegment } from './path.ts';
 
 /** A 1-based line/column span in a source file. */
@@ -43,9 +45,195 @@ export interface ParsedSource {
 }
 
 const sourceComment = /^\s*Source:\s*(\S+)/m;
+const sourceCommentLine = /^\s*#\s*Source:\s*(\S+)/m;
 
-/** Parses every document of a YAML (or JSON) text, keeping positions. Never throws on bad input. */
+/**
+ * Parses every document of a YAML (or JSON) text, keeping positions. Never throws on bad input.
+ *
+ * Fast path: the text is split at document markers (a line starting with `---` is always a
+ * marker in YAML 1.2) and each document is loaded with js-yaml (core schema plus merge keys, as the
+ * API server's YAML reader accepts them); positions come from the `yaml` library's CST, built only
+ * when a finding asks for one. A file with a syntax error, directives or an ambiguous split is
+ * parsed whole by the `yaml` library, which reports errors with their lines.
+ */
 export function parseSource(text: string): ParsedSource {
+  return parseFast(text) ?? parseWithPositions(text);
+}
+
+const fastSchema = CORE_SCHEMA.withTags(mergeTag);
+const documentMarker = /^---(?=[ \t\r\n]|$)/gm;
+
+interface Chunk {
+  text: string;
+  /** 0-based line of the chunk's first line in the file. */
+  lineOffset: number;
+}
+
+function splitDocuments(text: string): Chunk[] {
+  const chunks: Chunk[] = [];
+  let start = 0;
+  let startLine = 0;
+  let scanned = 0;
+  let line = 0;
+  for (const match of text.matchAll(documentMarker)) {
+    const offset = match.index;
+    if (offset === 0) continue;
+    for (let i = scanned; i < offset; i++) if (text.charCodeAt(i) === 10) line++;
+    scanned = offset;
+    chunks.push({ text: text.slice(start, offset), lineOffset: startLine });
+    start = offset;
+    startLine = line;
+  }
+  chunks.push({ text: text.slice(start), lineOffset: startLine });
+  return chunks;
+}
+
+const blankOrComment = /^(?:[ \t]*(?:#.*)?|---[ \t]*(?:#.*)?|\.\.\.[ \t]*)$/;
+
+function parseFast(text: string): ParsedSource | undefined {
+  if (/^%/m.test(text)) return undefined; // directives: let the full parser handle them
+  const documents: SourceDocument[] = [];
+  let index = 0;
+  for (const chunk of splitDocuments(text)) {
+    const lines = chunk.text.split('\n');
+    const contentLine = lines.findIndex((line) => !blankOrComment.test(line.replace(/\r$/, '')));
+    if (contentLine < 0) {
+      // comments only: before the first marker this is not a document of its own
+      if (chunk.lineOffset === 0 && !chunk.text.startsWith('---')) continue;
+      index++;
+      continue;
+    }
+    let loaded: unknown[];
+    try {
+      loaded = loadAll(chunk.text, { schema: fastSchema, maxAliases: 100 });
+    } catch {
+      return undefined;
+    }
+    if (loaded.length !== 1) return undefined;
+    const value = loaded[0];
+    const rendered = sourceCommentLine.exec(lines.slice(0, contentLine).join('\n'))?.[1];
+    const line = chunk.lineOffset + contentLine + 1;
+    let located: ((path: readonly PathSegment[]) => SourceSpan) | undefined;
+    documents.push({
+      index,
+      value,
+      span: { line, column: 1, endLine: chunk.lineOffset + lines.length, endColumn: 1 },
+      ...(rendered ? { renderedFrom: rendered } : {}),
+      locate: (path) => {
+        located ??= locatorFor(chunk);
+        return located(path);
+      },
+    });
+    index++;
+  }
+  return { documents, errors: [] };
+}
+
+/**
+ * Builds the position lookup of one document from js-yaml's event stream (offsets into the chunk),
+ * shifted to file lines. Built once per document, and only for documents with findings.
+ */
+function locatorFor(chunk: Chunk): (path: readonly PathSegment[]) => SourceSpan {
+  const source = chunk.text;
+  const events = parseEvents(source, {});
+  const lineStarts = [0];
+  for (let i = 0; i < source.length; i++) if (source.charCodeAt(i) === 10) lineStarts.push(i + 1);
+  const position = (offset: number): { line: number; column: number } => {
+    let low = 0;
+    let high = lineStarts.length - 1;
+    while (low < high) {
+      const mid = (low + high + 1) >> 1;
+      if ((lineStarts[mid] ?? 0) <= offset) low = mid;
+      else high = mid - 1;
+    }
+    return { line: low + 1 + chunk.lineOffset, column: offset - (lineStarts[low] ?? 0) + 1 };
+  };
+  const root = events.findIndex((event) => event.type !== EVENT_ID.DOCUMENT);
+  return (path) => {
+    const found = locateEvent(source, events, Math.max(root, 0), path);
+    const a = position(found.start);
+    const b = position(Math.max(found.start, found.end));
+    return { line: a.line, column: a.column, endLine: b.line, endColumn: b.column };
+  };
+}
+
+/** Index just past the node that starts at `index`. */
+function skipNode(events: readonly Event[], index: number): number {
+  const event = events[index];
+  if (!event || (event.type !== EVENT_ID.MAPPING && event.type !== EVENT_ID.SEQUENCE)) return index + 1;
+  let depth = 0;
+  for (let i = index; i < events.length; i++) {
+    const type = events[i]?.type;
+    if (type === EVENT_ID.MAPPING || type === EVENT_ID.SEQUENCE) depth++;
+    else if (type === EVENT_ID.POP && --depth === 0) return i + 1;
+  }
+  return events.length;
+}
+
+function startOf(event: Event | undefined): number {
+  if (!event) return 0;
+  if (event.type === EVENT_ID.SCALAR) return event.valueStart;
+  if (event.type === EVENT_ID.MAPPING || event.type === EVENT_ID.SEQUENCE) return event.start;
+  if (event.type === EVENT_ID.ALIAS) return event.anchorStart;
+  return 0;
+}
+
+/** Last source offset covered by the node starting at `index`. */
+function endOf(events: readonly Event[], index: number): number {
+  let end = startOf(events[index]);
+  const stop = skipNode(events, index);
+  for (let i = index; i < stop; i++) {
+    const event = events[i];
+    if (event?.type === EVENT_ID.SCALAR) end = Math.max(end, event.valueEnd);
+    else if (event?.type === EVENT_ID.ALIAS) end = Math.max(end, event.anchorEnd);
+  }
+  return end;
+}
+
+/** Finds the node at a path (or its deepest existing ancestor); a map entry's span starts at its key. */
+function locateEvent(
+  source: string,
+  events: readonly Event[],
+  rootIndex: number,
+  path: readonly PathSegment[],
+): { start: number; end: number } {
+  let index = rootIndex;
+  let start = startOf(events[index]);
+  for (const segment of path) {
+    const node = events[index];
+    let next = -1;
+    let keyStart = -1;
+    if (node?.type === EVENT_ID.MAPPING) {
+      let i = index + 1;
+      while (i < events.length && events[i]?.type !== EVENT_ID.POP) {
+        const key = events[i];
+        const valueIndex = skipNode(events, i);
+        if (key?.type === EVENT_ID.SCALAR && getScalarValue(source, key) === String(segment)) {
+          next = valueIndex;
+          keyStart = key.valueStart;
+          break;
+        }
+        i = skipNode(events, valueIndex);
+      }
+    } else if (node?.type === EVENT_ID.SEQUENCE && typeof segment === 'number') {
+      let i = index + 1;
+      for (let item = 0; i < events.length && events[i]?.type !== EVENT_ID.POP; item++) {
+        if (item === segment) {
+          next = i;
+          break;
+        }
+        i = skipNode(events, i);
+      }
+    }
+    if (next < 0) break;
+    index = next;
+    start = keyStart >= 0 ? keyStart : startOf(events[index]);
+  }
+  return { start, end: endOf(events, index) };
+}
+
+/** Parses with the `yaml` library, building the node tree of every document up front (the reference path). */
+export function parseWithPositions(text: string): ParsedSource {
   const lineCounter = new LineCounter();
   const docs = parseAllDocuments(text, { lineCounter, uniqueKeys: true, prettyErrors: false, merge: true });
   const documents: SourceDocument[] = [];
