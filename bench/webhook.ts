@@ -8,7 +8,8 @@
  *   npx node bench/webhook.ts [--duration SECONDS] [--rate N] [--connections N] [--soak SECONDS]
  *
  * --duration is each throughput and latency phase (default 10 s); --soak is the fixed-rate phase
- * that RSS is sampled over (default 30 s; the issue's figure is `--soak 300`).
+ * that RSS is sampled over (default 30 s; the issue's figure is `--soak 300`); --node-options sets
+ * NODE_OPTIONS for the webhook process (e.g. `--max-old-space-size=96 --max-semi-space-size=4`).
  */
 import { spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
@@ -163,11 +164,16 @@ function spawnServer(
   args: string[],
   portPattern: RegExp,
   stdoutFile?: string,
-): Promise<{ child: ChildProcess; port: number }> {
+  nodeOptions?: string,
+): Promise<{ child: ChildProcess; port: number; stderr: () => string }> {
   const node = join(root, 'node_modules/.bin/node');
   const child = spawn(node, args, {
     cwd: root,
-    env: { ...process.env, KUBERNETES_SERVICE_HOST: '' },
+    env: {
+      ...process.env,
+      KUBERNETES_SERVICE_HOST: '',
+      ...(nodeOptions ? { NODE_OPTIONS: nodeOptions } : {}),
+    },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   if (stdoutFile) {
@@ -183,7 +189,7 @@ function spawnServer(
     child.stderr?.on('data', (chunk: Buffer) => {
       err += chunk.toString();
       const match = portPattern.exec(err);
-      if (match) done({ child, port: Number(match[1]) });
+      if (match) done({ child, port: Number(match[1]), stderr: () => err });
     });
     child.on('exit', (code) => fail(new Error(`server exited ${code}: ${err}`)));
   });
@@ -193,6 +199,20 @@ function rssMb(pid: number | undefined): number {
   const status = readFileSync(`/proc/${pid}/status`, 'utf8');
   const kb = Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? Number.NaN);
   return kb / 1024;
+}
+
+/** Heap figures from the webhook's own /metrics (prom-client process metrics). */
+async function heapFigures(opsPort: number): Promise<string> {
+  try {
+    const text = await (await fetch(`http://127.0.0.1:${opsPort}/metrics`)).text();
+    const read = (name: string): string => {
+      const value = Number(new RegExp(`^tollgate_${name} (\\S+)$`, 'm').exec(text)?.[1]);
+      return (value / 1048576).toFixed(1);
+    };
+    return `heap ${read('nodejs_heap_size_used_bytes')}/${read('nodejs_heap_size_total_bytes')} MB, external ${read('nodejs_external_memory_bytes')} MB`;
+  } catch {
+    return 'heap n/a';
+  }
 }
 
 function postOnce(port: number, body: string, ca: string): Promise<unknown> {
@@ -249,6 +269,7 @@ async function main(): Promise<void> {
       rate: { type: 'string', default: '1000' },
       connections: { type: 'string', default: '16' },
       'noop-server': { type: 'boolean' },
+      'node-options': { type: 'string' },
       cert: { type: 'string' },
       key: { type: 'string' },
     },
@@ -286,8 +307,11 @@ async function main(): Promise<void> {
       ],
       /https:\/\/127\.0\.0\.1:(\d+)\/validate/,
       join(dir, 'decisions.log'),
+      values['node-options'],
     );
     children.push(webhook.child);
+    await sleep(200);
+    const opsPort = Number(/ops on http:\/\/127\.0\.0\.1:(\d+)/.exec(webhook.stderr())?.[1]);
     const noop = await spawnServer(
       ['bench/webhook.ts', '--noop-server', '--cert', certFile, '--key', keyFile],
       /noop listening on (\d+)/,
@@ -337,6 +361,7 @@ async function main(): Promise<void> {
 
     console.log(`\nRSS of tollgate serve during ${soak} s at ${rate} req/s (target <= 150 MB, flat):`);
     console.log(`  at start (before load): ${rssStart.toFixed(1)} MB`);
+    if (values['node-options']) console.log(`  NODE_OPTIONS=${values['node-options']}`);
     const samples: number[] = [];
     const soakRun = load(webhook.port, body, { duration: soak, connections: 10, rate });
     const every = Math.max(5, Math.floor(soak / 10));
@@ -344,7 +369,7 @@ async function main(): Promise<void> {
       await sleep(every * 1000);
       const mb = rssMb(webhook.child.pid);
       samples.push(mb);
-      console.log(`  t=${String(t).padStart(4)} s: ${mb.toFixed(1)} MB`);
+      console.log(`  t=${String(t).padStart(4)} s: ${mb.toFixed(1)} MB (${await heapFigures(opsPort)})`);
     }
     const soaked = await soakRun;
     console.log(
