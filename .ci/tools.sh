@@ -25,6 +25,12 @@ log() { printf '[tools] %s\n' "$*" >&2; }
 now() { date +%s; }
 
 # The Go toolchain installed on the machine is used as is; no toolchain download.
+# k8s.io/kubernetes v1.34 needs Go >= 1.24 (Debian's golang package is older).
+if ! command -v go >/dev/null && [ -x /usr/local/go/bin/go ]; then export PATH=$PATH:/usr/local/go/bin; fi
+if ! command -v go >/dev/null; then
+	log "Go >= 1.24 is required to build helm and kube-apiserver, and none is on PATH"
+	exit 1
+fi
 export GOTOOLCHAIN=local
 export GOFLAGS="${GOFLAGS:-} -buildvcs=false"
 
