@@ -1,5 +1,5 @@
 /** Human-readable report: one block per finding, `file:line:column`, the policy, the field and the fix. */
-import type { BundleIdentity } from '../../../policies/engine/types.ts';
+import type { BundleIdentity, PolicyRecord } from '../../../policies/engine/types.ts';
 import type { CheckSummary, ResourceReport } from '../check.ts';
 import type { ManifestError } from '../manifests.ts';
 
@@ -28,6 +28,13 @@ export function formatText(
           `${f.file}:${f.line}:${f.column} ${f.action} ${f.policy} ${name}${source}\n  ${f.path}: ${f.message}\n  fix: ${f.fix}${controls}`,
         );
       }
+      if (result.exemption) {
+        out.push(
+          `${report.file}:${report.line}:1 note ${result.policy} ${name}: exempted by ${result.exemption.ticket} until ${result.exemption.expires} (${result.exemption.reason})`,
+        );
+      }
+      for (const record of result.records ?? [])
+        out.push(`${report.file}:${report.line}:1 note ${result.policy} ${name}: ${describeRecord(record)}`);
       for (const expired of result.expiredExemptions ?? []) {
         out.push(
           `${report.file}:${report.line}:1 note ${result.policy} ${name}: exemption ${expired.ticket} expired on ${expired.expires} and no longer applies`,
@@ -42,4 +49,16 @@ export function formatText(
       `bundle ${bundle.name} ${bundle.version} (${bundle.digest})`,
   );
   return `${out.join('\n')}\n`;
+}
+
+/** One line for an auditable record, e.g. a break-glass approval that allowed the change. */
+function describeRecord(record: PolicyRecord): string {
+  const data = record.data;
+  if (record.kind === 'break-glass') {
+    const approvers = Array.isArray(data['approvers'])
+      ? (data['approvers'] as unknown[]).map(String).join(', ')
+      : '';
+    return `break-glass ${String(data['ticket'] ?? '')} used: requested by ${String(data['requester'] ?? '')}, approved by ${approvers}`;
+  }
+  return `${record.kind} ${JSON.stringify(data)}`;
 }
