@@ -13,6 +13,7 @@ import {
   ensureNamespace,
   pod,
   registerWebhook,
+  nodeBin,
   repoRoot,
   startTollgate,
   unregisterWebhook,
@@ -61,7 +62,7 @@ function messageOf(body: unknown): string {
 function breakGlassToken(): string {
   const dir = mkdtempSync(join(cluster.dir, 'break-glass-'));
   const tollgateCli = (args: readonly string[]): void => {
-    execFileSync(process.execPath, [join(repoRoot, 'bin', 'tollgate.js'), 'break-glass', ...args], {
+    execFileSync(nodeBin, [join(repoRoot, 'bin', 'tollgate.js'), 'break-glass', ...args], {
       cwd: repoRoot,
       stdio: ['ignore', 'pipe', 'pipe'],
     });

@@ -1,4 +1,12 @@
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -69,10 +77,41 @@ rules:
   - level: Metadata
 `;
 
-function scratchDir(): string {
+const SCRATCH_PREFIX = 'tollgate-e2e-';
+const OWNER_FILE = '.owner';
+
+function scratchBase(): string {
   // etcd 3.4 has no --unsafe-no-fsync: keep its data in memory when /dev/shm is there.
-  const base = existsSync('/dev/shm') ? '/dev/shm' : tmpdir();
-  return mkdtempSync(join(base, 'tollgate-e2e-'));
+  return existsSync('/dev/shm') ? '/dev/shm' : tmpdir();
+}
+
+/**
+ * Removes scratch directories of earlier runs whose test runner died without tearing down (their
+ * `.owner` PID is gone). Directories kept on purpose (TOLLGATE_E2E_KEEP) have no `.owner` left.
+ */
+function removeStaleScratch(): void {
+  const base = scratchBase();
+  for (const entry of readdirSync(base)) {
+    if (!entry.startsWith(SCRATCH_PREFIX)) continue;
+    const dir = join(base, entry);
+    let owner: number;
+    try {
+      owner = Number(readFileSync(join(dir, OWNER_FILE), 'utf8'));
+    } catch {
+      continue;
+    }
+    try {
+      process.kill(owner, 0);
+    } catch {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }
+}
+
+function scratchDir(): string {
+  const dir = mkdtempSync(join(scratchBase(), SCRATCH_PREFIX));
+  writeFileSync(join(dir, OWNER_FILE), String(process.pid));
+  return dir;
 }
 
 async function waitFor(
@@ -131,6 +170,7 @@ current-context: e2e
  */
 export async function startCluster(options: ClusterOptions = {}): Promise<Cluster> {
   reapOrphans();
+  removeStaleScratch();
   const etcdBin = toolPath('etcd');
   const apiServerBin = toolPath('kube-apiserver');
   const dir = scratchDir();
@@ -255,7 +295,8 @@ export async function startCluster(options: ClusterOptions = {}): Promise<Cluste
       async stop(stopOptions = {}): Promise<void> {
         client.close();
         await stopAll();
-        if (!stopOptions.keepDir) rmSync(dir, { recursive: true, force: true });
+        if (stopOptions.keepDir) rmSync(join(dir, OWNER_FILE), { force: true });
+        else rmSync(dir, { recursive: true, force: true });
       },
     };
   } catch (error) {

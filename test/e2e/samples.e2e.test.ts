@@ -16,6 +16,7 @@ import {
   chartWebhookConfiguration,
   ensureNamespace,
   registerWebhook,
+  nodeBin,
   repoRoot,
   startTollgate,
   unregisterWebhook,
@@ -285,7 +286,7 @@ function check(files: readonly string[], bundleFile: string): CheckVerdicts {
   let stdout: string;
   try {
     stdout = execFileSync(
-      process.execPath,
+      nodeBin,
       [join(repoRoot, 'bin', 'tollgate.js'), 'check', '--bundle', bundleFile, '--format', 'json', ...files],
       { cwd: repoRoot, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], maxBuffer: 64 * 1024 * 1024 },
     );

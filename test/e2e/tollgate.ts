@@ -1,5 +1,5 @@
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -13,6 +13,14 @@ import { toolPath } from './tools.ts';
 
 /** Repository root (test/e2e/../..). */
 export const repoRoot = fileURLToPath(new URL('../..', import.meta.url));
+
+/**
+ * The Node that runs the tollgate CLI: the project's Node 24 (the `node` npm package), which npm
+ * scripts put first on PATH; vitest started some other way may run on an older system Node.
+ */
+export const nodeBin: string = existsSync(join(repoRoot, 'node_modules', '.bin', 'node'))
+  ? join(repoRoot, 'node_modules', '.bin', 'node')
+  : process.execPath;
 
 /** Name of the webhook in the chart's ValidatingWebhookConfiguration (prefix of audit annotations). */
 export const webhookName = 'validate.tollgate.dev';
@@ -90,7 +98,7 @@ export async function startTollgate(options: TollgateOptions): Promise<TollgateS
   ];
   const child = startProcess({
     name: 'tollgate serve',
-    command: process.execPath,
+    command: nodeBin,
     args,
     logFile,
     cwd: repoRoot,
