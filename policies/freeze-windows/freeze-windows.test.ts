@@ -1,5 +1,5 @@
 import { readdirSync, readFileSync } from 'node:fs';
-import { exportJWK, generateKeyPair } from 'jose';
+import { exportJWK, generateKeyPair, importJWK } from 'jose';
 import type { CryptoKey, JWK } from 'jose';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { loadBundle } from '../engine/bundle.ts';
@@ -7,6 +7,7 @@ import { evaluate } from '../engine/evaluate.ts';
 import { deployment, runPolicy } from '../engine/testing.ts';
 import type { AdmissionInput, KubeObject, Policy, PolicyResult } from '../engine/types.ts';
 import { parseSource } from '../engine/yaml-source.ts';
+import { builtinPolicies } from '../index.ts';
 import type { BreakGlassClaims } from './break-glass.ts';
 import { addApproval, breakGlassAnnotation, createRequest } from './break-glass.ts';
 import { freezeWindowsPolicy } from './index.ts';
@@ -413,7 +414,14 @@ describe('freeze-windows: break-glass', () => {
       context: { now: inFreeze, namespaces },
     });
     expect(result.status).toBe('fail');
-    expect(result.findings.map((f) => f.message).join('\n')).toContain('configures no break-glass approvers');
+    expect(result.findings.map((f) => f.path)).toEqual([
+      'metadata.name',
+      'metadata.annotations["tollgate.dev/break-glass"]',
+    ]);
+    expect(result.findings[1]?.message).toBe(
+      'break-glass is not configured in this bundle (freeze-windows.breakGlass is absent): the break-glass approval on this object is not checked and unfreezes nothing',
+    );
+    expect(result.records ?? []).toEqual([]);
   });
 
   it.each([
@@ -486,5 +494,102 @@ describe('freeze-windows samples', () => {
         expect({ file, decision: report.decision }).toEqual({ file, decision: expected });
       }
     }
+  });
+});
+
+describe('freeze-windows: the shipped finance baseline configures no break-glass', () => {
+  const root = new URL('../../', import.meta.url);
+  const baselineText = readFileSync(new URL('bundles/finance-baseline.yaml', root), 'utf8');
+  const demoText = readFileSync(
+    new URL('policies/freeze-windows/samples/break-glass-demo.yaml', root),
+    'utf8',
+  );
+  const baseline = loadBundle(baselineText, { source: 'finance-baseline.yaml', policies: builtinPolicies });
+  const demo = loadBundle(demoText, { source: 'break-glass-demo.yaml', policies: builtinPolicies });
+  const keysDir = new URL('policies/freeze-windows/samples/keys/', root);
+  const testOnlyKeys = readdirSync(keysDir)
+    .filter((file) => file.startsWith('TEST-ONLY.') && file.endsWith('.jwk.json'))
+    .map(
+      (file) =>
+        JSON.parse(readFileSync(new URL(file, keysDir), 'utf8')) as JWK & { kid: string; alg: string },
+    );
+  // The November 2026 close (de-gmbh: 25 Nov 18:00 .. 2 Dec 23:59 Berlin), a production namespace.
+  const at = new Date('2026-11-30T10:00:00Z');
+  const prod = (name: string): KubeObject | undefined =>
+    name === 'erp-prod'
+      ? {
+          apiVersion: 'v1',
+          kind: 'Namespace',
+          metadata: { name, labels: { 'tollgate.dev/environment': 'production' } },
+        }
+      : undefined;
+
+  /** A release of odoo in erp-prod carrying a token signed by every TEST-ONLY key but the requester's. */
+  async function release(): Promise<AdmissionInput> {
+    let jws = createRequest(
+      claims({
+        scope: { namespaces: ['erp-prod'], kinds: ['Deployment'], names: ['odoo'] },
+        nbf: seconds(at) - 3600,
+        exp: seconds(at) + 4 * 3600,
+      }),
+    );
+    for (const key of testOnlyKeys)
+      jws = await addApproval(jws, await importJWK(key, key.alg), { alg: key.alg, kid: key.kid });
+    const object = app('erp-prod', { [breakGlassAnnotation]: JSON.stringify(jws) });
+    return { operation: 'UPDATE', object, oldObject: app('erp-prod'), namespace: 'erp-prod' };
+  }
+
+  const freezeResult = async (bundle: typeof baseline) =>
+    (await evaluate(await release(), bundle, { now: at, point: 'admission', namespaces: prod })).results.find(
+      (r) => r.policy === 'freeze-windows',
+    );
+
+  it('has three TEST-ONLY keys to sign with', () => {
+    expect(testOnlyKeys.map((key) => key.kid).sort()).toEqual([
+      'cfo@corp.example',
+      'controller-de@corp.example',
+      'controller-us@corp.example',
+    ]);
+  });
+
+  it('a token signed with the TEST-ONLY keys unfreezes the change under the demo bundle (control)', async () => {
+    const result = await freezeResult(demo);
+    expect(result?.status).toBe('pass');
+    expect(result?.records?.[0]).toMatchObject({ kind: 'break-glass', data: { ticket: 'INC-4711' } });
+  });
+
+  it('the same token does NOT unfreeze the change under the shipped baseline, and says why', async () => {
+    const result = await freezeResult(baseline);
+    expect(result?.status).toBe('fail');
+    expect(result?.action).toBe('deny');
+    expect(result?.records ?? []).toEqual([]);
+    const tokenFinding = result?.findings.find(
+      (f) => f.path === 'metadata.annotations["tollgate.dev/break-glass"]',
+    );
+    expect(tokenFinding?.message).toMatch(/^break-glass is not configured in this bundle/);
+    expect(
+      result?.findings.filter((f) => f.path === 'metadata.name').map((f) => f.details?.window),
+    ).toContain('month-end-close');
+  });
+
+  it('no bundle under bundles/ lists a TEST-ONLY public key', () => {
+    const bundlesDir = new URL('bundles/', root);
+    for (const file of readdirSync(bundlesDir).filter((f) => f.endsWith('.yaml'))) {
+      const text = readFileSync(new URL(file, bundlesDir), 'utf8');
+      for (const key of testOnlyKeys)
+        expect({ file, listed: text.includes(String(key.x)) }).toEqual({ file, listed: false });
+    }
+  });
+
+  it("the demo bundle is the baseline's freeze-windows configuration plus breakGlass", () => {
+    const freezeOf = (text: string) =>
+      (
+        parseSource(text).documents[0]?.value as {
+          spec: { policies: Record<string, Record<string, unknown>> };
+        }
+      ).spec.policies['freeze-windows'];
+    const { breakGlass, ...demoRest } = freezeOf(demoText) ?? {};
+    expect(breakGlass).toBeDefined();
+    expect(demoRest).toEqual(freezeOf(baselineText));
   });
 });

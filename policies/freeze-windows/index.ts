@@ -77,6 +77,13 @@ within its nbf/exp (at most \`maxLifetime\`) and scope. Use \`tollgate freeze st
 
 const annotationPath = formatPath(['metadata', 'annotations', breakGlassAnnotation]);
 
+/**
+ * Why a token cannot unfreeze anything when the bundle sets no `breakGlass` (the policy cannot see
+ * the bundle's name; the CLI, which can, names it).
+ */
+export const breakGlassNotConfigured =
+  'break-glass is not configured in this bundle (freeze-windows.breakGlass is absent)';
+
 /** The freeze-windows policy: close calendars per legal entity, scope, exemptions and break-glass. */
 export const freezeWindowsPolicy: Policy<FreezeWindowsParams> = {
   id: 'freeze-windows',
@@ -165,8 +172,9 @@ export const freezeWindowsPolicy: Policy<FreezeWindowsParams> = {
       if (!params.breakGlass) {
         tokenFinding = {
           path: annotationPath,
-          message: 'break-glass approval present but this bundle configures no break-glass approvers',
-          fix: 'ask the policy owners to configure breakGlass in the bundle, or wait for the window to end',
+          message: `${breakGlassNotConfigured}: the break-glass approval on this object is not checked and unfreezes nothing`,
+          fix: `merge after ${last.endLocal} ${last.zone}, or ask the policy owners to add approver keys under freeze-windows.breakGlass in the bundle`,
+          details: { reasons: [breakGlassNotConfigured] },
         };
       } else {
         const verdict = await verifyBreakGlass(token, params.breakGlass, context.now, {

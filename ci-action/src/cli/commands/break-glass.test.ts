@@ -9,7 +9,10 @@ import { main } from '../main.ts';
 const repo = new URL('../../../../', import.meta.url).pathname;
 const keys = join(repo, 'policies/freeze-windows/samples/keys');
 const keyFile = (kid: string) => join(keys, `TEST-ONLY.${kid}.private.jwk.json`);
-// Inside the de-gmbh/us-inc quarter-end close of March 2027 (finance baseline).
+// The finance baseline's calendar with the TEST-ONLY approvers (never deployed). The shipped
+// baseline configures no break-glass, so these keys must not unfreeze anything under it.
+const demoBundle = join(repo, 'policies/freeze-windows/samples/break-glass-demo.yaml');
+// Inside the de-gmbh/us-inc quarter-end close of March 2027 (finance baseline and demo).
 const now = '2027-03-30T12:00:00Z';
 
 let dir: string;
@@ -57,6 +60,15 @@ async function request(requester = 'alice@corp.example', extra: string[] = []) {
   expect(result.code).toBe(0);
 }
 
+interface Report {
+  decision: string;
+  resources: {
+    object: { kind: string };
+    decision: string;
+    results: { policy: string; status: string; records?: unknown[]; findings: { message: string }[] }[];
+  }[];
+}
+
 function manifest(token: string, namespace = 'tenant-acme'): string {
   return [
     `apiVersion: v1\nkind: Namespace\nmetadata:\n  name: ${namespace}\n  labels: { tollgate.dev/environment: production }`,
@@ -102,6 +114,8 @@ describe('tollgate break-glass', () => {
       'break-glass',
       'inspect',
       'two.json',
+      '--bundle',
+      demoBundle,
       '--now',
       now,
       '--namespace',
@@ -114,18 +128,21 @@ describe('tollgate break-glass', () => {
     expect(inspect.code).toBe(0);
     expect(inspect.stdout).toContain('requester:  alice@corp.example');
     expect(inspect.stdout).toContain('approvers:  controller-de@corp.example, cfo@corp.example (2 required)');
-    expect(inspect.stdout).toContain('VALID at 2027-03-30T12:00:00.000Z for bundle finance-baseline');
+    expect(inspect.stdout).toContain('VALID at 2027-03-30T12:00:00.000Z for bundle break-glass-demo');
 
     const token = readFileSync(join(dir, 'two.json'), 'utf8').trim();
     writeFileSync(join(dir, 'change.yaml'), manifest(token));
-    const check = await cli(['check', 'change.yaml', '--now', now, '--format', 'json']);
-    const report = JSON.parse(check.stdout) as {
-      resources: {
-        object: { kind: string };
-        decision: string;
-        results: { policy: string; records?: unknown[] }[];
-      }[];
-    };
+    const check = await cli([
+      'check',
+      'change.yaml',
+      '--bundle',
+      demoBundle,
+      '--now',
+      now,
+      '--format',
+      'json',
+    ]);
+    const report = JSON.parse(check.stdout) as Report;
     const configMap = report.resources.find((r) => r.object.kind === 'ConfigMap')!;
     expect(configMap.decision).toBe('allow');
     expect(configMap.results.find((r) => r.policy === 'freeze-windows')?.records).toEqual([
@@ -140,15 +157,105 @@ describe('tollgate break-glass', () => {
     ]);
 
     // The same manifest, read by inspect: scope comes from the object.
-    expect((await cli(['break-glass', 'inspect', 'change.yaml', '--now', now])).code).toBe(0);
+    expect(
+      (await cli(['break-glass', 'inspect', 'change.yaml', '--bundle', demoBundle, '--now', now])).code,
+    ).toBe(0);
     writeFileSync(join(dir, 'other.yaml'), manifest(token, 'tenant-other'));
-    const other = await cli(['break-glass', 'inspect', 'other.yaml', '--now', now]);
+    const other = await cli(['break-glass', 'inspect', 'other.yaml', '--bundle', demoBundle, '--now', now]);
     expect(other.code).toBe(1);
     expect(other.stdout).toContain("namespace tenant-other is outside the token's scope (tenant-acme)");
     // After expiry (10:00 + 8h) the token no longer works.
-    const late = await cli(['break-glass', 'inspect', 'two.json', '--now', '2027-03-30T18:00:00Z']);
+    const late = await cli([
+      'break-glass',
+      'inspect',
+      'two.json',
+      '--bundle',
+      demoBundle,
+      '--now',
+      '2027-03-30T18:00:00Z',
+    ]);
     expect(late.code).toBe(1);
     expect(late.stdout).toContain('expired at 2027-03-30T18:00:00Z');
+  });
+
+  it('the TEST-ONLY keys do not unfreeze a change under the shipped finance baseline (no break-glass)', async () => {
+    await request();
+    await cli([
+      'break-glass',
+      'approve',
+      'request.json',
+      '--key',
+      keyFile('controller-de@corp.example'),
+      '--out',
+      'one.json',
+    ]);
+    await cli([
+      'break-glass',
+      'approve',
+      'one.json',
+      '--key',
+      keyFile('cfo@corp.example'),
+      '--out',
+      'two.json',
+    ]);
+    const token = readFileSync(join(dir, 'two.json'), 'utf8').trim();
+    writeFileSync(join(dir, 'change.yaml'), manifest(token));
+
+    // Control: the token is valid where the TEST-ONLY approvers are configured (the demo bundle)...
+    const demo = await cli([
+      'check',
+      'change.yaml',
+      '--bundle',
+      demoBundle,
+      '--now',
+      now,
+      '--format',
+      'json',
+    ]);
+    expect(
+      (JSON.parse(demo.stdout) as Report).resources.find((r) => r.object.kind === 'ConfigMap')?.decision,
+    ).toBe('allow');
+
+    // ...but the embedded default (no --bundle) denies the frozen change and says why.
+    const check = await cli(['check', 'change.yaml', '--now', now, '--format', 'json']);
+    expect(check.code).toBe(1);
+    const configMap = (JSON.parse(check.stdout) as Report).resources.find(
+      (r) => r.object.kind === 'ConfigMap',
+    )!;
+    expect(configMap.decision).toBe('deny');
+    const freeze = configMap.results.find((r) => r.policy === 'freeze-windows')!;
+    expect(freeze.status).toBe('fail');
+    expect(freeze.records ?? []).toEqual([]);
+    expect(freeze.findings.map((f) => f.message)).toEqual([
+      expect.stringContaining('is frozen by window "quarter-end-close"'),
+      expect.stringContaining('is frozen by window "quarter-end-close"'),
+      expect.stringContaining('break-glass is not configured in this bundle'),
+    ]);
+
+    const inspect = await cli(['break-glass', 'inspect', 'change.yaml', '--now', now]);
+    expect(inspect.code).toBe(1);
+    expect(inspect.stdout).toContain('requester:  alice@corp.example');
+    expect(inspect.stdout).toContain(
+      'INVALID at 2027-03-30T12:00:00.000Z:\n  - break-glass is not configured in bundle finance-baseline',
+    );
+    const json = await cli(['break-glass', 'inspect', 'two.json', '--now', now, '--format', 'json']);
+    expect(json.code).toBe(1);
+    expect(JSON.parse(json.stdout)).toMatchObject({
+      valid: false,
+      reasons: [expect.stringMatching(/^break-glass is not configured in bundle finance-baseline/)],
+      approvers: [],
+    });
+  });
+
+  it('bundle suites: the committed TEST-ONLY token unfreezes under the demo bundle only', async () => {
+    const demo = await cli(['bundle', 'test', join(repo, 'bundles/tests/break-glass-demo.test.yaml')]);
+    expect(demo.stdout).toContain('3 of 3 cases passed, 0 failed');
+    expect(demo.code).toBe(0);
+    const baseline = await cli(['bundle', 'test', join(repo, 'bundles/finance-baseline.test.yaml')]);
+    expect(baseline.stdout).toContain(
+      'PASS a break-glass token signed with the TEST-ONLY keys does not unfreeze the close',
+    );
+    expect(baseline.code).toBe(0);
   });
 
   it('shows an under-approved token as invalid with the reason', async () => {
@@ -162,7 +269,17 @@ describe('tollgate break-glass', () => {
       '--out',
       'one.json',
     ]);
-    const result = await cli(['break-glass', 'inspect', 'one.json', '--now', now, '--format', 'json']);
+    const result = await cli([
+      'break-glass',
+      'inspect',
+      'one.json',
+      '--bundle',
+      demoBundle,
+      '--now',
+      now,
+      '--format',
+      'json',
+    ]);
     expect(result.code).toBe(1);
     const verdict = JSON.parse(result.stdout) as { valid: boolean; reasons: string[] };
     expect(verdict.valid).toBe(false);
@@ -202,7 +319,9 @@ describe('tollgate break-glass', () => {
       signed.stdout,
     );
     expect(both.code).toBe(0);
-    expect((await cli(['break-glass', 'inspect', '-', '--now', now], both.stdout)).code).toBe(0);
+    expect(
+      (await cli(['break-glass', 'inspect', '-', '--bundle', demoBundle, '--now', now], both.stdout)).code,
+    ).toBe(0);
   });
 
   it('refuses to let the requester approve their own request', async () => {
@@ -260,9 +379,28 @@ describe('tollgate break-glass', () => {
         '--valid-for',
         '2d',
         '--bundle',
-        `${repo}bundles/finance-baseline.yaml`,
+        demoBundle,
       ],
       /valid for 2880 minutes; the bundle allows at most 1440/,
+    ],
+    [
+      [
+        'break-glass',
+        'request',
+        '--requester',
+        'a',
+        '--ticket',
+        't',
+        '--reason',
+        'r',
+        '--namespace',
+        'n',
+        '--valid-for',
+        '1h',
+        '--bundle',
+        `${repo}bundles/finance-baseline.yaml`,
+      ],
+      /break-glass is not configured in bundle finance-baseline/,
     ],
     [['break-glass', 'shatter'], /unknown subcommand/],
   ])('refuses %j', async (args, message) => {

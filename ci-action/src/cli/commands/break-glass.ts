@@ -11,7 +11,11 @@ import type { ParseArgsOptionsConfig } from 'node:util';
 import { importJWK } from 'jose';
 import type { GeneralJWS, JWK } from 'jose';
 import { parseAllDocuments } from 'yaml';
-import type { BreakGlassClaims, BreakGlassTarget } from '../../../../policies/freeze-windows/break-glass.ts';
+import type {
+  BreakGlassClaims,
+  BreakGlassTarget,
+  BreakGlassVerdict,
+} from '../../../../policies/freeze-windows/break-glass.ts';
 import {
   addApproval,
   breakGlassAnnotation,
@@ -41,7 +45,8 @@ approve  adds your signature (ES256/ES384/EdDSA private key as JWK JSON or PKCS#
          approver id, from the JWK or --kid) over the same payload; signatures of others are kept.
 inspect  prints claims and approvers and whether the token is valid now for the bundle (exit 0 valid,
          1 invalid). TOKEN may be a manifest carrying the annotation ${breakGlassAnnotation}; its
-         namespace, kind and name are then checked against the token's scope.
+         namespace, kind and name are then checked against the token's scope. The embedded finance
+         baseline configures no break-glass (no token is valid under it): pass --bundle.
 TOKEN and KEYFILE are file paths; - reads the token from standard input.
 
 Put the approved token on the object:  metadata.annotations["${breakGlassAnnotation}"]: '<token JSON>'
@@ -218,8 +223,9 @@ async function request(args: string[], io: CommandIO): Promise<number> {
   if (exp <= nbf) throw new UsageError('the request expires before it becomes valid');
   const bundleFile = str(values.bundle);
   if (bundleFile !== undefined) {
-    const breakGlass = freezeParamsOf(await loadBundleFile(bundleFile, io.cwd)).breakGlass;
-    if (!breakGlass) throw new UsageError(`bundle ${bundleFile} configures no break-glass approvers`);
+    const bundle = await loadBundleFile(bundleFile, io.cwd);
+    const breakGlass = freezeParamsOf(bundle).breakGlass;
+    if (!breakGlass) throw new UsageError(`${notConfigured(bundle.identity.name)} (${bundleFile})`);
     if (exp - nbf > breakGlass.maxLifetimeSeconds)
       throw new UsageError(
         `the request would be valid for ${Math.round((exp - nbf) / 60)} minutes; the bundle allows at most ${breakGlass.maxLifetimeSeconds / 60}`,
@@ -260,6 +266,23 @@ async function approve(args: string[], io: CommandIO): Promise<number> {
   return 0;
 }
 
+/** Why no token is valid against a bundle without `freeze-windows.breakGlass`. */
+function notConfigured(bundleName: string): string {
+  return `break-glass is not configured in bundle ${bundleName}: it lists no approver keys (freeze-windows.breakGlass), so no token unfreezes a change under it`;
+}
+
+/** The verdict on any token under a bundle without break-glass: invalid, claims shown if readable. */
+function unconfiguredVerdict(token: string, bundleName: string): BreakGlassVerdict {
+  const { claims } = parseClaims(decodeToken(token).payload);
+  return {
+    valid: false,
+    reasons: [notConfigured(bundleName)],
+    ...(claims ? { claims } : {}),
+    approvers: [],
+    signatures: [],
+  };
+}
+
 async function inspect(args: string[], io: CommandIO): Promise<number> {
   const { values, positionals } = parse(args, {
     bundle: { type: 'string', short: 'b' },
@@ -286,9 +309,9 @@ async function inspect(args: string[], io: CommandIO): Promise<number> {
   const now = parseNow(str(values.now));
   const bundle = await loadBundleFile(str(values.bundle), io.cwd);
   const params = freezeParamsOf(bundle);
-  if (!params.breakGlass)
-    throw new UsageError(`bundle ${bundle.identity.name} configures no break-glass approvers (breakGlass)`);
-  const verdict = await verifyBreakGlass(extracted.token, params.breakGlass, now, target);
+  const verdict: BreakGlassVerdict = params.breakGlass
+    ? await verifyBreakGlass(extracted.token, params.breakGlass, now, target)
+    : unconfiguredVerdict(extracted.token, bundle.identity.name);
   if (format === 'json') {
     io.stdout(
       `${JSON.stringify({ now: now.toISOString(), ...(target ? { target } : {}), ...verdict }, null, 2)}\n`,
@@ -297,7 +320,9 @@ async function inspect(args: string[], io: CommandIO): Promise<number> {
   }
   const out = describe(verdict.claims);
   out.push(
-    `approvers:  ${verdict.approvers.join(', ') || '(none verified)'} (${params.breakGlass.minApprovals} required)`,
+    params.breakGlass
+      ? `approvers:  ${verdict.approvers.join(', ') || '(none verified)'} (${params.breakGlass.minApprovals} required)`
+      : 'approvers:  (not checked: the bundle lists no approver keys)',
   );
   for (const s of verdict.signatures)
     out.push(
