@@ -12,7 +12,7 @@ import {
   parseImageReference,
 } from '../engine/image-reference.ts';
 import type { FindingDraft, Policy } from '../engine/types.ts';
-import { imageFieldsOf } from '../engine/workloads.ts';
+import { imageFieldsOf, malformedWorkloadFields } from '../engine/workloads.ts';
 
 /** Parameters of approved-registries. */
 export interface ApprovedRegistriesParams {
@@ -75,10 +75,17 @@ export const approvedRegistriesPolicy: Policy<ApprovedRegistriesParams> = {
     return { registries, requireDigest: raw.requireDigest === true };
   },
   evaluate(input, params) {
-    const reason = skipDelete(input) ?? skipWithoutPodSpec(input);
+    const deleted = skipDelete(input);
+    if (deleted) return skip(deleted);
+    const malformed = malformedWorkloadFields(input.object);
+    const reason = malformed.length === 0 ? skipWithoutPodSpec(input) : undefined;
     if (reason) return skip(reason);
-    const findings: FindingDraft[] = [];
     const allowed = params.registries.join(', ');
+    const findings: FindingDraft[] = malformed.map(({ path, message }) => ({
+      path,
+      message: `${message}, so its images cannot be checked`,
+      fix: `write the field as Kubernetes expects it, with images from one of: ${allowed}`,
+    }));
     for (const field of imageFieldsOf(input.object)) {
       if (typeof field.image !== 'string') {
         findings.push({

@@ -38,10 +38,13 @@ export function skip(reason: string): { skip: string } {
 export function objectRefOf(input: AdmissionInput): ObjectRef {
   const object =
     input.operation === 'DELETE' ? (input.oldObject ?? input.object) : (input.object ?? input.oldObject);
-  const ref: ObjectRef = { apiVersion: String(object?.apiVersion ?? ''), kind: String(object?.kind ?? '') };
-  const namespace = input.namespace ?? object?.metadata?.namespace;
+  // Only strings are read: a malformed object (an apiVersion that is a map) must not make evaluate throw.
+  const text = (value: unknown): string | undefined => (typeof value === 'string' ? value : undefined);
+  const metadata = isRecord(object?.metadata) ? object.metadata : undefined;
+  const ref: ObjectRef = { apiVersion: text(object?.apiVersion) ?? '', kind: text(object?.kind) ?? '' };
+  const namespace = input.namespace ?? text(metadata?.namespace);
   if (namespace) ref.namespace = namespace;
-  const name = object?.metadata?.name ?? object?.metadata?.generateName;
+  const name = text(metadata?.name) ?? text(metadata?.generateName);
   if (name) ref.name = name;
   return ref;
 }
@@ -79,12 +82,24 @@ export function decide(results: readonly PolicyResult[]): Decision {
   return 'allow';
 }
 
+/** Lists nested deeper than this (kubectl flattens Lists of Lists) are an error, not a stack overflow. */
+const maxListDepth = 8;
+
 async function evaluateList(
   input: AdmissionInput,
   list: KubeObject,
   bundle: CompiledBundle,
   context: EngineContext,
+  depth = 1,
 ): Promise<PolicyResult[]> {
+  if (depth > maxListDepth)
+    return bundle.policies.map((configured) => ({
+      policy: configured.policy.id,
+      status: 'error',
+      action: configured.enforcement[context.point],
+      reason: `Lists nested more than ${maxListDepth} deep are not evaluated`,
+      findings: [],
+    }));
   const items = Array.isArray(list.items) ? (list.items as unknown[]) : [];
   const perItem = await Promise.all(
     items.map(async (item, index) => {
@@ -96,7 +111,11 @@ async function evaluateList(
       if (input.operation === 'DELETE') itemInput.oldObject = object as KubeObject;
       else if (object) itemInput.object = object;
       delete itemInput.namespace;
-      const results = await evaluateObject(itemInput, object, bundle, context);
+      // A List inside a List is flattened item by item, as kubectl does.
+      const results =
+        object && isListObject(object)
+          ? await evaluateList(itemInput, object, bundle, context, depth + 1)
+          : await evaluateObject(itemInput, object, bundle, context);
       return results.map((result) => ({
         ...result,
         findings: result.findings.map((finding) => ({
@@ -149,7 +168,9 @@ async function evaluateObject(
 }
 
 function toPolicyInput(input: AdmissionInput, object: KubeObject): PolicyInput {
-  const namespace = input.namespace ?? object.metadata?.namespace;
+  const metadataNamespace = isRecord(object.metadata) ? object.metadata.namespace : undefined;
+  const namespace =
+    input.namespace ?? (typeof metadataNamespace === 'string' ? metadataNamespace : undefined);
   const policyInput: { -readonly [K in keyof PolicyInput]: PolicyInput[K] } = {
     operation: input.operation,
     object,

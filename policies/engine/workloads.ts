@@ -145,3 +145,82 @@ export function imageFieldsOf(object: KubeObject): ImageField[] {
 export function isListObject(object: KubeObject): boolean {
   return typeof object.kind === 'string' && object.kind.endsWith('List') && Array.isArray(object.items);
 }
+
+/** A field of a workload that has the wrong shape, so the containers or images under it cannot be judged. */
+export interface MalformedField {
+  /** Formatted path of the field as written. */
+  readonly path: string;
+  readonly message: string;
+}
+
+function shapeOf(value: unknown): string {
+  if (value === null) return 'null';
+  if (Array.isArray(value)) return 'a list';
+  return typeof value === 'object' ? 'a map' : `a ${typeof value}`;
+}
+
+/**
+ * Fields of a workload present with the wrong shape: a pod template or spec that is not a map, a
+ * container list or `volumes` that is not a list, a container or volume that is not a map, an image
+ * volume whose `image` is not a map. Helpers such as {@link containersOf} skip them, so a policy that
+ * judges containers or images reports these instead of passing what it could not see. The API server
+ * refuses such objects; CI must not allow them.
+ */
+export function malformedWorkloadFields(object: KubeObject): MalformedField[] {
+  const out: MalformedField[] = [];
+  const kind = object.kind;
+  let templatePath: PathSegment[] | undefined;
+  if (kind === 'Pod') templatePath = [];
+  else if (kind !== undefined && templateKinds.has(kind)) templatePath = ['spec', 'template'];
+  else if (kind === 'CronJob') templatePath = ['spec', 'jobTemplate', 'spec', 'template'];
+  else if (kind === 'PodTemplate') templatePath = ['template'];
+  if (!templatePath) return out;
+  const specPath = [...templatePath, 'spec'];
+  for (let i = 1; i <= specPath.length; i++) {
+    const value = getIn(object, specPath.slice(0, i));
+    if (value === undefined || value === null) return out;
+    if (!isRecord(value)) {
+      out.push({
+        path: formatPath(specPath.slice(0, i)),
+        message: `${formatPath(specPath.slice(0, i))} must be a map, not ${shapeOf(value)}`,
+      });
+      return out;
+    }
+  }
+  for (const pod of podSpecsOf(object)) {
+    const lists: Array<[string, string]> = [
+      ...containerLists.map(([field]) => [field, 'container'] as [string, string]),
+      ['volumes', 'volume'],
+    ];
+    for (const [field, what] of lists) {
+      const list = pod.spec[field];
+      if (list === undefined || list === null) continue;
+      const listPath = [...pod.path, field];
+      if (!Array.isArray(list)) {
+        out.push({
+          path: formatPath(listPath),
+          message: `${field} must be a list of ${what}s, not ${shapeOf(list)}`,
+        });
+        continue;
+      }
+      list.forEach((item: unknown, index) => {
+        if (!isRecord(item))
+          out.push({
+            path: formatPath([...listPath, index]),
+            message: `${field}[${index}] must be a ${what} map, not ${shapeOf(item)}`,
+          });
+        else if (
+          field === 'volumes' &&
+          item.image !== undefined &&
+          item.image !== null &&
+          !isRecord(item.image)
+        )
+          out.push({
+            path: formatPath([...listPath, index, 'image']),
+            message: `volumes[${index}].image must be a map with a reference, not ${shapeOf(item.image)}`,
+          });
+      });
+    }
+  }
+  return out;
+}

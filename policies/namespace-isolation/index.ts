@@ -10,7 +10,7 @@ import { skip } from '../engine/evaluate.ts';
 import type { PathSegment } from '../engine/path.ts';
 import { formatPath } from '../engine/path.ts';
 import type { EngineContext, FindingDraft, KubeObject, Policy, PolicyInput } from '../engine/types.ts';
-import { containersOf, getIn, isRecord, podSpecsOf } from '../engine/workloads.ts';
+import { containersOf, getIn, isRecord, malformedWorkloadFields, podSpecsOf } from '../engine/workloads.ts';
 
 /** Parameters of namespace-isolation. */
 export interface NamespaceIsolationParams {
@@ -184,6 +184,12 @@ function forEachItem(
 
 function checkHostAccess(scope: Scope): void {
   const { findings, params } = scope;
+  for (const { path, message } of malformedWorkloadFields(scope.object))
+    findings.push({
+      path,
+      message: `${message}, so host access (privileged, hostPath, hostPort, capabilities) cannot be checked`,
+      fix: 'write the field as Kubernetes expects it (a pod spec map with lists of container and volume maps)',
+    });
   for (const pod of podSpecsOf(scope.object)) {
     for (const field of ['hostNetwork', 'hostPID', 'hostIPC'] as const) {
       if (pod.spec[field] === true)

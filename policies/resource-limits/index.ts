@@ -17,7 +17,7 @@ import {
 } from '../engine/quantity.ts';
 import type { FindingDraft, Policy } from '../engine/types.ts';
 import type { ContainerLocation } from '../engine/workloads.ts';
-import { containersOf, isRecord, podSpecsOf } from '../engine/workloads.ts';
+import { containersOf, isRecord, malformedWorkloadFields, podSpecsOf } from '../engine/workloads.ts';
 
 /** `requests` or `limits`. */
 export type ResourceSection = 'requests' | 'limits';
@@ -160,8 +160,17 @@ function checkOwner(
   }
   const requests = readSection(owner, 'requests', findings);
   const limits = readSection(owner, 'limits', findings);
+  // A malformed `resources` or section is already reported at its own path; a missing-field
+  // finding would name a path through it.
+  const malformed = (section: ResourceSection): boolean => {
+    if (owner.resources === undefined || owner.resources === null) return false;
+    if (!isRecord(owner.resources)) return true;
+    const map = owner.resources[section];
+    return map !== undefined && map !== null && !isRecord(map);
+  };
 
   for (const field of params.required) {
+    if (malformed(field.section)) continue;
     const present =
       field.section === 'limits'
         ? has(limits, field.resource) || has(podLevel?.limits, field.resource)
@@ -287,13 +296,23 @@ export const resourceLimitsPolicy: Policy<ResourceLimitsParams> = {
     return { required, max };
   },
   evaluate(input, params) {
-    const reason = skipDelete(input) ?? skipWithoutPodSpec(input);
+    const deleted = skipDelete(input);
+    if (deleted) return skip(deleted);
+    // Ephemeral containers carry no resources, so a malformed ephemeralContainers list hides nothing here.
+    const malformed = malformedWorkloadFields(input.object).filter(
+      ({ path }) => !path.includes('ephemeralContainers') && !path.includes('volumes'),
+    );
+    const reason = malformed.length === 0 ? skipWithoutPodSpec(input) : undefined;
     if (reason) return skip(reason);
     if (input.subresource === 'ephemeralcontainers')
       return skip('pods/ephemeralcontainers only adds ephemeral containers, which cannot carry resources');
     if (input.subresource !== undefined && input.subresource !== 'resize')
       return skip(`the ${input.subresource} subresource does not change container resources`);
-    const findings: FindingDraft[] = [];
+    const findings: FindingDraft[] = malformed.map(({ path, message }) => ({
+      path,
+      message: `${message}, so their resources cannot be checked`,
+      fix: 'write the field as Kubernetes expects it (a pod spec map with a list of container maps)',
+    }));
     const containers = containersOf(input.object);
     for (const pod of podSpecsOf(input.object)) {
       const podLevel = checkOwner(
