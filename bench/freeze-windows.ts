@@ -87,8 +87,8 @@ const frozen = Date.parse('2027-03-30T12:00:00Z');
 const fixed = (t: number) => () => new Date(t);
 const moving = (t: number) => (i: number) => new Date(t + i * 1000);
 
-// The sample bundle's approvers and lifetime accept the sample token; the baseline's do not (its
-// maxLifetime is 24h), so the break-glass row uses the sample bundle.
+// The sample bundle's approvers and lifetime accept the sample token; the baseline configures no
+// break-glass, so the break-glass row uses the sample bundle.
 const samples = loadBundle(
   readFileSync(new URL('../policies/freeze-windows/samples/bundle.yaml', import.meta.url)),
   { source: 'samples', policies: [freezeWindowsPolicy as Policy<unknown>] },
