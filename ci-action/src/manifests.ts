@@ -89,7 +89,8 @@ export function parseManifests(
 ): { manifests: Manifest[]; errors: ManifestError[] } {
   const manifests: Manifest[] = [];
   const errors: ManifestError[] = [];
-  const parsed = parseSource(text);
+  // Plain scalars as kubectl/Helm read them (`hostNetwork: yes` is true), so CI judges what the cluster runs.
+  const parsed = parseSource(text, { scalars: 'kubernetes' });
   for (const error of parsed.errors) {
     errors.push({ file, line: error.line, column: error.column, message: `invalid YAML: ${error.message}` });
   }

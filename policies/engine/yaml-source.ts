@@ -4,8 +4,19 @@
  */
 import { isMap, isScalar, isSeq, LineCounter, parseAllDocuments } from 'yaml';
 import type { Document, Node } from 'yaml';
-import { CORE_SCHEMA, EVENT_ID, getScalarValue, loadAll, mergeTag, parseEvents } from 'js-yaml';
+import {
+  CORE_SCHEMA,
+  defineScalarTag,
+  EVENT_ID,
+  getScalarValue,
+  loadAll,
+  mergeTag,
+  NOT_RESOLVED,
+  parseEvents,
+} from 'js-yaml';
 import type { Event } from 'js-yaml';
+import type { ScalarTag, Tags } from 'yaml';
+import { kubeBoolean, kubeFloat, kubeInteger } from './kube-scalars.ts';
 import type { PathSegment } from './path.ts';
 
 /** A 1-based line/column span in a source file. */
@@ -56,11 +67,69 @@ const sourceCommentLine = /^\s*#\s*Source:\s*(\S+)/m;
  * when a finding asks for one. A file with a syntax error, directives or an ambiguous split is
  * parsed whole by the `yaml` library, which reports errors with their lines.
  */
-export function parseSource(text: string): ParsedSource {
-  return parseFast(text) ?? parseWithPositions(text);
+export function parseSource(text: string, options: ParseSourceOptions = {}): ParsedSource {
+  return parseFast(text, options) ?? parseWithPositions(text, options);
+}
+
+/** How plain scalars are typed. */
+export interface ParseSourceOptions {
+  /**
+   * `yaml-1.2` (default): the YAML 1.2 core schema, for tollgate's own files (bundles: `enforcement: off`
+   * stays a string). `kubernetes`: as kubectl, Helm and Argo CD read manifests (go-yaml v2: `yes`/`on`
+   * are booleans, `0755` is octal, `1_000` is 1000), so CI judges the values the cluster will see.
+   */
+  readonly scalars?: 'yaml-1.2' | 'kubernetes';
 }
 
 const fastSchema = CORE_SCHEMA.withTags(mergeTag);
+
+const boolTagName = 'tag:yaml.org,2002:bool';
+const intTagName = 'tag:yaml.org,2002:int';
+const floatTagName = 'tag:yaml.org,2002:float';
+const orUnresolved = <T>(value: T | undefined): T | typeof NOT_RESOLVED =>
+  value === undefined ? NOT_RESOLVED : value;
+const kubeSchema = CORE_SCHEMA.withTags(
+  mergeTag,
+  defineScalarTag(boolTagName, {
+    implicit: true,
+    resolve: (source) => orUnresolved(kubeBoolean(source)),
+    identify: (data) => typeof data === 'boolean',
+  }),
+  defineScalarTag(intTagName, {
+    implicit: true,
+    resolve: (source) => orUnresolved(kubeInteger(source)),
+    identify: (data) => Number.isInteger(data),
+  }),
+  defineScalarTag(floatTagName, {
+    implicit: true,
+    resolve: (source) => orUnresolved(kubeFloat(source)),
+    identify: (data) => typeof data === 'number',
+  }),
+);
+
+/** A `test` for the `yaml` library's implicit tags that runs a function instead of a pattern. */
+function matching(predicate: (source: string) => boolean): RegExp {
+  const re = /(?:)/;
+  re.test = predicate;
+  return re;
+}
+
+/** The `yaml` library's core tags with booleans and numbers typed as {@link kubeSchema} types them. */
+function kubeTags(tags: Tags): Tags {
+  const replaced = new Set([boolTagName, intTagName, floatTagName]);
+  const scalar = (tag: string, read: (source: string) => unknown): ScalarTag => ({
+    tag,
+    default: true,
+    test: matching((source) => read(source) !== undefined),
+    resolve: (source) => read(source),
+  });
+  return [
+    ...tags.filter((tag) => typeof tag === 'string' || !replaced.has(tag.tag)),
+    scalar(boolTagName, kubeBoolean),
+    scalar(intTagName, kubeInteger),
+    scalar(floatTagName, kubeFloat),
+  ];
+}
 const documentMarker = /^---(?=[ \t\r\n]|$)/gm;
 
 interface Chunk {
@@ -90,7 +159,8 @@ function splitDocuments(text: string): Chunk[] {
 
 const blankOrComment = /^(?:[ \t]*(?:#.*)?|---[ \t]*(?:#.*)?|\.\.\.[ \t]*)$/;
 
-function parseFast(text: string): ParsedSource | undefined {
+function parseFast(text: string, options: ParseSourceOptions): ParsedSource | undefined {
+  const schema = options.scalars === 'kubernetes' ? kubeSchema : fastSchema;
   if (/^%/m.test(text)) return undefined; // directives: let the full parser handle them
   const documents: SourceDocument[] = [];
   let index = 0;
@@ -105,7 +175,7 @@ function parseFast(text: string): ParsedSource | undefined {
     }
     let loaded: unknown[];
     try {
-      loaded = loadAll(chunk.text, { schema: fastSchema, maxAliases: 100 });
+      loaded = loadAll(chunk.text, { schema, maxAliases: 100 });
     } catch {
       return undefined;
     }
@@ -233,9 +303,15 @@ function locateEvent(
 }
 
 /** Parses with the `yaml` library, building the node tree of every document up front (the reference path). */
-export function parseWithPositions(text: string): ParsedSource {
+export function parseWithPositions(text: string, options: ParseSourceOptions = {}): ParsedSource {
   const lineCounter = new LineCounter();
-  const docs = parseAllDocuments(text, { lineCounter, uniqueKeys: true, prettyErrors: false, merge: true });
+  const docs = parseAllDocuments(text, {
+    lineCounter,
+    uniqueKeys: true,
+    prettyErrors: false,
+    merge: true,
+    ...(options.scalars === 'kubernetes' ? { customTags: kubeTags } : {}),
+  });
   const documents: SourceDocument[] = [];
   const errors: SourceError[] = [];
   const list = Array.isArray(docs) ? docs : [];
