@@ -72,8 +72,8 @@ Scope: namespaces by name or label selector, kinds, operations; an UPDATE that o
 managedFields, resourceVersion or generation is no change; exempt identities by username or group.
 Emergency changes carry a break-glass approval in the annotation \`${breakGlassAnnotation}\`: a JWS (General JSON
 serialization) signed by at least \`minApprovals\` approvers of the bundle's JWKS, none of them the requester,
-within its nbf/exp (at most \`maxLifetime\`) and scope. Use \`tollgate freeze status|calendar\` and
-\`tollgate break-glass request|approve|inspect\`.`;
+within its nbf/exp (at most \`maxLifetime\`) and scope; without \`breakGlass\` in the bundle no token is
+accepted. Use \`tollgate freeze status|calendar\` and \`tollgate break-glass request|approve|inspect\`.`;
 
 const annotationPath = formatPath(['metadata', 'annotations', breakGlassAnnotation]);
 

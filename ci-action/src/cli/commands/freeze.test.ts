@@ -128,6 +128,24 @@ describe('tollgate freeze status', () => {
     expect(stdout).toContain('merge after 2027-01-08T23:59 America/New_York');
     expect(stdout).toContain('freezes namespaces labels tollgate.dev/environment=production');
     expect(stdout).toContain('next: month-end-close (close of 2027-01) from Wed 2027-01-27 18:00');
+    expect(stdout).toContain(
+      'break-glass: not configured in bundle finance-baseline (no token unfreezes a change)',
+    );
+  });
+
+  it('says which approvers a bundle with break-glass lists (the demo bundle)', async () => {
+    const demo = 'policies/freeze-windows/samples/break-glass-demo.yaml';
+    const text = await cli(['freeze', 'status', '--bundle', demo, '--now', '2027-01-04T12:00:00Z']);
+    expect(text.stdout).toContain(
+      'break-glass: 2 of 3 approvers (controller-de@corp.example, controller-us@corp.example, cfo@corp.example), tokens valid at most 24h',
+    );
+    const json = await cli(['freeze', 'status', '--bundle', demo, '--format', 'json']);
+    expect((JSON.parse(json.stdout) as { breakGlass: unknown }).breakGlass).toEqual({
+      configured: true,
+      minApprovals: 2,
+      approvers: ['controller-de@corp.example', 'controller-us@corp.example', 'cfo@corp.example'],
+      maxLifetimeSeconds: 86400,
+    });
   });
 
   it('reports open entities as JSON with the next window', async () => {
@@ -142,7 +160,9 @@ describe('tollgate freeze status', () => {
     expect(code).toBe(0);
     const status = JSON.parse(stdout) as {
       entities: { entity: string; frozen: boolean; next?: { window: string; start: string } }[];
+      breakGlass: unknown;
     };
+    expect(status.breakGlass).toEqual({ configured: false });
     expect(status.entities.map((e) => [e.entity, e.frozen, e.next?.window, e.next?.start])).toEqual([
       ['de-gmbh', false, 'month-end-close', '2027-01-27T17:00:00.000Z'],
       ['us-inc', false, 'month-end-close', '2027-01-27T23:00:00.000Z'],

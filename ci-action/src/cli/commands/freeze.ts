@@ -141,6 +141,14 @@ function statusText(params: FreezeWindowsParams, now: Date, bundle: CompiledBund
       '',
       `exempt identities: ${[...params.exempt.usernames, ...params.exempt.groups.map((g) => `group ${g}`)].join(', ')}`,
     );
+  const glass = params.breakGlass;
+  if (!(params.exempt.usernames.length || params.exempt.groups.length)) out.push('');
+  const lifetime = (seconds: number) => (seconds % 3600 === 0 ? `${seconds / 3600}h` : `${seconds / 60}m`);
+  out.push(
+    glass
+      ? `break-glass: ${glass.minApprovals} of ${glass.approvers.length} approvers (${glass.approvers.map((a) => a.kid).join(', ')}), tokens valid at most ${lifetime(glass.maxLifetimeSeconds)}`
+      : `break-glass: not configured in bundle ${bundle.identity.name} (no token unfreezes a change)`,
+  );
   return `${out.join('\n')}\n`;
 }
 
@@ -304,7 +312,16 @@ export async function run(args: string[], io: CommandIO): Promise<number> {
         windows: active.map(windowJson),
         ...(next ? { next: windowJson(next) } : {}),
       }));
-      io.stdout(`${JSON.stringify({ now: now.toISOString(), entities: status }, null, 2)}\n`);
+      const glass = params.breakGlass;
+      const breakGlass = glass
+        ? {
+            configured: true,
+            minApprovals: glass.minApprovals,
+            approvers: glass.approvers.map((a) => a.kid),
+            maxLifetimeSeconds: glass.maxLifetimeSeconds,
+          }
+        : { configured: false };
+      io.stdout(`${JSON.stringify({ now: now.toISOString(), entities: status, breakGlass }, null, 2)}\n`);
     } else io.stdout(statusText(params, now, bundle));
     return 0;
   }
