@@ -163,9 +163,8 @@ export function sampleReview(): Record<string, unknown> {
 function spawnServer(
   args: string[],
   portPattern: RegExp,
-  stdoutFile?: string,
   nodeOptions?: string,
-): Promise<{ child: ChildProcess; port: number; stderr: () => string }> {
+): Promise<{ child: ChildProcess; port: number; stderr: () => string; stdoutLines: () => number }> {
   const node = join(root, 'node_modules/.bin/node');
   const child = spawn(node, args, {
     cwd: root,
@@ -176,20 +175,16 @@ function spawnServer(
     },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
-  if (stdoutFile) {
-    let log = '';
-    child.stdout?.on('data', (chunk: Buffer) => {
-      log += chunk.toString();
-      if (log.length > 1_000_000) log = log.slice(-1000);
-    });
-    child.on('exit', () => writeFileSync(stdoutFile, log));
-  } else child.stdout?.resume();
+  let lines = 0;
+  child.stdout?.on('data', (chunk: Buffer) => {
+    for (const byte of chunk) if (byte === 10) lines++;
+  });
   let err = '';
   return new Promise((done, fail) => {
     child.stderr?.on('data', (chunk: Buffer) => {
       err += chunk.toString();
       const match = portPattern.exec(err);
-      if (match) done({ child, port: Number(match[1]), stderr: () => err });
+      if (match) done({ child, port: Number(match[1]), stderr: () => err, stdoutLines: () => lines });
     });
     child.on('exit', (code) => fail(new Error(`server exited ${code}: ${err}`)));
   });
@@ -306,7 +301,6 @@ async function main(): Promise<void> {
         keyFile,
       ],
       /https:\/\/127\.0\.0\.1:(\d+)\/validate/,
-      join(dir, 'decisions.log'),
       values['node-options'],
     );
     children.push(webhook.child);
@@ -315,6 +309,7 @@ async function main(): Promise<void> {
     const noop = await spawnServer(
       ['bench/webhook.ts', '--noop-server', '--cert', certFile, '--key', keyFile],
       /noop listening on (\d+)/,
+      undefined,
     );
     children.push(noop.child);
 
@@ -377,6 +372,7 @@ async function main(): Promise<void> {
     );
     const half = samples.slice(Math.floor(samples.length / 2));
     console.log(`  second-half spread: ${(Math.max(...half) - Math.min(...half)).toFixed(1)} MB`);
+    console.log(`  decision log: ${webhook.stdoutLines()} lines written by the webhook`);
     const totals = [noopMax, hookMax, noopFixed, hookFixed, soaked].reduce((n, r) => n + r.errors, 0);
     if (totals > 0) console.log(`  (${totals} transport errors/timeouts in total)`);
   } finally {
