@@ -52,7 +52,6 @@ export function createLogger(options: { level?: string; destination?: Destinatio
       level: options.level ?? 'info',
       base: { component: 'tollgate-webhook' },
       timestamp: pino.stdTimeFunctions.isoTime,
-      redact: { paths: ['*.token', '*.password', '*.authorization'], censor: '[redacted]' },
     },
     options.destination ?? pino.destination({ dest: 1, sync: false }),
   );
