@@ -630,7 +630,9 @@ describe('no-public-databases: exposures that must stay denied', () => {
 
 const seconds = (date: Date) => Math.floor(date.getTime() / 1000);
 
-async function testOnlyKeys(): Promise<Array<{ kid: string; alg: string; key: CryptoKey | Uint8Array }>> {
+async function testOnlyKeys(): Promise<
+  Array<{ kid: string; alg: string; key: Awaited<ReturnType<typeof importJWK>> }>
+> {
   const dir = new URL('policies/freeze-windows/samples/keys/', root);
   return Promise.all(
     readdirSync(dir)
