@@ -64,7 +64,15 @@ export async function discoverFiles(
     try {
       const info = await stat(absolute);
       if (info.isDirectory()) await walk(absolute);
-      else files.push(absolute);
+      else if (info.isFile()) files.push(absolute);
+      // A FIFO would block the read forever and a device (a symlink to /dev/zero) never ends.
+      else
+        errors.push({
+          file: path,
+          line: 0,
+          column: 0,
+          message: 'cannot read: not a regular file or directory (a FIFO, socket or device)',
+        });
     } catch (error) {
       errors.push({
         file: path,

@@ -42,7 +42,9 @@ export function formatText(
       }
     }
   }
-  const verdict = summary.denied > 0 ? 'DENIED' : 'passed';
+  // Unreadable input exits 2: never call that run "passed".
+  const verdict =
+    summary.denied > 0 ? 'DENIED' : summary.inputErrors > 0 ? 'FAILED (input errors)' : 'passed';
   out.push(
     `${summary.files} file(s), ${summary.resources} resource(s): ${summary.denied} denied, ${summary.warned} warned, ` +
       `${summary.errors} policy error(s), ${summary.inputErrors} input error(s) — ${verdict}\n` +
