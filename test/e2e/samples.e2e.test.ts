@@ -177,10 +177,23 @@ function keyOf(kind: string, name: string): string {
   return `${kind}/${name}`;
 }
 
+/** A document of a sample file: parsed (to route it) and its YAML source (sent as written). */
+interface SampleDocument {
+  readonly object: KubeObject;
+  readonly source: string;
+}
+
+function sampleDocuments(file: string): SampleDocument[] {
+  const text = readFileSync(file, 'utf8');
+  return parseAllDocuments(text).flatMap((d) => {
+    const object = d.toJS() as KubeObject | null;
+    if (object === null || typeof object !== 'object' || typeof object.kind !== 'string') return [];
+    return [{ object, source: text.slice(d.range[0], d.range[2]) }];
+  });
+}
+
 function documents(file: string): KubeObject[] {
-  return parseAllDocuments(readFileSync(file, 'utf8'))
-    .map((d) => d.toJS() as KubeObject | null)
-    .filter((d): d is KubeObject => d !== null && typeof d === 'object' && typeof d.kind === 'string');
+  return sampleDocuments(file).map((d) => d.object);
 }
 
 /**
@@ -204,20 +217,21 @@ async function createSampleNamespaces(): Promise<void> {
 }
 
 /**
- * Sends each resource of a sample file to the API server as a server-side dry-run create, which passes
+ * Sends each resource of a sample file to the API server, in its YAML as written, as a server-side
+ * dry-run create, which passes
  * every admission stage without persisting (so samples sharing names do not collide). A Namespace
  * that exists is still judged: admission runs before the AlreadyExists check (409 = admitted). A Pod
  * with ephemeral containers is created without them and they are added through the
  * pods/ephemeralcontainers subresource, the only way the API allows (kubectl debug).
  */
 async function admit(file: string): Promise<ApiVerdict[]> {
-  const docs = documents(file);
+  const docs = sampleDocuments(file);
   const ordered = [
-    ...docs.filter((d) => d.kind === 'Namespace'),
-    ...docs.filter((d) => d.kind !== 'Namespace'),
+    ...docs.filter((d) => d.object.kind === 'Namespace'),
+    ...docs.filter((d) => d.object.kind !== 'Namespace'),
   ];
   const verdicts: ApiVerdict[] = [];
-  for (const doc of ordered) {
+  for (const { object: doc, source } of ordered) {
     const kind = doc.kind ?? '';
     const name = doc.metadata?.name ?? '';
     const resource = await resourceFor(doc.apiVersion ?? '', kind);
@@ -243,7 +257,9 @@ async function admit(file: string): Promise<ApiVerdict[]> {
         await kube.delete(`${path}/${name}`, { query: { gracePeriodSeconds: '0' } });
       }
     } else {
-      res = await kube.create(path, body, { dryRun: true });
+      // As kubectl sends it: the API server decodes the YAML as written (YAML 1.1 scalars such as
+      // `yes` or `0755` mean what they mean to kubectl), and fills in the namespace from the path.
+      res = await kube.create(path, source, { dryRun: true, contentType: 'application/yaml' });
       if (res.status === 409) res = { ...res, status: 201 };
     }
     const message = (res.body as KubeStatus | undefined)?.message ?? '';
