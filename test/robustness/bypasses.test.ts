@@ -460,6 +460,10 @@ describe('namespace-isolation: attempts that must stay denied', () => {
       }),
     ],
     [
+      'capability ALL',
+      pod({ containers: [{ name: 'a', image: 'x', securityContext: { capabilities: { add: ['ALL'] } } }] }),
+    ],
+    [
       'capability CAP_SYS_ADMIN',
       pod({
         containers: [
@@ -774,6 +778,26 @@ describe('freeze-windows: changes during the close that must stay denied', () =>
       stringData: { password: 'x' },
     };
     expect(denied(await result('freeze-windows', secret, frozen))).toBe(true);
+  });
+
+  it('kubectl debug (an UPDATE of pods/ephemeralcontainers) is a change during the close', async () => {
+    const before: KubeObject = {
+      apiVersion: 'v1',
+      kind: 'Pod',
+      metadata: { name: 'p', namespace: 'tenant-a' },
+      spec: { containers: [{ name: 'a', image: 'x' }] },
+    };
+    const after: KubeObject = {
+      ...before,
+      spec: { containers: [{ name: 'a', image: 'x' }], ephemeralContainers: [{ name: 'debug', image: 'x' }] },
+    };
+    const r = await result('freeze-windows', after, {
+      ...frozen,
+      operation: 'UPDATE',
+      oldObject: before,
+      subresource: 'ephemeralcontainers',
+    });
+    expect(denied(r)).toBe(true);
   });
 
   it('a Namespace that drops its production label during the close is frozen', async () => {
