@@ -305,10 +305,24 @@ function checkTraefik(scope: Scope): void {
       const qualified = ref.name.slice(0, -'@kubernetescrd'.length);
       const own = scope.tenancy?.kind === 'tenant' ? scope.tenancy.namespace : undefined;
       const allowedPrefixes = [own, ...scope.params.sharedNamespaces].filter((ns): ns is string => !!ns);
-      if (!allowedPrefixes.some((ns) => qualified.startsWith(`${ns}-`)))
+      // `ingress-evil-auth` starts with the shared `ingress-` but may name middleware "auth" of
+      // namespace `ingress-evil`: every existing namespace the name could start with must be allowed.
+      const longer = [...qualified.matchAll(/-/g)]
+        .map((dash) => qualified.slice(0, dash.index))
+        .find(
+          (candidate) =>
+            !allowedPrefixes.includes(candidate) &&
+            allowedPrefixes.some((ns) => candidate.startsWith(`${ns}-`)) &&
+            scope.context.namespaces?.(candidate) !== undefined &&
+            !mayReference(scope, candidate),
+        );
+      if (!allowedPrefixes.some((ns) => qualified.startsWith(`${ns}-`)) || longer !== undefined)
         scope.findings.push({
           path: formatPath([...path, 'name']),
-          message: `${what} "${ref.name}" is a provider-qualified reference that may point into another namespace`,
+          message:
+            longer === undefined
+              ? `${what} "${ref.name}" is a provider-qualified reference that may point into another namespace`
+              : `${what} "${ref.name}" may name a middleware of namespace "${longer}", which this tenant may not reference`,
           fix: 'reference the middleware by plain name in the same namespace (or a shared namespace)',
         });
     }

@@ -20,6 +20,7 @@ import {
 import type { BreakGlassClaims } from '../../policies/freeze-windows/break-glass.ts';
 import { loadBundle } from '../../policies/engine/bundle.ts';
 import { parseManifests } from '../../ci-action/src/manifests.ts';
+import { getIn } from '../../policies/engine/workloads.ts';
 
 const root = new URL('../../', import.meta.url);
 const baseline = loadBuiltinBundle(
@@ -41,6 +42,7 @@ const namespaceObjects: Record<string, KubeObject> = Object.fromEntries(
     ['tenant-a-staging', { 'tollgate.dev/tenant': 'a' }],
     ['tenant-b', { 'tollgate.dev/tenant': 'b', 'tollgate.dev/environment': 'production' }],
     ['ingress', {}],
+    ['ingress-evil', { 'tollgate.dev/tenant': 'b' }],
     ['monitoring', {}],
   ].map(([name, labels]) => [
     name as string,
@@ -489,6 +491,30 @@ describe('namespace-isolation: attempts that must stay denied', () => {
       expect(denied(await result('namespace-isolation', object))).toBe(true);
     });
   }
+
+  it('denies a Traefik middleware named <namespace>-<name>@kubernetescrd whose namespace only starts like a shared one', async () => {
+    const route: KubeObject = {
+      apiVersion: 'traefik.io/v1alpha1',
+      kind: 'IngressRoute',
+      metadata: { name: 'r', namespace: 'tenant-a' },
+      spec: {
+        routes: [
+          {
+            match: 'Host(`a`)',
+            services: [{ name: 's', port: 80 }],
+            middlewares: [{ name: 'ingress-evil-auth@kubernetescrd' }],
+          },
+        ],
+      },
+    };
+    const r = await result('namespace-isolation', route);
+    expect(denied(r)).toBe(true);
+    expect(r.findings[0]?.message).toContain('namespace "ingress-evil"');
+    const shared = structuredClone(route);
+    (getIn(shared, ['spec', 'routes', 0, 'middlewares', 0]) as Record<string, unknown>).name =
+      'ingress-auth@kubernetescrd';
+    expect((await result('namespace-isolation', shared)).status).toBe('pass');
+  });
 
   it('denies a privileged ephemeral container added with kubectl debug', async () => {
     const before = pod({ containers: [{ name: 'a', image: 'x' }] });
