@@ -826,6 +826,24 @@ describe('freeze-windows: changes during the close that must stay denied', () =>
     expect(denied(r)).toBe(true);
   });
 
+  // The engine freezes a Scale; the chart's `resources: ['*']` rule does not send subresources and
+  // the webhook skips `scale`, so `kubectl scale` still needs a `*/scale` rule and webhook routing.
+  it('kubectl scale (an UPDATE of deployments/scale) is a change during the close', async () => {
+    const scale = (replicas: number): KubeObject => ({
+      apiVersion: 'autoscaling/v1',
+      kind: 'Scale',
+      metadata: { name: 'odoo', namespace: 'tenant-a' },
+      spec: { replicas },
+    });
+    const r = await result('freeze-windows', scale(0), {
+      ...frozen,
+      operation: 'UPDATE',
+      oldObject: scale(2),
+      subresource: 'scale',
+    });
+    expect(denied(r)).toBe(true);
+  });
+
   it('a Namespace that drops its production label during the close is frozen', async () => {
     const ns = (labels: Record<string, string>): KubeObject => ({
       apiVersion: 'v1',
