@@ -359,7 +359,17 @@ function select(rule: CompiledRule, object: unknown): Target[] {
     const base = pointerToSegments(entry.pointer, object);
     if (rule.field) {
       const value = getIn(entry.value, rule.field);
-      targets.push({ path: [...base, ...rule.field], value, present: value !== undefined });
+      // A missing field is reported where it would go, never through a scalar: the path stops at
+      // the first value that is not a map (`containers` written as a string) or at the missing key.
+      const reached: PathSegment[] = [];
+      let node: unknown = entry.value;
+      for (const segment of rule.field) {
+        if (!isRecord(node)) break;
+        reached.push(segment);
+        node = node[segment];
+        if (node === undefined) break;
+      }
+      targets.push({ path: [...base, ...reached], value, present: value !== undefined });
     } else targets.push({ path: base, value: entry.value, present: true });
   }
   return targets;

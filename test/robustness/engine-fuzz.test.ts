@@ -24,6 +24,11 @@ import { getIn, isRecord } from '../../policies/engine/workloads.ts';
 
 const baselineFile = fileURLToPath(new URL('../../bundles/finance-baseline.yaml', import.meta.url));
 const bundle = loadBuiltinBundle(readFileSync(baselineFile), baselineFile);
+const customRulesFile = fileURLToPath(
+  new URL('../../policies/custom-rules/samples/bundle.yaml', import.meta.url),
+);
+/** The custom-rules sample (a JSONPath `$..containers[*]` rule and a regex rule), fuzzed as well. */
+const customRules = loadBuiltinBundle(readFileSync(customRulesFile), customRulesFile);
 
 /** A seeded PRNG (mulberry32): the same seed gives the same objects on every run. */
 export function prng(seed: number): () => number {
@@ -341,10 +346,10 @@ export function pathThroughScalar(object: unknown, segments: readonly PathSegmen
 }
 
 /** Checks the report invariants; returns problems (empty when all hold). */
-export function reportProblems(input: AdmissionInput, report: Report): string[] {
+export function reportProblems(input: AdmissionInput, report: Report, judgedBy = bundle): string[] {
   const problems: string[] = [];
-  if (report.results.length !== bundle.policies.length)
-    problems.push(`${report.results.length} results for ${bundle.policies.length} policies`);
+  if (report.results.length !== judgedBy.policies.length)
+    problems.push(`${report.results.length} results for ${judgedBy.policies.length} policies`);
   let deny = false;
   for (const result of report.results) {
     if (!statuses.has(result.status)) problems.push(`${result.policy}: status ${String(result.status)}`);
@@ -387,29 +392,34 @@ function inputFor(random: Random, object: KubeObject): AdmissionInput {
   return { operation, object };
 }
 
-describe('engine fuzzing with the finance baseline', () => {
-  // 2 points × ITERATIONS objects; override with TOLLGATE_FUZZ_ITERATIONS for a longer soak.
+describe('engine fuzzing with the finance baseline and the custom-rules sample', () => {
+  // 2 bundles × 2 points × ITERATIONS objects; TOLLGATE_FUZZ_ITERATIONS sets a longer soak.
   const iterations = Number(process.env.TOLLGATE_FUZZ_ITERATIONS ?? 300);
-  for (const point of ['ci', 'admission'] as const) {
-    it(`never throws and keeps every report invariant (${point}, ${iterations} seeded objects)`, async () => {
-      const failures: string[] = [];
-      for (let seed = 1; seed <= iterations; seed++) {
-        const random = prng(seed * 7919 + (point === 'ci' ? 1 : 2));
-        const input = inputFor(random, mutatedObject(random));
-        let report: Report;
-        try {
-          report = await evaluate(input, bundle, context(point, random));
-        } catch (error) {
-          failures.push(
-            `seed ${seed}: evaluate threw ${error instanceof Error ? error.stack : String(error)}`,
-          );
-          continue;
+  for (const [name, judgedBy] of [
+    ['finance baseline', bundle],
+    ['custom-rules sample', customRules],
+  ] as const)
+    for (const point of ['ci', 'admission'] as const) {
+      it(`never throws and keeps every report invariant (${name}, ${point}, ${iterations} seeded objects)`, async () => {
+        const failures: string[] = [];
+        for (let seed = 1; seed <= iterations; seed++) {
+          const random = prng(seed * 7919 + (point === 'ci' ? 1 : 2));
+          const input = inputFor(random, mutatedObject(random));
+          let report: Report;
+          try {
+            report = await evaluate(input, judgedBy, context(point, random));
+          } catch (error) {
+            failures.push(
+              `seed ${seed}: evaluate threw ${error instanceof Error ? error.stack : String(error)}`,
+            );
+            continue;
+          }
+          for (const problem of reportProblems(input, report, judgedBy))
+            failures.push(`seed ${seed}: ${problem}`);
         }
-        for (const problem of reportProblems(input, report)) failures.push(`seed ${seed}: ${problem}`);
-      }
-      expect(failures).toEqual([]);
-    }, 120_000);
-  }
+        expect(failures).toEqual([]);
+      }, 120_000);
+    }
 });
 
 /** Evaluates one object at both points and returns the named policy's result and the decisions. */
@@ -587,6 +597,17 @@ describe('malformed fields a policy must judge never pass', () => {
       containers: [container('registry.corp.example/erp/' + 'a'.repeat(5_000_000))],
     });
     for (const result of await judge(huge, 'approved-registries')) expect(result.status).toBe('fail');
+  });
+
+  it('custom rules with recursive descent ($..containers[*]) survive 20 000-level nesting', async () => {
+    const deep = deploymentWith({ containers: [container(evil)], extra: deeplyNested(20_000) });
+    for (const point of ['ci', 'admission'] as const) {
+      const input: AdmissionInput = { operation: 'CREATE', object: deep };
+      const report = await evaluate(input, customRules, { now: inFreeze, point });
+      expect(reportProblems(input, report, customRules)).toEqual([]);
+      const ceiling = report.results.find((r) => r.policy === 'memory-limit-ceiling');
+      expect(['fail', 'error']).toContain(ceiling?.status);
+    }
   });
 
   it('prototype-pollution keys neither pollute Object.prototype nor pass', async () => {
