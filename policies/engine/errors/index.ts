@@ -4,3 +4,4 @@ export { ConfigError } from './config-error.ts';
 export { InputError } from './input-error.ts';
 export { BundleSignatureError } from './bundle-signature-error.ts';
 export { ActionInputError } from './action-input-error.ts';
+export { AdmissionRequestError } from './admission-request-error.ts';
