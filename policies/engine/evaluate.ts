@@ -73,6 +73,19 @@ export async function evaluate(
   };
 }
 
+/** Longest finding message, fix or error reason in a report. */
+export const MAX_TEXT_LENGTH = 1024;
+
+/**
+ * Shortens a text quoting a hostile value (a 5 MB image string) to {@link MAX_TEXT_LENGTH}, keeping
+ * its start and end, so it never becomes a megabyte 403 message, audit entry or CI annotation.
+ */
+export function clipText(text: string): string {
+  if (typeof text !== 'string' || text.length <= MAX_TEXT_LENGTH) return text;
+  const omitted = text.length - MAX_TEXT_LENGTH + 40;
+  return `${text.slice(0, 700)}… [${omitted} characters omitted] …${text.slice(text.length - (MAX_TEXT_LENGTH - 740))}`;
+}
+
 /** Deny when any result at action `deny` failed or errored. */
 export function decide(results: readonly PolicyResult[]): Decision {
   for (const result of results) {
@@ -221,6 +234,8 @@ async function runPolicy(
     }
     result.findings = outcome.map((draft): Finding => ({
       ...draft,
+      message: clipText(draft.message),
+      fix: clipText(draft.fix),
       policy: policy.id,
       action: draft.action ? weakerAction(action, draft.action) : action,
     }));
@@ -228,7 +243,9 @@ async function runPolicy(
     return result;
   } catch (error) {
     result.status = 'error';
-    result.reason = `policy ${policy.id} could not evaluate: ${error instanceof Error ? error.message : String(error)}`;
+    result.reason = clipText(
+      `policy ${policy.id} could not evaluate: ${error instanceof Error ? error.message : String(error)}`,
+    );
     result.findings = [];
     return result;
   }

@@ -36,6 +36,8 @@ export interface QuantityError {
 const NANOS_PER_UNIT = 10n ** 9n;
 /** apimachinery caps binary-SI amounts at the largest int64. */
 const MAX_BINARY = (1n << 63n) - 1n;
+/** Longest quantity text accepted; real ones are a few characters (`512Mi`, `0.25`, `1e3`). */
+export const MAX_QUANTITY_LENGTH = 128;
 /** Decimal exponents beyond this are refused rather than expanded (the API would accept up to int32). */
 const MAX_EXPONENT = 1000;
 
@@ -89,6 +91,11 @@ export function isQuantityError(value: Quantity | QuantityError): value is Quant
  */
 export function parseQuantityDetailed(value: unknown): Quantity | QuantityError {
   if (typeof value !== 'string') return parseUncached(value);
+  // Neither parsed (a million digits cost the webhook a second) nor cached (4096 such keys would hold gigabytes).
+  if (value.length > MAX_QUANTITY_LENGTH)
+    return {
+      error: `longer than ${MAX_QUANTITY_LENGTH} characters (${value.length}); not a realistic quantity`,
+    };
   const cached = cache.get(value);
   if (cached) return cached;
   const parsed = Object.freeze(parseUncached(value));

@@ -181,6 +181,13 @@ describe('approved-registries: image references that must stay denied', () => {
     expect(denied(await result('approved-registries', object as KubeObject))).toBe(true);
   });
 
+  it('denies a 5 MB image reference with a message of at most 1 KB', async () => {
+    const r = await result('approved-registries', withImage(`evil.com/${'a'.repeat(5_000_000)}:1`));
+    expect(denied(r)).toBe(true);
+    expect(r.findings[0]?.message.length).toBeLessThanOrEqual(1024);
+    expect(r.findings[0]?.message).toContain('characters omitted');
+  });
+
   it('denies kubectl debug (pods/ephemeralcontainers) with an unapproved image', async () => {
     const before = withImage('registry.corp.example/erp/odoo:17');
     const after = pod({
@@ -281,6 +288,15 @@ describe('resource-limits: quantities that must stay denied (baseline max limits
       expect(denied(await result('resource-limits', object))).toBe(true);
     });
   }
+
+  it('denies a megabyte-long quantity without parsing it, in a short message', async () => {
+    const started = performance.now();
+    const r = await result('resource-limits', memory('9'.repeat(1_000_000) + 'Gi'));
+    expect(performance.now() - started).toBeLessThan(5_000);
+    expect(denied(r)).toBe(true);
+    expect(r.findings[0]?.message).toContain('not a realistic quantity');
+    expect(r.findings[0]?.message.length).toBeLessThanOrEqual(1024);
+  });
 
   it.each([
     ['exactly 16Gi (inclusive maximum)', memory('16Gi')],

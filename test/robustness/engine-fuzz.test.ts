@@ -9,7 +9,7 @@ import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { loadBuiltinBundle } from '../../policies/index.ts';
-import { evaluate } from '../../policies/engine/evaluate.ts';
+import { evaluate, MAX_TEXT_LENGTH } from '../../policies/engine/evaluate.ts';
 import type { PathSegment } from '../../policies/engine/path.ts';
 import { parsePath } from '../../policies/engine/path.ts';
 import type {
@@ -309,6 +309,8 @@ function namespaces(name: string): KubeObject {
 
 /** Inside the baseline's November 2026 month-end close for both entities. */
 const inFreeze = new Date('2026-11-30T12:00:00Z');
+/** Longest finding message, fix or reason a report may carry (paths name keys as written). */
+const maxMessageLength = MAX_TEXT_LENGTH;
 const statuses = new Set(['pass', 'fail', 'warn', 'skip', 'error']);
 const actions = new Set(['deny', 'warn', 'audit', 'off']);
 
@@ -364,6 +366,15 @@ export function reportProblems(input: AdmissionInput, report: Report, judgedBy =
       if (!actions.has(finding.action)) problems.push(`${result.policy}: finding action ${finding.action}`);
       if (typeof finding.message !== 'string' || finding.message === '')
         problems.push(`${result.policy}: finding without a message`);
+      // A message quotes the offending value, but a 5 MB value must not become a 5 MB 403 or annotation.
+      for (const [field, text] of [
+        ['message', finding.message],
+        ['fix', finding.fix],
+      ] as const)
+        if (text.length > maxMessageLength)
+          problems.push(`${result.policy}: finding ${field} of ${text.length} characters`);
+      if (result.reason !== undefined && result.reason.length > maxMessageLength)
+        problems.push(`${result.policy}: reason of ${result.reason.length} characters`);
       let segments: PathSegment[];
       try {
         segments = parsePath(finding.path);
