@@ -214,16 +214,26 @@ function withoutBookkeeping(object: KubeObject): unknown {
   return { ...rest, metadata: meta };
 }
 
-function deepEqual(a: unknown, b: unknown): boolean {
-  if (a === b) return true;
-  if (Array.isArray(a))
-    return Array.isArray(b) && a.length === b.length && a.every((v, i) => deepEqual(v, b[i]));
-  if (isRecord(a) && isRecord(b) && !Array.isArray(b)) {
-    const keys = Object.keys(a).filter((k) => a[k] !== undefined);
-    const otherKeys = Object.keys(b).filter((k) => b[k] !== undefined);
-    return keys.length === otherKeys.length && keys.every((k) => deepEqual(a[k], b[k]));
+/**
+ * Structural equality without recursion: the API server accepts JSON nested 10 000 deep, and a
+ * recursive comparison overflowed the stack there, which denied every UPDATE of such an object.
+ */
+function deepEqual(left: unknown, right: unknown): boolean {
+  const pending: Array<[unknown, unknown]> = [[left, right]];
+  for (let pair = pending.pop(); pair !== undefined; pair = pending.pop()) {
+    const [a, b] = pair;
+    if (a === b) continue;
+    if (Array.isArray(a)) {
+      if (!Array.isArray(b) || a.length !== b.length) return false;
+      a.forEach((v: unknown, i) => pending.push([v, b[i]]));
+    } else if (isRecord(a) && isRecord(b)) {
+      const keys = Object.keys(a).filter((k) => a[k] !== undefined);
+      const otherKeys = Object.keys(b).filter((k) => b[k] !== undefined);
+      if (keys.length !== otherKeys.length) return false;
+      for (const k of keys) pending.push([a[k], b[k]]);
+    } else return false;
   }
-  return false;
+  return true;
 }
 
 /**

@@ -860,6 +860,37 @@ describe('freeze-windows: changes during the close that must stay denied', () =>
     expect(denied(r)).toBe(true);
   });
 
+  it('compares objects nested 10 000 deep (as the API server accepts) without overflowing', async () => {
+    const nested = (leaf: number): KubeObject => {
+      let value: unknown = { leaf };
+      for (let i = 0; i < 10_000; i++) value = { a: value };
+      return {
+        apiVersion: 'example.com/v1',
+        kind: 'Workflow',
+        metadata: { name: 'w', namespace: 'tenant-a' },
+        spec: { deep: value },
+      };
+    };
+    const outside = await result('freeze-windows', nested(2), {
+      bundle: demo,
+      operation: 'UPDATE',
+      oldObject: nested(1),
+    });
+    expect(outside.status).toBe('skip');
+    const same = await result('freeze-windows', nested(1), {
+      ...frozen,
+      operation: 'UPDATE',
+      oldObject: nested(1),
+    });
+    expect(same.status).toBe('skip');
+    const changed = await result('freeze-windows', nested(2), {
+      ...frozen,
+      operation: 'UPDATE',
+      oldObject: nested(1),
+    });
+    expect(denied(changed)).toBe(true);
+  });
+
   it('a Namespace that drops its production label during the close is frozen', async () => {
     const ns = (labels: Record<string, string>): KubeObject => ({
       apiVersion: 'v1',
