@@ -11,10 +11,11 @@ import { parseArgs } from 'node:util';
 import { defaultBundlePath } from '../../bundles/default.ts';
 import type { CommandIO } from '../../ci-action/src/cli/io.ts';
 import { UsageError } from '../../ci-action/src/cli/io.ts';
+import { defaultSignaturePath } from '../../ci-action/src/bundle/signing.ts';
 import type { ClusterConfig } from './namespaces.ts';
 import type { FailureAction } from './server.ts';
 import { startWebhook } from './webhook.ts';
-import type { StartWebhookOptions } from './webhook.ts';
+import type { BundleSignatureOptions, StartWebhookOptions } from './webhook.ts';
 
 const help = `usage: tollgate serve [options]
 
@@ -22,6 +23,10 @@ Runs the validating admission webhook: POST /validate (admission.k8s.io/v1 Admis
 HTTPS, and /healthz, /readyz, /metrics over plain HTTP on the ops port.
 
   --bundle FILE            policy bundle, reloaded when it changes (default: embedded finance baseline)
+  --require-signed-bundle  load only a bundle with a valid detached JWS by one of --trusted-keys (at
+                           start: refuse to start, exit 2; on reload: refuse it, keep the last good)
+  --trusted-keys FILE      JWKS, JWK or PEM public keys allowed to sign bundles (read at start)
+  --bundle-signature FILE  the bundle's detached JWS, watched with it (default: <bundle>.jws)
   --host ADDR              HTTPS listen address (default 0.0.0.0)
   --port N                 HTTPS port (default 8443; 0 picks a free port)
   --ops-host ADDR          ops listen address (default 0.0.0.0)
@@ -74,6 +79,9 @@ export function parseServeArgs(
       allowPositionals: false,
       options: {
         bundle: { type: 'string', short: 'b' },
+        'require-signed-bundle': { type: 'boolean' },
+        'trusted-keys': { type: 'string' },
+        'bundle-signature': { type: 'string' },
         host: { type: 'string' },
         port: { type: 'string' },
         'ops-host': { type: 'string' },
@@ -121,10 +129,31 @@ export function parseServeArgs(
     clusterNote =
       'no cluster configured: namespace lookups are disabled (policies see no namespace labels); use --kubeconfig';
   }
+  let bundleSignature: BundleSignatureOptions | undefined;
+  if (v['require-signed-bundle']) {
+    const keys = v['trusted-keys'];
+    if (keys === undefined)
+      throw new UsageError(
+        '--require-signed-bundle needs --trusted-keys JWKS|PEM (the keys allowed to sign bundles)',
+      );
+    const bundleFile = v.bundle ? resolve(io.cwd, v.bundle) : defaultBundlePath;
+    const signature = v['bundle-signature'];
+    bundleSignature = {
+      signaturePath: signature ? resolve(io.cwd, signature) : defaultSignaturePath(bundleFile),
+      signatureLabel: signature ?? defaultSignaturePath(v.bundle ?? 'bundles/finance-baseline.yaml'),
+      trustedKeysPath: resolve(io.cwd, keys),
+      trustedKeysLabel: keys,
+    };
+  } else if (v['trusted-keys'] !== undefined || v['bundle-signature'] !== undefined) {
+    throw new UsageError(
+      '--trusted-keys and --bundle-signature take effect only with --require-signed-bundle',
+    );
+  }
   const names = ['localhost', '127.0.0.1', '::1', hostname(), ...(v['tls-san'] ?? [])];
   const options: StartWebhookOptions = {
     bundlePath: v.bundle ? resolve(io.cwd, v.bundle) : defaultBundlePath,
     bundleLabel: v.bundle ?? 'bundles/finance-baseline.yaml (embedded default)',
+    ...(bundleSignature ? { bundleSignature } : {}),
     host: v.host ?? '0.0.0.0',
     port: integer(v.port, '--port', 8443, 0, 65535),
     opsHost: v['ops-host'] ?? '0.0.0.0',
@@ -167,6 +196,13 @@ export async function run(args: string[], io: CommandIO): Promise<number> {
     `tollgate serve: ${clusterNote}`,
     `tollgate serve: deadline ${webhook.deadlineMs} ms (timeout ${options.timeoutSeconds} s), failure action ${options.failureAction}`,
   ];
+  const signature = webhook.bundle.signature();
+  if (options.bundleSignature && signature) {
+    const { signatureLabel, signaturePath, trustedKeysLabel, trustedKeysPath } = options.bundleSignature;
+    lines.push(
+      `tollgate serve: bundle signature verified (${signature.alg}${signature.kid ? `, kid ${signature.kid}` : ''}) from ${signatureLabel ?? signaturePath}; a changed bundle is activated only when signed by a key in ${trustedKeysLabel ?? trustedKeysPath}`,
+    );
+  }
   if (options.now)
     lines.push(`tollgate serve: TEST CLOCK: every request is evaluated at ${options.now.toISOString()}`);
   if (webhook.caPem) {

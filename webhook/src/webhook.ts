@@ -3,11 +3,14 @@
  * rotation, or a generated self-signed pair), namespace source, services, metrics and the decision
  * log. Used by `tollgate serve` and, in-process, by the tests, the parity test and the bench.
  */
+import { readFile } from 'node:fs/promises';
 import type { Logger } from 'pino';
+import { parseTrustedKeys } from '../../policies/engine/bundle-signature.ts';
+import { BundleSignatureError } from '../../policies/engine/errors/index.ts';
 import { builtinPolicies } from '../../policies/index.ts';
 import type { NamespaceLookup, Policy } from '../../policies/engine/types.ts';
 import { openBundleSource } from './bundle-source.ts';
-import type { BundleSource } from './bundle-source.ts';
+import type { BundleSignatureRequirement, BundleSource } from './bundle-source.ts';
 import { createLogger } from './decision-log.ts';
 import type { FileWatcher } from './file-watch.ts';
 import { createMetrics } from './metrics.ts';
@@ -25,10 +28,24 @@ export type TlsConfig =
   | { readonly kind: 'files'; readonly certFile: string; readonly keyFile: string }
   | { readonly kind: 'self-signed'; readonly names: readonly string[] };
 
+/** `--require-signed-bundle`: the detached JWS of the bundle and the keys trusted to sign it. */
+export interface BundleSignatureOptions {
+  /** The detached JWS file (`<bundle>.jws` unless `--bundle-signature` names another). */
+  readonly signaturePath: string;
+  /** Name of the signature file shown in messages (defaults to the path). */
+  readonly signatureLabel?: string;
+  /** JWKS, JWK or PEM public keys (`--trusted-keys`), read once at start. */
+  readonly trustedKeysPath: string;
+  /** Name of the trusted keys file shown in messages (defaults to the path). */
+  readonly trustedKeysLabel?: string;
+}
+
 /** Options of {@link startWebhook}. */
 export interface StartWebhookOptions {
   readonly bundlePath: string;
   readonly bundleLabel?: string;
+  /** When set, only a bundle signed by a trusted key is loaded, at start and on reload. */
+  readonly bundleSignature?: BundleSignatureOptions;
   /** Policies a bundle may configure (default: the built-in ones). */
   readonly policies?: readonly Policy<unknown>[];
   readonly host: string;
@@ -79,13 +96,46 @@ export function deadlineFor(timeoutSeconds: number): number {
   return Math.max(500, Math.round(timeoutSeconds * 1000 - 1500));
 }
 
-/** Starts the webhook; throws BundleError for an invalid bundle and errors for unreadable TLS files. */
+/** Reads and parses the trusted keys of a required bundle signature; throws BundleSignatureError. */
+async function signatureRequirement(
+  signature: BundleSignatureOptions,
+  bundleLabel: string,
+): Promise<BundleSignatureRequirement> {
+  const keysLabel = signature.trustedKeysLabel ?? signature.trustedKeysPath;
+  let keysText: string;
+  try {
+    keysText = await readFile(signature.trustedKeysPath, 'utf8');
+  } catch (error) {
+    throw new BundleSignatureError(
+      bundleLabel,
+      `cannot read trusted keys ${keysLabel}: ${(error as Error).message}`,
+    );
+  }
+  return {
+    signaturePath: signature.signaturePath,
+    ...(signature.signatureLabel ? { signatureLabel: signature.signatureLabel } : {}),
+    trusted: await parseTrustedKeys(keysText, keysLabel),
+  };
+}
+
+/**
+ * Starts the webhook; throws BundleError for an invalid bundle, BundleSignatureError for a required
+ * signature that is missing or does not verify, and errors for unreadable TLS files.
+ */
 export async function startWebhook(options: StartWebhookOptions): Promise<RunningWebhook> {
   const logger = options.logger ?? createLogger();
   const metrics = createMetrics({ defaultMetrics: options.defaultMetrics ?? true });
   const bundle = await openBundleSource({
     path: options.bundlePath,
     ...(options.bundleLabel ? { label: options.bundleLabel } : {}),
+    ...(options.bundleSignature
+      ? {
+          signature: await signatureRequirement(
+            options.bundleSignature,
+            options.bundleLabel ?? options.bundlePath,
+          ),
+        }
+      : {}),
     policies: options.policies ?? builtinPolicies,
     intervalMs: options.reloadIntervalMs,
     metrics,
