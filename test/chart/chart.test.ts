@@ -15,6 +15,7 @@ import { webhookRulesFor } from '../../policies/engine/admission-rules.ts';
 import type { KubeObject } from '../../policies/engine/types.ts';
 import { checkManifests } from '../../ci-action/src/check.ts';
 import { parseManifests } from '../../ci-action/src/manifests.ts';
+import { parseServeArgs } from '../../webhook/src/cli.ts';
 import { toolPath } from '../e2e/tools.ts';
 import { renderRulesFile, rulesFile } from './rules.ts';
 import { chartReadme, renderChartReadme } from './values-doc.ts';
@@ -175,6 +176,69 @@ describe('charts/tollgate', () => {
     );
     expect(webhook.failurePolicy).toBe('Ignore');
     expect(own.find((o) => o.kind === 'Role')).toBeDefined();
+  });
+
+  it('requires a signed bundle when bundle.signature.enabled: flags the CLI accepts, files mounted where they point', () => {
+    const signed = find(
+      template(['-f', `${chart}/ci/signed-bundle-values.yaml`]).objects,
+      'Deployment',
+    ) as KubeObject & {
+      spec: {
+        template: {
+          spec: {
+            containers: { args: string[]; volumeMounts: { name: string; mountPath: string }[] }[];
+            volumes: { name: string; configMap?: { name: string } }[];
+          };
+        };
+      };
+    };
+    const pod = signed.spec.template.spec;
+    const container = pod.containers[0];
+    if (!container) throw new Error('no container');
+    expect(container.args).toEqual(
+      expect.arrayContaining([
+        '--bundle=/etc/tollgate/bundle/bundle.yaml',
+        '--require-signed-bundle',
+        '--trusted-keys=/etc/tollgate/trusted-keys/trusted.jwks',
+        '--bundle-signature=/etc/tollgate/bundle/bundle.yaml.jws',
+      ]),
+    );
+    // the real `tollgate serve` parser reads these args as a signature requirement
+    const parsed = parseServeArgs(container.args.slice(1), { cwd: '/', env: {} });
+    expect(parsed.options.bundleSignature).toMatchObject({
+      signaturePath: '/etc/tollgate/bundle/bundle.yaml.jws',
+      trustedKeysPath: '/etc/tollgate/trusted-keys/trusted.jwks',
+    });
+    const mountOf = (name: string): string | undefined =>
+      container.volumeMounts.find((m) => m.name === name)?.mountPath;
+    expect(mountOf('bundle')).toBe('/etc/tollgate/bundle');
+    expect(mountOf('trusted-keys')).toBe('/etc/tollgate/trusted-keys');
+    expect(pod.volumes.find((v) => v.name === 'bundle')?.configMap?.name).toBe('tollgate-bundle');
+    expect(pod.volumes.find((v) => v.name === 'trusted-keys')?.configMap?.name).toBe('tollgate-trusted-keys');
+
+    const unsigned = (find(template([]).objects, 'Deployment') as DeploymentShape).spec.template.spec;
+    expect(unsigned.containers[0]?.args.some((a) => /signed|trusted-keys|bundle-signature/.test(a))).toBe(
+      false,
+    );
+
+    for (const [args, field] of [
+      [
+        ['--set', 'bundle.signature.enabled=true', '--set', 'bundle.signature.trustedKeysConfigMap=k'],
+        'existingConfigMap',
+      ],
+      [
+        ['--set', 'bundle.signature.enabled=true', '--set', 'bundle.existingConfigMap=b'],
+        'trustedKeysConfigMap',
+      ],
+      [['--set', 'bundle.signature.sigKey=x'], 'sigKey'],
+    ] as const) {
+      const result = spawnSync(helm, ['template', 'tollgate', chart, ...kubeVersion, ...args], {
+        encoding: 'utf8',
+      });
+      expect(result.status, field).not.toBe(0);
+      expect(result.stderr).toContain("values don't meet the specifications of the schema");
+      expect(result.stderr).toContain(field);
+    }
   });
 
   it('grants Secrets only when pull credentials are configured', () => {
