@@ -55,6 +55,7 @@ interface DeploymentShape extends KubeObject {
         securityContext: Record<string, unknown>;
         containers: {
           args: string[];
+          env?: { name: string; value: string }[];
           securityContext: Record<string, unknown>;
           readinessProbe: { httpGet: unknown };
           resources: { requests?: unknown };
@@ -129,6 +130,9 @@ describe('charts/tollgate', () => {
     expect(webhook.admissionReviewVersions).toEqual(['v1']);
     expect(webhook.timeoutSeconds).toBe(10);
     expect(container.args).toContain('--timeout-seconds=10');
+    expect(container.env).toEqual([
+      { name: 'NODE_OPTIONS', value: '--max-old-space-size=128 --max-semi-space-size=4' },
+    ]);
     expect(webhook.namespaceSelector.matchExpressions).toEqual([
       {
         key: 'kubernetes.io/metadata.name',
