@@ -13,6 +13,12 @@ import { JSONPath } from 'jsonpath-plus';
 import { RE2JS } from 're2js';
 import { skip } from '../engine/evaluate.ts';
 import { ConfigError } from '../engine/errors/index.ts';
+import {
+  labelSelectorProblems,
+  labelSelectorSchema,
+  matchesLabelSelector,
+} from '../engine/label-selector.ts';
+import type { LabelSelector } from '../engine/label-selector.ts';
 import { formatPath } from '../engine/path.ts';
 import type { PathSegment } from '../engine/path.ts';
 import { compareQuantities, parseQuantity } from '../engine/quantity.ts';
@@ -28,14 +34,7 @@ export const MAX_REGEX_INPUT = 16_384;
 export const MAX_PATTERN_LENGTH = 1024;
 
 /** A label selector as in Kubernetes (`matchLabels`, `matchExpressions`). */
-export interface LabelSelectorSpec {
-  matchLabels?: Record<string, string>;
-  matchExpressions?: Array<{
-    key: string;
-    operator: 'In' | 'NotIn' | 'Exists' | 'DoesNotExist';
-    values?: string[];
-  }>;
-}
+export type LabelSelectorSpec = LabelSelector;
 
 /** Which requests a rule judges; every listed criterion must hold. */
 export interface RuleMatchSpec {
@@ -112,26 +111,7 @@ export function rulesSchema(shared: { enforcement: unknown; controls: unknown })
             kinds: { type: 'array', items: { type: 'string', minLength: 1 }, minItems: 1 },
             namespaces: { type: 'array', items: { type: 'string', minLength: 1 }, minItems: 1 },
             excludeNamespaces: { type: 'array', items: { type: 'string', minLength: 1 }, minItems: 1 },
-            labels: {
-              type: 'object',
-              additionalProperties: false,
-              properties: {
-                matchLabels: { type: 'object', additionalProperties: { type: 'string' } },
-                matchExpressions: {
-                  type: 'array',
-                  items: {
-                    type: 'object',
-                    required: ['key', 'operator'],
-                    additionalProperties: false,
-                    properties: {
-                      key: { type: 'string', minLength: 1 },
-                      operator: { enum: ['In', 'NotIn', 'Exists', 'DoesNotExist'] },
-                      values: { type: 'array', items: { type: 'string' } },
-                    },
-                  },
-                },
-              },
-            },
+            labels: labelSelectorSchema,
             operations: { type: 'array', items: { enum: operations }, minItems: 1 },
           },
         },
@@ -268,14 +248,11 @@ export function compileRule(spec: RuleSpec): CompiledRule {
     const raw = condition[key];
     if (raw !== undefined) bounds.push([key, compileBound(raw, key)]);
   }
-  for (const expr of spec.match?.labels?.matchExpressions ?? []) {
-    const needsValues = expr.operator === 'In' || expr.operator === 'NotIn';
-    if (needsValues !== (expr.values !== undefined && expr.values.length > 0))
-      throw new ConfigError(
-        'match/labels',
-        `operator ${expr.operator} for key "${expr.key}" ${needsValues ? 'needs' : 'takes no'} values`,
-      );
-  }
+  for (const { requirement, needsValues } of labelSelectorProblems(spec.match?.labels ?? {}))
+    throw new ConfigError(
+      'match/labels',
+      `operator ${requirement.operator} for key "${requirement.key}" ${needsValues ? 'needs' : 'takes no'} values`,
+    );
   return Object.freeze({
     spec,
     operations: spec.match?.operations ?? (['CREATE', 'UPDATE'] as Operation[]),
@@ -301,24 +278,9 @@ export function ruleSkipReason(rule: CompiledRule, input: PolicyInput): string |
     return `rule ${rule.spec.id} does not judge namespace ${namespace ?? '(cluster-scoped)'}`;
   if (match.excludeNamespaces && namespace !== undefined && match.excludeNamespaces.includes(namespace))
     return `rule ${rule.spec.id} excludes namespace ${namespace}`;
-  if (match.labels && !selectorMatches(match.labels, input.object.metadata?.labels ?? {}))
+  if (match.labels && !matchesLabelSelector(match.labels, input.object.metadata?.labels ?? {}))
     return `rule ${rule.spec.id}: the object's labels do not match its selector`;
   return undefined;
-}
-
-function selectorMatches(selector: LabelSelectorSpec, labels: Readonly<Record<string, unknown>>): boolean {
-  for (const [key, value] of Object.entries(selector.matchLabels ?? {}))
-    if (labels[key] !== value) return false;
-  for (const expr of selector.matchExpressions ?? []) {
-    const present = Object.hasOwn(labels, expr.key);
-    const value = labels[expr.key];
-    const inValues = typeof value === 'string' && (expr.values ?? []).includes(value);
-    if (expr.operator === 'Exists' && !present) return false;
-    if (expr.operator === 'DoesNotExist' && present) return false;
-    if (expr.operator === 'In' && !inValues) return false;
-    if (expr.operator === 'NotIn' && inValues) return false;
-  }
-  return true;
 }
 
 /** One value a rule judges: where it is on the object and what it is (undefined when absent). */

@@ -5,6 +5,11 @@
 import { ConfigError } from '../engine/errors/index.ts';
 import type { KubeObject, NamespaceLookup, Operation, PolicyInput, UserInfo } from '../engine/types.ts';
 import { isRecord } from '../engine/workloads.ts';
+import {
+  labelSelectorProblems,
+  labelSelectorSchema,
+  matchesLabelSelector,
+} from '../engine/label-selector.ts';
 
 /** A Kubernetes label selector requirement. */
 export interface SelectorRequirement {
@@ -36,26 +41,7 @@ export interface ExemptIdentities {
   readonly groups: readonly string[];
 }
 
-const selectorSchema = {
-  type: 'object',
-  additionalProperties: false,
-  properties: {
-    matchLabels: { type: 'object', additionalProperties: { type: 'string' } },
-    matchExpressions: {
-      type: 'array',
-      items: {
-        type: 'object',
-        required: ['key', 'operator'],
-        additionalProperties: false,
-        properties: {
-          key: { type: 'string', minLength: 1 },
-          operator: { enum: ['In', 'NotIn', 'Exists', 'DoesNotExist'] },
-          values: { type: 'array', items: { type: 'string' } },
-        },
-      },
-    },
-  },
-};
+const selectorSchema = labelSelectorSchema;
 
 /** JSON Schema of a scope. */
 export const scopeSchema = {
@@ -104,17 +90,21 @@ export function compileScope(raw: Record<string, unknown> | undefined, path: str
   if (namespaces?.selector) {
     const selector = namespaces.selector as Record<string, unknown>;
     const expressions = ((selector.matchExpressions as Record<string, unknown>[] | undefined) ?? []).map(
-      (expression, index): SelectorRequirement => {
-        const operator = expression.operator as SelectorRequirement['operator'];
-        const values = Array.isArray(expression.values) ? expression.values.map(String) : [];
-        const at = `${path}/namespaces/selector/matchExpressions/${index}`;
-        if ((operator === 'In' || operator === 'NotIn') && values.length === 0)
-          throw new ConfigError(`${at}/values`, `operator ${operator} needs at least one value`);
-        if ((operator === 'Exists' || operator === 'DoesNotExist') && values.length > 0)
-          throw new ConfigError(`${at}/values`, `operator ${operator} takes no values`);
-        return { key: String(expression.key), operator, values };
-      },
+      (expression): SelectorRequirement => ({
+        key: String(expression.key),
+        operator: expression.operator as SelectorRequirement['operator'],
+        values: Array.isArray(expression.values) ? expression.values.map(String) : [],
+      }),
     );
+    for (const { index, requirement, needsValues } of labelSelectorProblems({
+      matchExpressions: expressions,
+    }))
+      throw new ConfigError(
+        `${path}/namespaces/selector/matchExpressions/${index}/values`,
+        needsValues
+          ? `operator ${requirement.operator} needs at least one value`
+          : `operator ${requirement.operator} takes no values`,
+      );
     scope.namespaceSelector = {
       matchLabels: { ...((selector.matchLabels as Record<string, string> | undefined) ?? {}) },
       matchExpressions: expressions,
@@ -128,26 +118,7 @@ export function compileScope(raw: Record<string, unknown> | undefined, path: str
 
 /** Whether labels satisfy a selector (Kubernetes semantics; NotIn and DoesNotExist match a missing key). */
 export function matchesSelector(labels: Readonly<Record<string, string>>, selector: LabelSelector): boolean {
-  for (const [key, value] of Object.entries(selector.matchLabels)) if (labels[key] !== value) return false;
-  for (const requirement of selector.matchExpressions) {
-    const has = Object.hasOwn(labels, requirement.key);
-    const value = labels[requirement.key];
-    switch (requirement.operator) {
-      case 'In':
-        if (!has || value === undefined || !requirement.values.includes(value)) return false;
-        break;
-      case 'NotIn':
-        if (has && value !== undefined && requirement.values.includes(value)) return false;
-        break;
-      case 'Exists':
-        if (!has) return false;
-        break;
-      case 'DoesNotExist':
-        if (has) return false;
-        break;
-    }
-  }
-  return true;
+  return matchesLabelSelector(selector, labels);
 }
 
 function labelsOf(object: KubeObject | undefined): Record<string, string> {
