@@ -10,18 +10,20 @@ export interface WebhookRule {
   apiVersions: string[];
   operations: Operation[];
   resources: string[];
-  scope: '*';
+  scope: 'Cluster' | 'Namespaced' | '*';
 }
 
 const operationOrder: Operation[] = ['CREATE', 'UPDATE', 'DELETE', 'CONNECT'];
 
 /** Merges the admission rules of policies into a minimal, sorted rule list (one rule per API group). */
 export function webhookRulesFor(policies: readonly Policy<unknown>[]): WebhookRule[] {
+  // keyed by "<scope> <group>" so rules of different scopes never merge
   const byGroup = new Map<string, Map<string, Set<Operation>>>();
   const add = (rule: AdmissionRule) => {
     for (const group of rule.apiGroups) {
-      const resources = byGroup.get(group) ?? new Map<string, Set<Operation>>();
-      byGroup.set(group, resources);
+      const key = `${rule.scope ?? '*'} ${group}`;
+      const resources = byGroup.get(key) ?? new Map<string, Set<Operation>>();
+      byGroup.set(key, resources);
       for (const resource of rule.resources) {
         const operations = resources.get(resource) ?? new Set<Operation>();
         resources.set(resource, operations);
@@ -31,21 +33,22 @@ export function webhookRulesFor(policies: readonly Policy<unknown>[]): WebhookRu
   };
   for (const policy of policies) policy.admissionRules.forEach(add);
   const rules: WebhookRule[] = [];
-  for (const group of [...byGroup.keys()].sort()) {
-    const resources = byGroup.get(group) ?? new Map<string, Set<Operation>>();
+  for (const key of [...byGroup.keys()].sort()) {
+    const resources = byGroup.get(key) ?? new Map<string, Set<Operation>>();
+    const [scope = '*', group = ''] = key.split(' ') as [WebhookRule['scope'], string];
     // Resources with the same operation set share a rule.
     const byOperations = new Map<string, string[]>();
     for (const [resource, operations] of [...resources.entries()].sort(([a], [b]) => a.localeCompare(b))) {
-      const key = operationOrder.filter((op) => operations.has(op)).join(',');
-      byOperations.set(key, [...(byOperations.get(key) ?? []), resource]);
+      const ops = operationOrder.filter((op) => operations.has(op)).join(',');
+      byOperations.set(ops, [...(byOperations.get(ops) ?? []), resource]);
     }
-    for (const [key, list] of [...byOperations.entries()].sort(([a], [b]) => a.localeCompare(b))) {
+    for (const [ops, list] of [...byOperations.entries()].sort(([a], [b]) => a.localeCompare(b))) {
       rules.push({
         apiGroups: [group],
         apiVersions: ['*'],
-        operations: key.split(',') as Operation[],
+        operations: ops.split(',') as Operation[],
         resources: list,
-        scope: '*',
+        scope,
       });
     }
   }

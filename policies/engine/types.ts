@@ -152,6 +152,12 @@ export interface AdmissionRule {
   readonly apiGroups: readonly string[];
   readonly resources: readonly string[];
   readonly operations: readonly Operation[];
+  /**
+   * Which objects the rule covers (default `*`). A wildcard rule should say `Namespaced`: cluster-scoped
+   * objects (nodes, CRDs, ClusterRoles) are not filtered by the webhook's namespaceSelector, so a
+   * cluster-wide wildcard would block them all whenever the webhook is down.
+   */
+  readonly scope?: 'Cluster' | 'Namespaced' | '*';
 }
 
 /** The normalized input a policy sees. */

@@ -112,7 +112,13 @@ export const freezeWindowsPolicy: Policy<FreezeWindowsParams> = {
       breakGlass: breakGlassSchema,
     },
   },
-  admissionRules: [{ apiGroups: ['*'], resources: ['*'], operations: ['CREATE', 'UPDATE', 'DELETE'] }],
+  // Namespaced only: a cluster-wide wildcard would block nodes, CRDs and ClusterRoles whenever the
+  // webhook is down (namespaceSelector does not filter cluster-scoped objects). Namespace objects
+  // are sent explicitly, so labelling a namespace into or out of a frozen scope is judged.
+  admissionRules: [
+    { apiGroups: ['*'], resources: ['*'], operations: ['CREATE', 'UPDATE', 'DELETE'], scope: 'Namespaced' },
+    { apiGroups: [''], resources: ['namespaces'], operations: ['CREATE', 'UPDATE', 'DELETE'] },
+  ],
   compile(raw) {
     const entities = Object.entries(raw.entities as Record<string, Record<string, unknown>>).map(
       ([id, entity]) => compileEntity(id, entity, `entities/${id}`),

@@ -144,6 +144,13 @@ describe('charts/tollgate', () => {
     expect(conditions).toContain("request.resource.resource == 'leases'");
     expect(conditions).toContain("request.resource.resource == 'events'");
     expect(conditions).toContain("'system:apiserver'");
+    // a wildcard must not reach cluster-scoped objects (nodes, CRDs, ClusterRoles): the
+    // namespaceSelector cannot exclude them, so the webhook being down would block them all
+    const wildcard = (webhook.rules as { resources: string[]; scope: string }[]).filter((r) =>
+      r.resources.includes('*'),
+    );
+    expect(wildcard.length).toBeGreaterThan(0);
+    expect(wildcard.every((r) => r.scope === 'Namespaced')).toBe(true);
   });
 
   it('generates TLS whose CA signs the serving certificate and is the caBundle', async () => {
