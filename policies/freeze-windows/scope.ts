@@ -185,15 +185,28 @@ function withoutBookkeeping(object: KubeObject): unknown {
   return { ...rest, metadata: meta };
 }
 
+/** Most value pairs one comparison visits; beyond it the UPDATE counts as a change (fail-safe). */
+const maxComparedPairs = 1_000_000;
+
 /**
  * Structural equality without recursion: the API server accepts JSON nested 10 000 deep, and a
  * recursive comparison overflowed the stack there, which denied every UPDATE of such an object.
+ * Each pair of objects is compared once, so values shared many times (YAML aliases) stay linear.
  */
 function deepEqual(left: unknown, right: unknown): boolean {
   const pending: Array<[unknown, unknown]> = [[left, right]];
+  const compared = new WeakMap<object, WeakSet<object>>();
+  let budget = maxComparedPairs;
   for (let pair = pending.pop(); pair !== undefined; pair = pending.pop()) {
     const [a, b] = pair;
     if (a === b) continue;
+    if (--budget < 0) return false;
+    if (typeof a === 'object' && a !== null && typeof b === 'object' && b !== null) {
+      const seen = compared.get(a) ?? new WeakSet<object>();
+      if (seen.has(b)) continue;
+      seen.add(b);
+      compared.set(a, seen);
+    }
     if (Array.isArray(a)) {
       if (!Array.isArray(b) || a.length !== b.length) return false;
       a.forEach((v: unknown, i) => pending.push([v, b[i]]));
