@@ -118,6 +118,8 @@ export const freezeWindowsPolicy: Policy<FreezeWindowsParams> = {
   admissionRules: [
     { apiGroups: ['*'], resources: ['*'], operations: ['CREATE', 'UPDATE', 'DELETE'], scope: 'Namespaced' },
     { apiGroups: [''], resources: ['namespaces'], operations: ['CREATE', 'UPDATE', 'DELETE'] },
+    // kubectl scale changes replicas through the scale subresource of any workload
+    { apiGroups: ['*'], resources: ['*/scale'], operations: ['UPDATE'], scope: 'Namespaced' },
   ],
   compile(raw) {
     const entities = Object.entries(raw.entities as Record<string, Record<string, unknown>>).map(

@@ -135,6 +135,10 @@ describe('freeze windows through the API server (tollgate serve --now)', () => {
     const update = await kube.patch(`${deployments}/ledger`, { metadata: { labels: { release: 'hotfix' } } });
     expect(update.status).toBe(403);
     expect(messageOf(update.body)).toContain('[freeze-windows]');
+    // kubectl scale goes through the scale subresource
+    const scale = await kube.patch(`${deployments}/ledger/scale`, { spec: { replicas: 5 } });
+    expect(scale.status).toBe(403);
+    expect(messageOf(scale.body)).toContain('[freeze-windows]');
     const del = await kube.delete(`${deployments}/ledger`);
     expect(del.status).toBe(403);
     expect(messageOf(del.body)).toContain('[freeze-windows]');

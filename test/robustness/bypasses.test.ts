@@ -842,8 +842,8 @@ describe('freeze-windows: changes during the close that must stay denied', () =>
     expect(denied(r)).toBe(true);
   });
 
-  // The engine freezes a Scale; the chart's `resources: ['*']` rule does not send subresources and
-  // the webhook skips `scale`, so `kubectl scale` still needs a `*/scale` rule and webhook routing.
+  // The engine freezes a Scale; the chart sends `*/scale` UPDATEs and the webhook evaluates them
+  // (test/e2e/freeze.e2e.test.ts scales a Deployment through the API server during the close).
   it('kubectl scale (an UPDATE of deployments/scale) is a change during the close', async () => {
     const scale = (replicas: number): KubeObject => ({
       apiVersion: 'autoscaling/v1',

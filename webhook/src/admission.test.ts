@@ -83,7 +83,8 @@ describe('which requests are evaluated', () => {
     ['pods', 'ephemeralcontainers', '', undefined],
     ['pods', 'resize', '', undefined],
     ['pods', 'status', '', 'subresource pods/status is not evaluated'],
-    ['deployments', 'scale', 'apps', 'subresource deployments/scale is not evaluated'],
+    ['deployments', 'scale', 'apps', undefined],
+    ['statefulsets', 'status', 'apps', 'subresource statefulsets/status is not evaluated'],
     ['widgets', 'resize', 'example.com', 'subresource widgets/resize is not evaluated'],
   ])('%s/%s (group %j)', (resource, subResource, group, reason) => {
     expect(skipReason(request(resource, subResource, group))).toBe(reason);

@@ -168,13 +168,14 @@ export function resourcePath(request: AdmissionRequest): string {
 
 /**
  * Why a request is allowed without evaluation, or undefined when it is evaluated. CONNECT carries no
- * object to judge; a subresource other than `pods/ephemeralcontainers` and `pods/resize` (status,
- * scale, exec, ...) does not change what runs.
+ * object to judge; a subresource other than `pods/ephemeralcontainers`, `pods/resize` and the scale subresource
+ * (`kubectl scale`, judged as a Scale object, e.g. by freeze windows) does not change what runs.
  */
 export function skipReason(request: AdmissionRequest): string | undefined {
   if (request.operation === 'CONNECT') return 'CONNECT is not evaluated';
   if (
     request.subResource &&
+    request.subResource !== 'scale' &&
     !(request.resource.group === '' && evaluatedSubresources.has(resourcePath(request)))
   )
     return `subresource ${resourcePath(request)} is not evaluated`;
