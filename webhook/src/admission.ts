@@ -308,7 +308,7 @@ function denialMessage(subject: string, report: Report, denials: readonly string
 
 /** Removes newlines and control characters (warnings and annotations must be single-line text). */
 export function oneLine(text: string): string {
-  // eslint-disable-next-line no-control-regex
+  // eslint-disable-next-line no-control-regex -- stripping control characters is the point
   return text.replace(/[\u0000-\u001f\u007f]+/g, ' ').trim();
 }
 

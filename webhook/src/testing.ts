@@ -23,7 +23,7 @@ export interface TestWebhook {
   /** CA to trust (the generated one, unless TLS files were given). */
   ca: string;
   /** Posts a body to /validate; resolves with status and parsed (or raw) body (loosely typed for assertions). */
-  // eslint-disable-next-line @typescript-eslint/no-explicit-any
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any -- test helper: assertions read arbitrary response shapes
   post(body: unknown, options?: { raw?: boolean; ca?: string }): Promise<{ status: number; body: any }>;
   /** Fetches an ops endpoint. */
   ops(path: string): Promise<{ status: number; text: string }>;
