@@ -1,11 +1,8 @@
-import { readdirSync, readFileSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { loadBundle } from '../engine/bundle.ts';
+import { loadSamples } from '../../test/samples.ts';
 import { evaluate } from '../engine/evaluate.ts';
 import { deployment, pod, runPolicy } from '../engine/testing.ts';
 import type { KubeObject, Policy } from '../engine/types.ts';
-import { parseSource } from '../engine/yaml-source.ts';
 import { resourceLimitsPolicy } from './index.ts';
 
 const policy = resourceLimitsPolicy as Policy<unknown>;
@@ -346,31 +343,22 @@ describe('resource-limits', () => {
 });
 
 describe('resource-limits samples', () => {
-  const samples = fileURLToPath(new URL('./samples/', import.meta.url));
-  const bundle = loadBundle(readFileSync(`${samples}bundle.yaml`), {
-    source: 'samples/bundle.yaml',
-    policies: [policy],
-  });
-  const cases = (['allowed', 'denied'] as const).flatMap((verdict) =>
-    readdirSync(`${samples}${verdict}`)
-      .filter((file) => file.endsWith('.yaml'))
-      .map((file) => [verdict, file] as const),
-  );
+  const samples = loadSamples(new URL('./samples/', import.meta.url), [policy]);
 
   it('has allowed and denied samples', () => {
-    expect(cases.filter(([v]) => v === 'allowed').length).toBeGreaterThan(0);
-    expect(cases.filter(([v]) => v === 'denied').length).toBeGreaterThan(0);
+    expect(samples.cases.filter(([v]) => v === 'allowed').length).toBeGreaterThan(0);
+    expect(samples.cases.filter(([v]) => v === 'denied').length).toBeGreaterThan(0);
   });
 
-  it.each(cases)('%s/%s', async (verdict, file) => {
-    const source = parseSource(readFileSync(`${samples}${verdict}/${file}`, 'utf8'));
-    expect(source.errors).toEqual([]);
-    for (const document of source.documents) {
-      const report = await evaluate({ operation: 'CREATE', object: document.value as KubeObject }, bundle, {
+  it.each(samples.cases)('%s/%s', async (verdict, file) => {
+    for (const object of samples.objects(verdict, file)) {
+      const report = await evaluate({ operation: 'CREATE', object }, samples.bundle, {
         now: new Date('2026-11-20T12:00:00Z'),
         point: 'admission',
       });
       expect(report.decision).toBe(verdict === 'allowed' ? 'allow' : 'deny');
+      if (verdict === 'denied')
+        expect(report.results.flatMap((r) => r.findings.map((f) => f.policy))).toContain('resource-limits');
     }
   });
 });
