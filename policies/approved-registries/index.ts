@@ -12,7 +12,7 @@ import {
   parseImageReference,
 } from '../engine/image-reference.ts';
 import type { FindingDraft, Policy } from '../engine/types.ts';
-import { imageFieldsOf, malformedWorkloadFields } from '../engine/workloads.ts';
+import { imageFieldsOf, malformedWorkloadFields, workloadAdmissionRules } from '../engine/workloads.ts';
 
 /** Parameters of approved-registries. */
 export interface ApprovedRegistriesParams {
@@ -42,19 +42,7 @@ export const approvedRegistriesPolicy: Policy<ApprovedRegistriesParams> = {
       requireDigest: { type: 'boolean', description: 'require images pinned by digest' },
     },
   },
-  admissionRules: [
-    {
-      apiGroups: [''],
-      resources: ['pods', 'pods/ephemeralcontainers', 'replicationcontrollers', 'podtemplates'],
-      operations: ['CREATE', 'UPDATE'],
-    },
-    {
-      apiGroups: ['apps'],
-      resources: ['deployments', 'statefulsets', 'daemonsets', 'replicasets'],
-      operations: ['CREATE', 'UPDATE'],
-    },
-    { apiGroups: ['batch'], resources: ['jobs', 'cronjobs'], operations: ['CREATE', 'UPDATE'] },
-  ],
+  admissionRules: [...workloadAdmissionRules(['pods/ephemeralcontainers'])],
   compile(raw) {
     const registries = Array.isArray(raw.registries) ? raw.registries.map(String) : [];
     registries.forEach((prefix, index) => {

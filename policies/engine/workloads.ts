@@ -4,7 +4,7 @@
  */
 import type { PathSegment } from './path.ts';
 import { formatPath } from './path.ts';
-import type { KubeObject } from './types.ts';
+import type { AdmissionRule, KubeObject } from './types.ts';
 
 /** A pod spec found inside an object, with its path. */
 export interface PodSpecLocation {
@@ -223,4 +223,25 @@ export function malformedWorkloadFields(object: KubeObject): MalformedField[] {
     }
   }
   return out;
+}
+
+/**
+ * Webhook rules (CREATE, UPDATE) for every kind that carries a pod spec, so each policy judging pod
+ * specs asks for the same kinds; `coreResources` adds core-group resources such as
+ * `pods/ephemeralcontainers` or `services`.
+ */
+export function workloadAdmissionRules(coreResources: readonly string[] = []): AdmissionRule[] {
+  return [
+    {
+      apiGroups: [''],
+      resources: ['pods', 'replicationcontrollers', 'podtemplates', ...coreResources],
+      operations: ['CREATE', 'UPDATE'],
+    },
+    {
+      apiGroups: ['apps'],
+      resources: ['deployments', 'statefulsets', 'daemonsets', 'replicasets'],
+      operations: ['CREATE', 'UPDATE'],
+    },
+    { apiGroups: ['batch'], resources: ['jobs', 'cronjobs'], operations: ['CREATE', 'UPDATE'] },
+  ];
 }

@@ -10,7 +10,14 @@ import { skip } from '../engine/evaluate.ts';
 import type { PathSegment } from '../engine/path.ts';
 import { formatPath } from '../engine/path.ts';
 import type { EngineContext, FindingDraft, KubeObject, Policy, PolicyInput } from '../engine/types.ts';
-import { containersOf, getIn, isRecord, malformedWorkloadFields, podSpecsOf } from '../engine/workloads.ts';
+import {
+  containersOf,
+  getIn,
+  isRecord,
+  malformedWorkloadFields,
+  podSpecsOf,
+  workloadAdmissionRules,
+} from '../engine/workloads.ts';
 
 /** Parameters of namespace-isolation. */
 export interface NamespaceIsolationParams {
@@ -760,27 +767,14 @@ export const namespaceIsolationPolicy: Policy<NamespaceIsolationParams> = {
     },
   },
   admissionRules: [
-    {
-      apiGroups: [''],
-      resources: [
-        'pods',
-        'pods/ephemeralcontainers',
-        'replicationcontrollers',
-        'podtemplates',
-        'services',
-        'endpoints',
-        'persistentvolumeclaims',
-        'configmaps',
-        'serviceaccounts',
-      ],
-      operations: ['CREATE', 'UPDATE'],
-    },
-    {
-      apiGroups: ['apps'],
-      resources: ['deployments', 'statefulsets', 'daemonsets', 'replicasets'],
-      operations: ['CREATE', 'UPDATE'],
-    },
-    { apiGroups: ['batch'], resources: ['jobs', 'cronjobs'], operations: ['CREATE', 'UPDATE'] },
+    ...workloadAdmissionRules([
+      'pods/ephemeralcontainers',
+      'services',
+      'endpoints',
+      'persistentvolumeclaims',
+      'configmaps',
+      'serviceaccounts',
+    ]),
     { apiGroups: ['discovery.k8s.io'], resources: ['endpointslices'], operations: ['CREATE', 'UPDATE'] },
     {
       apiGroups: ['networking.k8s.io'],

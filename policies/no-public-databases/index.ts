@@ -9,7 +9,7 @@ import { skip } from '../engine/evaluate.ts';
 import type { PathSegment } from '../engine/path.ts';
 import { formatPath } from '../engine/path.ts';
 import type { EngineContext, FindingDraft, KubeObject, Policy, PolicyInput } from '../engine/types.ts';
-import { containersOf, getIn, isRecord, podSpecsOf } from '../engine/workloads.ts';
+import { containersOf, getIn, isRecord, podSpecsOf, workloadAdmissionRules } from '../engine/workloads.ts';
 import {
   analyzeService,
   databaseImage,
@@ -528,17 +528,7 @@ export const noPublicDatabasesPolicy: Policy<NoPublicDatabasesParams> = {
     'postgresql load balancers.',
   paramsSchema,
   admissionRules: [
-    {
-      apiGroups: [''],
-      resources: ['services', 'pods', 'replicationcontrollers', 'podtemplates', 'configmaps'],
-      operations: ['CREATE', 'UPDATE'],
-    },
-    {
-      apiGroups: ['apps'],
-      resources: ['deployments', 'statefulsets', 'daemonsets', 'replicasets'],
-      operations: ['CREATE', 'UPDATE'],
-    },
-    { apiGroups: ['batch'], resources: ['jobs', 'cronjobs'], operations: ['CREATE', 'UPDATE'] },
+    ...workloadAdmissionRules(['services', 'configmaps']),
     {
       apiGroups: ['networking.k8s.io', 'extensions'],
       resources: ['ingresses'],

@@ -17,7 +17,13 @@ import {
 } from '../engine/quantity.ts';
 import type { FindingDraft, Policy } from '../engine/types.ts';
 import type { ContainerLocation } from '../engine/workloads.ts';
-import { containersOf, isRecord, malformedWorkloadFields, podSpecsOf } from '../engine/workloads.ts';
+import {
+  containersOf,
+  isRecord,
+  malformedWorkloadFields,
+  podSpecsOf,
+  workloadAdmissionRules,
+} from '../engine/workloads.ts';
 
 /** `requests` or `limits`. */
 export type ResourceSection = 'requests' | 'limits';
@@ -247,19 +253,7 @@ export const resourceLimitsPolicy: Policy<ResourceLimitsParams> = {
       },
     },
   },
-  admissionRules: [
-    {
-      apiGroups: [''],
-      resources: ['pods', 'pods/resize', 'replicationcontrollers', 'podtemplates'],
-      operations: ['CREATE', 'UPDATE'],
-    },
-    {
-      apiGroups: ['apps'],
-      resources: ['deployments', 'statefulsets', 'daemonsets', 'replicasets'],
-      operations: ['CREATE', 'UPDATE'],
-    },
-    { apiGroups: ['batch'], resources: ['jobs', 'cronjobs'], operations: ['CREATE', 'UPDATE'] },
-  ],
+  admissionRules: [...workloadAdmissionRules(['pods/resize'])],
   compile(raw) {
     const requiredKeys = Array.isArray(raw.required)
       ? raw.required.map(String)

@@ -16,7 +16,7 @@ import {
   parseImageReference,
 } from '../engine/image-reference.ts';
 import type { EnforcementAction, FindingDraft, Policy } from '../engine/types.ts';
-import { imageFieldsOf, isRecord } from '../engine/workloads.ts';
+import { imageFieldsOf, isRecord, workloadAdmissionRules } from '../engine/workloads.ts';
 import { imageVerifierService, isImageVerifier } from './verifier.ts';
 import type {
   ImageVerifier,
@@ -222,19 +222,7 @@ export const signedImagesPolicy: Policy<SignedImagesParams> = {
       },
     },
   },
-  admissionRules: [
-    {
-      apiGroups: [''],
-      resources: ['pods', 'pods/ephemeralcontainers', 'replicationcontrollers', 'podtemplates'],
-      operations: ['CREATE', 'UPDATE'],
-    },
-    {
-      apiGroups: ['apps'],
-      resources: ['deployments', 'statefulsets', 'daemonsets', 'replicasets'],
-      operations: ['CREATE', 'UPDATE'],
-    },
-    { apiGroups: ['batch'], resources: ['jobs', 'cronjobs'], operations: ['CREATE', 'UPDATE'] },
-  ],
+  admissionRules: [...workloadAdmissionRules(['pods/ephemeralcontainers'])],
   compile(raw) {
     const rekorRaw = isRecord(raw.rekor) && Array.isArray(raw.rekor.publicKeys) ? raw.rekor.publicKeys : [];
     const rekorPublicKeys = rekorRaw.map((pem: unknown, index) => {
