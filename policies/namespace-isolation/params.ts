@@ -1,0 +1,156 @@
+/**
+ * Bundle parameters of namespace-isolation: their defaults, JSON Schema and compilation.
+ */
+import { ConfigError } from '../engine/errors/index.ts';
+
+/** Parameters of namespace-isolation. */
+export interface NamespaceIsolationParams {
+  /** Admin-controlled namespace label whose presence marks a tenant namespace; its value names the tenant. */
+  readonly tenantLabel: string;
+  /** Namespaces every tenant may reference (ingress, monitoring). */
+  readonly sharedNamespaces: readonly string[];
+  /** Namespaces exempt from host-access and default-namespace checks: kube-system, kube-public, kube-node-lease and the configured ones. */
+  readonly systemNamespaces: readonly string[];
+  /** Linux capabilities containers may add (normalized: upper case, no `CAP_` prefix). */
+  readonly allowedCapabilities: readonly string[];
+  /** Namespace label keys besides `kubernetes.io/metadata.name` and the tenant label that tenants cannot set. */
+  readonly trustedNamespaceLabels: readonly string[];
+  /** Control-plane identities whose requests are judged on host access only (they write Endpoints, RBAC, `default`). */
+  readonly controlPlaneUsers: readonly string[];
+}
+
+/** Namespaces that are always system namespaces. */
+export const builtinSystemNamespaces: readonly string[] = ['kube-system', 'kube-public', 'kube-node-lease'];
+
+/** Pod Security Standards "baseline": the capabilities a container may add. */
+export const baselineCapabilities: readonly string[] = [
+  'AUDIT_WRITE',
+  'CHOWN',
+  'DAC_OVERRIDE',
+  'FOWNER',
+  'FSETID',
+  'KILL',
+  'MKNOD',
+  'NET_BIND_SERVICE',
+  'SETFCAP',
+  'SETGID',
+  'SETPCAP',
+  'SETUID',
+  'SYS_CHROOT',
+];
+
+/** Identities of the API server and the controllers that write Endpoints, EndpointSlices, RBAC and per-namespace defaults. */
+export const defaultControlPlaneUsers: readonly string[] = [
+  'system:apiserver',
+  'system:kube-controller-manager',
+  'system:serviceaccount:kube-system:endpoint-controller',
+  'system:serviceaccount:kube-system:endpointslice-controller',
+  'system:serviceaccount:kube-system:endpointslicemirroring-controller',
+  'system:serviceaccount:kube-system:clusterrole-aggregation-controller',
+  'system:serviceaccount:kube-system:root-ca-cert-publisher',
+  'system:serviceaccount:kube-system:service-account-controller',
+];
+
+/** The namespace label the API server sets to the namespace's own name; tenants cannot change it. */
+export const NAME_LABEL = 'kubernetes.io/metadata.name';
+const labelKeyRe =
+  /^([a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*\/)?[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?$/;
+const namespaceNameRe = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
+
+/** Normalizes a capability the way container runtimes do: upper case, without the `CAP_` prefix. */
+export function normalizeCapability(value: string): string {
+  const upper = value.trim().toUpperCase();
+  return upper.startsWith('CAP_') ? upper.slice(4) : upper;
+}
+
+function stringList(value: unknown): string[] {
+  return Array.isArray(value) ? value.map(String) : [];
+}
+
+/** JSON Schema of the parameters. */
+export const paramsSchema: Record<string, unknown> = {
+  type: 'object',
+  properties: {
+    tenantLabel: {
+      type: 'string',
+      minLength: 1,
+      description: 'admin-controlled namespace label marking tenants',
+    },
+    sharedNamespaces: {
+      type: 'array',
+      items: { type: 'string', minLength: 1 },
+      uniqueItems: true,
+      description: 'namespaces every tenant may reference (ingress, monitoring)',
+    },
+    systemNamespaces: {
+      type: 'array',
+      items: { type: 'string', minLength: 1 },
+      uniqueItems: true,
+      description: `system namespaces in addition to ${builtinSystemNamespaces.join(', ')}`,
+    },
+    allowedCapabilities: {
+      type: 'array',
+      items: { type: 'string', minLength: 1 },
+      uniqueItems: true,
+      description: 'capabilities containers may add (default: the Pod Security baseline list)',
+    },
+    trustedNamespaceLabels: {
+      type: 'array',
+      items: { type: 'string', minLength: 1 },
+      uniqueItems: true,
+      description: 'further admin-only namespace label keys NetworkPolicy namespaceSelectors may use',
+    },
+    controlPlaneUsers: {
+      type: 'array',
+      items: { type: 'string', minLength: 1 },
+      uniqueItems: true,
+      description:
+        'identities judged on host access only (default: the API server and its endpoint, RBAC and namespace controllers)',
+    },
+  },
+};
+
+/** Validates and compiles raw bundle parameters, filling in the defaults. */
+export function compileParams(raw: Record<string, unknown>): NamespaceIsolationParams {
+  const tenantLabel = typeof raw.tenantLabel === 'string' ? raw.tenantLabel : 'tollgate.dev/tenant';
+  if (!labelKeyRe.test(tenantLabel))
+    throw new ConfigError('tenantLabel', `"${tenantLabel}" is not a valid label key`);
+  if (tenantLabel === NAME_LABEL)
+    throw new ConfigError(
+      'tenantLabel',
+      `${NAME_LABEL} names every namespace; use a label that only admins set on tenant namespaces`,
+    );
+  const namespaces = (field: string): string[] => {
+    const list = stringList(raw[field]);
+    list.forEach((name, index) => {
+      if (!namespaceNameRe.test(name) || name.length > 63)
+        throw new ConfigError(`${field}/${index}`, `"${name}" is not a valid namespace name`);
+    });
+    return list;
+  };
+  const sharedNamespaces = namespaces('sharedNamespaces');
+  const systemNamespaces = [...new Set([...builtinSystemNamespaces, ...namespaces('systemNamespaces')])];
+  const both = sharedNamespaces.find((name) => systemNamespaces.includes(name));
+  if (both)
+    throw new ConfigError('sharedNamespaces', `"${both}" is listed as both a shared and a system namespace`);
+  if (sharedNamespaces.includes('default'))
+    throw new ConfigError('sharedNamespaces', '"default" cannot be shared: nothing may run in it');
+  const trustedNamespaceLabels = stringList(raw.trustedNamespaceLabels);
+  trustedNamespaceLabels.forEach((key, index) => {
+    if (!labelKeyRe.test(key))
+      throw new ConfigError(`trustedNamespaceLabels/${index}`, `"${key}" is not a valid label key`);
+  });
+  return {
+    tenantLabel,
+    sharedNamespaces,
+    systemNamespaces,
+    allowedCapabilities: (Array.isArray(raw.allowedCapabilities)
+      ? stringList(raw.allowedCapabilities)
+      : [...baselineCapabilities]
+    ).map(normalizeCapability),
+    trustedNamespaceLabels,
+    controlPlaneUsers: Array.isArray(raw.controlPlaneUsers)
+      ? stringList(raw.controlPlaneUsers)
+      : [...defaultControlPlaneUsers],
+  };
+}
