@@ -500,10 +500,17 @@ function admissionRulesOf(rule: CompiledRule): AdmissionRule[] {
   return [...byGroup].map(([group, resources]) => ({ apiGroups: [group], resources, operations: ops }));
 }
 
+/**
+ * Version of the custom-rule language (match, select, field, condition semantics). Every compiled
+ * rule reports it; the rule's own content is identified by the bundle's version and digest.
+ */
+export const customRulesVersion = '1.0.0';
+
 /** Builds the policy the engine runs for a compiled rule. */
 export function rulePolicy(rule: CompiledRule): Policy<CompiledRule> {
   return Object.freeze({
     id: rule.spec.id,
+    version: customRulesVersion,
     description: rule.spec.description,
     help: `Custom rule from the bundle: ${rule.spec.description}. Selects \`${rule.spec.select}\`${rule.spec.field ? ` (field \`${rule.spec.field}\`)` : ''} and requires ${JSON.stringify(rule.spec.condition)}.`,
     paramsSchema: { type: 'object', properties: {} },

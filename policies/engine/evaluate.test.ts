@@ -5,6 +5,7 @@ import type { EngineContext, KubeObject, Policy } from './types.ts';
 
 const throwing: Policy<unknown> = {
   id: 'throws',
+  version: '2.1.0',
   description: 'always throws',
   help: '',
   paramsSchema: { type: 'object', properties: {} },
@@ -17,6 +18,7 @@ const throwing: Policy<unknown> = {
 
 const flagging: Policy<unknown> = {
   id: 'flags',
+  version: '1.0.0',
   description: 'flags every object',
   help: '',
   paramsSchema: { type: 'object', properties: {} },
@@ -50,6 +52,21 @@ const ctx = (point: 'admission' | 'ci', now = '2026-11-20T00:00:00Z'): EngineCon
 });
 
 describe('evaluate', () => {
+  it('reports the version of the policy that decided, on every result and in Lists', async () => {
+    const bundle = bundleWith({ throws: {}, flags: {} });
+    const single = await evaluate({ operation: 'CREATE', object }, bundle, ctx('admission'));
+    expect(single.results.map((r) => [r.policy, r.version])).toEqual([
+      ['throws', '2.1.0'],
+      ['flags', '1.0.0'],
+    ]);
+    const list = await evaluate(
+      { operation: 'CREATE', object: { apiVersion: 'v1', kind: 'List', items: [object, object] } },
+      bundle,
+      ctx('ci'),
+    );
+    expect(list.results.map((r) => r.version)).toEqual(['2.1.0', '1.0.0']);
+  });
+
   it('turns a throwing policy into status error that denies (never a pass, never a crash)', async () => {
     const report = await evaluate(
       { operation: 'CREATE', object },

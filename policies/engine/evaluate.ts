@@ -108,6 +108,7 @@ async function evaluateList(
   if (depth > maxListDepth)
     return bundle.policies.map((configured) => ({
       policy: configured.policy.id,
+      version: configured.policy.version,
       status: 'error',
       action: configured.enforcement[context.point],
       reason: `Lists nested more than ${maxListDepth} deep are not evaluated`,
@@ -155,6 +156,7 @@ function mergeResults(
   const status = order.find((s) => present.some((r) => r.status === s)) ?? 'skip';
   const merged: PolicyResult = {
     policy: configured.policy.id,
+    version: configured.policy.version,
     status,
     action: present[0]?.action ?? 'off',
     findings: present.flatMap((r) => r.findings),
@@ -204,7 +206,13 @@ async function runPolicy(
 ): Promise<PolicyResult> {
   const { policy } = configured;
   const action = configured.enforcement[context.point];
-  const result: PolicyResult = { policy: policy.id, status: 'skip', action, findings: [] };
+  const result: PolicyResult = {
+    policy: policy.id,
+    version: policy.version,
+    status: 'skip',
+    action,
+    findings: [],
+  };
   if (configured.controls.length > 0) result.controls = [...configured.controls];
   if (action === 'off') {
     result.reason = `enforcement is off at ${context.point}`;

@@ -128,6 +128,12 @@ export interface PolicyTools {
 export interface Policy<P = unknown> {
   /** Stable id (used in bundles, reports, SARIF rule ids). */
   readonly id: string;
+  /**
+   * Semver of the policy's behaviour, shown in reports and the decision log so an auditor can tell
+   * which revision of a policy decided. Bump the minor for new checks (a verdict may turn to deny),
+   * the patch for fixes that only narrow false positives, the major for changed parameters.
+   */
+  readonly version: string;
   /** One-line description for reports and rule help. */
   readonly description: string;
   /** Longer help (markdown) for SARIF rule help and docs. */
@@ -184,6 +190,8 @@ export interface ObjectRef {
 /** The result of one policy on one object. */
 export interface PolicyResult {
   policy: string;
+  /** The policy's {@link Policy.version} (a custom rule carries the rule language's version). */
+  version: string;
   status: PolicyStatus;
   /** The configured action at this enforcement point. */
   action: EnforcementAction;

@@ -87,6 +87,7 @@ export const breakGlassNotConfigured =
 /** The freeze-windows policy: close calendars per legal entity, scope, exemptions and break-glass. */
 export const freezeWindowsPolicy: Policy<FreezeWindowsParams> = {
   id: 'freeze-windows',
+  version: '1.0.0',
   description:
     'No changes in scope during month-end close and other freeze windows, except signed break-glass approvals.',
   help,

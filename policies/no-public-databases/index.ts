@@ -515,6 +515,7 @@ function evaluateObject(input: PolicyInput, params: NoPublicDatabasesParams, con
 /** The no-public-databases policy. */
 export const noPublicDatabasesPolicy: Policy<NoPublicDatabasesParams> = {
   id: 'no-public-databases',
+  version: '1.0.0',
   description: 'Databases must not be reachable from outside the cluster.',
   help:
     'A database is recognised by port (PostgreSQL 5432, Redis 6379, MySQL 3306, MongoDB 27017, ...), by ' +

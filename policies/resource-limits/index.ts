@@ -224,6 +224,7 @@ function checkOwner(
 
 export const resourceLimitsPolicy: Policy<ResourceLimitsParams> = {
   id: 'resource-limits',
+  version: '1.0.0',
   description: 'Containers declare valid resource requests and limits within the configured maxima.',
   help:
     'Every container, init container and native sidecar (init container with `restartPolicy: Always`) must set ' +

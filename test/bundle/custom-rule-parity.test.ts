@@ -79,6 +79,7 @@ describe('custom rules: CI and admission parity', () => {
         results: Array<{
           policy: string;
           status: string;
+          version: string;
           controls?: string[];
           findings: Array<{ path: string }>;
         }>;
@@ -102,7 +103,15 @@ describe('custom rules: CI and admission parity', () => {
             expect(answer.body.response.status.message).toContain(finding.path);
       }
       const line = webhook.logs.find((l) => l.uid === uid) as
-        | { policies: Array<{ policy: string; status: string; fields?: string[]; controls?: string[] }> }
+        | {
+            policies: Array<{
+              policy: string;
+              version: string;
+              status: string;
+              fields?: string[];
+              controls?: string[];
+            }>;
+          }
         | undefined;
       expect(line, `decision log for ${file}`).toBeDefined();
       for (const result of ci.results) {
@@ -110,6 +119,8 @@ describe('custom rules: CI and admission parity', () => {
         expect(logged?.status, `${file} ${result.policy}`).toBe(result.status);
         expect(logged?.fields ?? []).toEqual(result.findings.map((f) => f.path));
         expect(logged?.controls).toEqual(result.controls);
+        expect(logged?.version, `${file} ${result.policy} version`).toBe(result.version);
+        expect(result.version).toMatch(/^\d+\.\d+\.\d+$/);
       }
     }
     expect(denied).toBeGreaterThan(0);

@@ -12,6 +12,8 @@ import type { AdmissionRequest } from './admission.ts';
 /** One policy's part of a decision. */
 export interface DecisionPolicy {
   policy: string;
+  /** The policy's version, so an auditor knows which revision of it decided. */
+  version: string;
   status: string;
   action: string;
   /** Field paths of the findings, e.g. `spec.template.spec.containers[0].image`. */
@@ -93,7 +95,12 @@ export function decisionLine(fields: {
 }
 
 function policyPart(result: Report['results'][number]): DecisionPolicy {
-  const part: DecisionPolicy = { policy: result.policy, status: result.status, action: result.action };
+  const part: DecisionPolicy = {
+    policy: result.policy,
+    version: result.version,
+    status: result.status,
+    action: result.action,
+  };
   if (result.findings.length > 0) part.fields = result.findings.map((finding) => finding.path);
   if (result.exemption) part.exemption = result.exemption.ticket;
   if (result.records && result.records.length > 0) part.records = result.records.map((record) => record.kind);

@@ -11,6 +11,7 @@ import type { TestWebhook } from './testing.ts';
 /** A policy that reports whatever the test asks for through annotations on the object it judges. */
 const probePolicy: Policy<unknown> = {
   id: 'probe',
+  version: '1.0.0',
   description: 'test probe',
   help: 'test probe',
   paramsSchema: { type: 'object', properties: {} },
@@ -48,6 +49,7 @@ const probePolicy: Policy<unknown> = {
 /** A policy that waits until the edge's deadline aborts it. */
 const slowPolicy: Policy<unknown> & { aborted: boolean } = {
   id: 'slow',
+  version: '1.0.0',
   description: 'waits for the abort signal',
   help: 'test',
   paramsSchema: { type: 'object', properties: {} },
@@ -232,6 +234,7 @@ describe('tollgate serve: POST /validate', () => {
     });
     expect(line.policies).toContainEqual({
       policy: 'approved-registries',
+      version: builtinPolicies.find((p) => p.id === 'approved-registries')?.version,
       status: 'fail',
       action: 'deny',
       fields: ['spec.template.spec.containers[0].image'],

@@ -6,6 +6,7 @@
 import { readFile } from 'node:fs/promises';
 import { describe, expect, it } from 'vitest';
 import { main } from '../cli/main.ts';
+import { builtinPolicies } from '../../../policies/index.ts';
 import { parseDiffHunks } from '../action/git.ts';
 import { codeScanningErrors, sarifSchemaErrors } from '../testing/sarif-validator.ts';
 import { parseCommands, repoRoot } from '../testing/run-action.ts';
@@ -62,7 +63,12 @@ describe('--format', () => {
     expect(code).toBe(1);
     const log = JSON.parse(out) as {
       runs: Array<{
-        tool: { driver: { version: string; rules: Array<{ id: string; help: { text: string } }> } };
+        tool: {
+          driver: {
+            version: string;
+            rules: Array<{ id: string; help: { text: string }; properties: { version?: string } }>;
+          };
+        };
         automationDetails: { id: string };
         results: Array<{
           ruleId: string;
@@ -81,6 +87,9 @@ describe('--format', () => {
     expect(run.automationDetails.id).toBe('tollgate/finance-baseline/');
     const rule = run.tool.driver.rules.find((r) => r.id === 'approved-registries');
     expect(rule?.help.text).toMatch(/approved prefixes/);
+    expect(rule?.properties.version).toBe(
+      builtinPolicies.find((p) => p.id === 'approved-registries')?.version,
+    );
     const images = run.results.filter(
       (r) =>
         r.ruleId === 'approved-registries' &&
@@ -302,6 +311,7 @@ describe('job summary', () => {
       results: [
         {
           policy: 'resource-limits',
+          version: '1.0.0',
           status: 'skip' as const,
           action: 'deny' as const,
           findings: [],

@@ -46,7 +46,14 @@ interface SarifRule {
   help: { text: string; markdown: string };
   helpUri?: string;
   defaultConfiguration: { level: SarifLevel; enabled: boolean };
-  properties: { tags: string[]; precision: string; 'security-severity': string; controls?: string[] };
+  properties: {
+    tags: string[];
+    precision: string;
+    'security-severity': string;
+    /** The policy's version (absent for a rule the bundle does not configure). */
+    version?: string;
+    controls?: string[];
+  };
 }
 
 /** SARIF result levels. */
@@ -105,6 +112,7 @@ export function buildSarif(
         tags: ['kubernetes', 'security', 'policy-as-code', ...configured.controls],
         precision: 'very-high',
         'security-severity': severityOf[action] ?? '0.0',
+        version: policy.version,
         ...(configured.controls.length > 0 ? { controls: [...configured.controls] } : {}),
       },
     };

@@ -15,7 +15,9 @@ function report(result: Partial<ResourceReport['results'][number]>): ResourceRep
     file: 'deploy.yaml',
     documentIndex: 0,
     line: 3,
-    results: [{ policy: 'freeze-windows', status: 'pass', action: 'deny', findings: [], ...result }],
+    results: [
+      { policy: 'freeze-windows', version: '1.0.0', status: 'pass', action: 'deny', findings: [], ...result },
+    ],
   };
 }
 
