@@ -1008,3 +1008,40 @@ describe('namespace-isolation samples', () => {
     else expect(decisions).toContain('deny');
   });
 });
+
+describe('namespace-isolation: ipBlock CIDRs read as Kubernetes reads them (bypass class 4)', () => {
+  it.each([
+    ['::ffff:0.0.0.0/96', '0.0.0.0/0'],
+    ['::ffff:0:0/97', '0.0.0.0/1'],
+    ['0.0.0.0/0000', '0.0.0.0/0'],
+    ['0000.0.0.0/0', '0.0.0.0/0'],
+    ['64:ff9b::/96', '64:ff9b::/96'],
+  ])('denies ingress from ipBlock %s (%s)', async (cidr, normalised) => {
+    const result = await run(netpol({ ingress: [{ from: [{ ipBlock: { cidr } }] }] }));
+    expect(result.findings.map((f) => f.path)).toEqual(['spec.ingress[0].from[0].ipBlock.cidr']);
+    expect(result.findings[0]?.message).toContain(normalised);
+    const narrow = cidr.replace(/\/\d+$/, cidr.includes(':') ? '/120' : '/24');
+    expect((await run(netpol({ ingress: [{ from: [{ ipBlock: { cidr: narrow } }] }] }))).findings).toEqual(
+      [],
+    );
+  });
+});
+
+describe('namespace-isolation: principals meaning "anyone" however they are named (bypass class 4)', () => {
+  it.each([
+    ['User', 'system:anonymous', 'anonymous'],
+    ['Group', 'system:anonymous', 'anonymous'],
+    ['User', 'system:unauthenticated', 'anonymous'],
+    ['User', 'system:authenticated', 'every authenticated user'],
+    ['User', 'system:serviceaccounts', 'every service account'],
+  ])('denies a RoleBinding subject %s "%s"', async (kind, name, whom) => {
+    const result = await run(
+      roleBinding([{ kind, apiGroup: 'rbac.authorization.k8s.io', name }, sa('tenant-a')]),
+    );
+    expect(result.findings.map((f) => f.path)).toEqual(['subjects[0].name']);
+    expect(result.findings[0]?.message).toContain(whom);
+    // A user or group with an ordinary name is fine.
+    const named = roleBinding([{ kind, apiGroup: 'rbac.authorization.k8s.io', name: 'erp-admins' }]);
+    expect((await run(named)).findings).toEqual([]);
+  });
+});

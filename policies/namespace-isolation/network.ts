@@ -3,6 +3,7 @@
  * namespaceSelectors keyed on labels a tenant can set (capsule#200).
  */
 import type { PathSegment } from '../engine/path.ts';
+import { describeWideRange, internetWideCidr } from '../engine/cidr.ts';
 import { formatPath } from '../engine/path.ts';
 import { getIn, isRecord } from '../engine/workloads.ts';
 import { NAME_LABEL } from './params.ts';
@@ -35,21 +36,6 @@ function requirementsOf(
   return out;
 }
 
-/**
- * The prefix length of an ipBlock CIDR that spans the internet however it is written, else
- * undefined: the API server accepts `0.0.0.0/00`, `::0/0` and `0:0:0:0:0:0:0:0/0` for `/0`, and
- * `0.0.0.0/1` + `128.0.0.0/1` cover everything too. Anything wider than /8 (IPv4) or /7 (IPv6)
- * counts, as for no-public-databases' load-balancer source ranges.
- */
-export function internetWideCidr(cidr: string): { bits: number } | undefined {
-  const match = /^\s*([^/\s]+)\/(\d{1,3})\s*$/.exec(cidr);
-  if (!match) return undefined;
-  const [, address = '', prefix = ''] = match;
-  const bits = Number(prefix);
-  const wide = address.includes(':') ? bits < 7 : /^\d{1,3}(?:\.\d{1,3}){3}$/.test(address) && bits < 8;
-  return wide ? { bits } : undefined;
-}
-
 function isEmptySelector(selector: unknown): boolean {
   if (!isRecord(selector)) return true;
   return requirementsOf(selector, []).length === 0;
@@ -68,7 +54,7 @@ function checkPeer(
   if (wide)
     findings.push({
       path: formatPath([...path, 'ipBlock', 'cidr']),
-      message: `ingress from ipBlock ${String(cidr)} admits ${wide.bits === 0 ? 'every address' : `a /${wide.bits} range (wider than /8 for IPv4, /7 for IPv6)`}, including pods of every namespace`,
+      message: `ingress from ipBlock ${JSON.stringify(cidr)} admits ${describeWideRange(wide)}, including pods of every namespace`,
       fix: 'admit traffic from the shared ingress namespace with a namespaceSelector on kubernetes.io/metadata.name, or list the client networks (at most /8)',
     });
   if (!('namespaceSelector' in peer)) return;

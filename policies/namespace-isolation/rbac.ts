@@ -11,6 +11,14 @@ import { checkReference, classify, forEachItem, isKind, isSystem } from './tenan
 export const rbacGroup = ['rbac.authorization.k8s.io'];
 const dangerousVerbs = new Set(['escalate', 'bind', 'impersonate', '*']);
 
+/** Principal names that mean "anyone" to the API server's authenticators, and whom they cover. */
+const everyone: ReadonlyMap<string, string> = new Map([
+  ['system:anonymous', 'every anonymous (unauthenticated) request'],
+  ['system:unauthenticated', 'every anonymous (unauthenticated) request'],
+  ['system:authenticated', 'every authenticated user of the cluster'],
+  ['system:serviceaccounts', 'every service account in every namespace'],
+]);
+
 /** Reports RoleBinding subjects in other namespaces and groups that mean "everyone". */
 export function checkRoleBindingSubjects(scope: Scope): void {
   forEachItem(scope.object.subjects, ['subjects'], (subject, path) => {
@@ -22,26 +30,25 @@ export function checkRoleBindingSubjects(scope: Scope): void {
         [...path, 'namespace'],
         `RoleBinding subject ServiceAccount "${name}"`,
       );
+    } else if ((subject.kind === 'User' || subject.kind === 'Group') && everyone.has(name)) {
+      // The authenticator names "anyone" several ways; RBAC matches User and Group names exactly,
+      // so each spelling is reported whichever kind carries it (fail-safe for a User that no
+      // authenticator issues).
+      scope.findings.push({
+        path: formatPath([...path, 'name']),
+        message: `RoleBinding subject ${String(subject.kind)} "${name}" grants the role to ${everyone.get(name) ?? 'everyone'}`,
+        fix: "bind the tenant's own service accounts or users by name instead",
+      });
     } else if (subject.kind === 'User' && name.startsWith('system:serviceaccount:')) {
       const namespace = name.split(':')[2] ?? '';
       checkReference(scope, namespace, [...path, 'name'], `RoleBinding subject User "${name}"`);
-    } else if (subject.kind === 'Group') {
-      if (name.startsWith('system:serviceaccounts:')) {
-        checkReference(
-          scope,
-          name.slice('system:serviceaccounts:'.length),
-          [...path, 'name'],
-          `RoleBinding subject Group "${name}"`,
-        );
-      } else if (
-        ['system:serviceaccounts', 'system:authenticated', 'system:unauthenticated'].includes(name)
-      ) {
-        scope.findings.push({
-          path: formatPath([...path, 'name']),
-          message: `RoleBinding subject Group "${name}" grants the role to every ${name === 'system:serviceaccounts' ? 'service account in every namespace' : name === 'system:authenticated' ? 'authenticated user of the cluster' : 'anonymous user'}`,
-          fix: "bind the tenant's own service accounts or users by name instead",
-        });
-      }
+    } else if (subject.kind === 'Group' && name.startsWith('system:serviceaccounts:')) {
+      checkReference(
+        scope,
+        name.slice('system:serviceaccounts:'.length),
+        [...path, 'name'],
+        `RoleBinding subject Group "${name}"`,
+      );
     }
   });
 }

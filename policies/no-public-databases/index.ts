@@ -5,6 +5,8 @@
  * CloudNativePG and Zalando operators' load-balancer settings.
  */
 import { skipDelete } from '../engine/adjudicators.ts';
+import type { InternetWideRange } from '../engine/cidr.ts';
+import { describeWideRange, goTrimSpace } from '../engine/cidr.ts';
 import { skip } from '../engine/evaluate.ts';
 import type { PathSegment } from '../engine/path.ts';
 import { formatPath } from '../engine/path.ts';
@@ -23,7 +25,8 @@ import type { RelatedIndex } from './detect.ts';
 import {
   internalAnnotationHints,
   internalLoadBalancer,
-  isOpenSourceRange,
+  openSourceRange,
+  unfilteredFamilies,
   sourceRangesAnnotation,
 } from './load-balancers.ts';
 import { compileParams, paramsSchema, zalandoLoadBalancerFields } from './params.ts';
@@ -106,22 +109,31 @@ function serviceFindings(
       ? (spec.loadBalancerSourceRanges as unknown[])
       : [];
     ranges.forEach((range, i) => {
-      if (typeof range === 'string' && isOpenSourceRange(range))
-        findings.push(openRangeFinding(at('spec', 'loadBalancerSourceRanges', i), range, what, details));
+      const open = typeof range === 'string' ? openSourceRange(range) : undefined;
+      if (open)
+        findings.push(openRangeFinding(at('spec', 'loadBalancerSourceRanges', i), open, what, details));
     });
     const annotated = isRecord(annotations) ? annotations[sourceRangesAnnotation] : undefined;
-    if (ranges.length === 0 && typeof annotated === 'string') {
-      const open = annotated.split(',').filter(isOpenSourceRange);
-      if (open.length > 0)
-        findings.push(
-          openRangeFinding(
-            at('metadata', 'annotations', sourceRangesAnnotation),
-            open.join(','),
-            what,
-            details,
-          ),
-        );
-    }
+    const annotationPath = at('metadata', 'annotations', sourceRangesAnnotation);
+    if (ranges.length === 0 && typeof annotated === 'string')
+      for (const range of annotated.split(',')) {
+        const open = openSourceRange(range);
+        if (open) findings.push(openRangeFinding(annotationPath, open, what, details));
+      }
+    const effective =
+      ranges.length > 0
+        ? { path: at('spec', 'loadBalancerSourceRanges'), ranges }
+        : typeof annotated === 'string' && goTrimSpace(annotated) !== ''
+          ? { path: annotationPath, ranges: annotated.split(',') }
+          : undefined;
+    if (effective)
+      for (const family of unfilteredFamilies(spec, effective.ranges))
+        findings.push({
+          path: effective.path,
+          message: `${what} and its load-balancer source ranges list no ${family} range: kube-proxy filters each IP family by the ranges of that family, so ${family} clients are not filtered at all`,
+          fix: `add the allowed ${family} client networks, or set spec.ipFamilies to the families the Service really uses (a Service without spec.ipFamilies is taken as IPv4)`,
+          details,
+        });
   }
   if (Array.isArray(spec.externalIPs)) {
     (spec.externalIPs as unknown[]).forEach((ip, i) => {
@@ -138,13 +150,13 @@ function serviceFindings(
 
 function openRangeFinding(
   path: string,
-  range: string,
+  range: InternetWideRange,
   what: string,
   details: Record<string, unknown>,
 ): FindingDraft {
   return {
     path,
-    message: `${what} and load-balancer source range ${range.trim()} admits the whole internet (checked even for internal load balancers: an ignored annotation must not leave the database open)`,
+    message: `${what} and load-balancer source range ${JSON.stringify(range.cidr.text)} admits the whole internet: ${describeWideRange(range)} (checked even for internal load balancers: an ignored annotation must not leave the database open)`,
     fix: 'list only the client networks that need the database (e.g. the VPN or application subnet CIDR)',
     details,
   };
@@ -430,11 +442,12 @@ function zalandoFindings(scope: Scope, object: KubeObject): FindingDraft[] {
   if (anyEnabled) {
     (Array.isArray(spec.allowedSourceRanges) ? (spec.allowedSourceRanges as unknown[]) : []).forEach(
       (range, i) => {
-        if (typeof range === 'string' && isOpenSourceRange(range))
+        const open = typeof range === 'string' ? openSourceRange(range) : undefined;
+        if (open)
           findings.push(
             openRangeFinding(
               formatPath(['spec', 'allowedSourceRanges', i]),
-              range,
+              open,
               `Zalando postgresql "${name}" fronts a database (PostgreSQL managed by the Zalando operator)`,
               {},
             ),

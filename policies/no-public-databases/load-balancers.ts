@@ -3,6 +3,8 @@
  * load balancer internal the way each provider's controller reads them, and which source ranges
  * open it to the internet.
  */
+import type { InternetWideRange, IpFamily } from '../engine/cidr.ts';
+import { goTrimSpace, internetWideCidr, parseCidr } from '../engine/cidr.ts';
 
 /** Cloud providers whose internal-load-balancer annotations the policy honours. */
 export const loadBalancerProviderIds = ['azure', 'gke', 'aws'] as const;
@@ -82,16 +84,36 @@ export function internalLoadBalancer(
   return { internal: false };
 }
 
-/** A CIDR that admits the internet: any IPv4 range wider than /8 or IPv6 range wider than /7. */
-export function isOpenSourceRange(range: string): boolean {
-  const trimmed = range.trim();
-  const slash = trimmed.lastIndexOf('/');
-  if (slash < 0) return false;
-  const prefix = trimmed.slice(slash + 1);
-  if (!/^\d{1,3}$/.test(prefix)) return false;
-  const bits = Number(prefix);
-  const address = trimmed.slice(0, slash);
-  if (address.includes(':')) return bits < 7;
-  if (/^\d{1,3}(?:\.\d{1,3}){3}$/.test(address)) return bits < 8;
-  return false;
+/**
+ * A load-balancer source range that admits the internet, read as the API server, kube-proxy and
+ * the cloud providers read it (Go's `strings.TrimSpace`, then the sloppy CIDR grammar).
+ */
+export function openSourceRange(range: string): InternetWideRange | undefined {
+  return internetWideCidr(goTrimSpace(range));
+}
+
+const dualStackPolicies = new Set(['PreferDualStack', 'RequireDualStack']);
+
+/**
+ * The IP families of a LoadBalancer Service that its source ranges leave unfiltered: kube-proxy
+ * keeps only the ranges of each family it programs, and a family without ranges is open to every
+ * client. The Service's families are `spec.ipFamilies`, both for a dual-stack policy, else IPv4.
+ */
+export function unfilteredFamilies(
+  spec: Readonly<Record<string, unknown>>,
+  ranges: readonly unknown[],
+): IpFamily[] {
+  const listed = Array.isArray(spec.ipFamilies)
+    ? spec.ipFamilies.filter((family): family is IpFamily => family === 'IPv4' || family === 'IPv6')
+    : [];
+  const families: IpFamily[] =
+    listed.length > 0
+      ? listed
+      : typeof spec.ipFamilyPolicy === 'string' && dualStackPolicies.has(spec.ipFamilyPolicy)
+        ? ['IPv4', 'IPv6']
+        : ['IPv4'];
+  const covered = new Set(
+    ranges.map((range) => (typeof range === 'string' ? parseCidr(goTrimSpace(range))?.family : undefined)),
+  );
+  return [...new Set(families)].filter((family) => !covered.has(family));
 }

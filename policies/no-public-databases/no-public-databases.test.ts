@@ -272,14 +272,19 @@ describe('no-public-databases: internal load-balancer markers, read as each prov
 
   it.each([
     ['0.0.0.0/0', ['10.0.0.0/8', '0.0.0.0/0'], ['spec.loadBalancerSourceRanges[1]']],
-    ['::/0', ['::/0'], ['spec.loadBalancerSourceRanges[0]']],
+    // An IPv6-only list also leaves the IPv4 family unfiltered (a Service without ipFamilies is IPv4).
+    ['::/0', ['::/0'], ['spec.loadBalancerSourceRanges[0]', 'spec.loadBalancerSourceRanges']],
     [
       'a split 0.0.0.0/1 + 128.0.0.0/1',
       ['0.0.0.0/1', '128.0.0.0/1'],
       ['spec.loadBalancerSourceRanges[0]', 'spec.loadBalancerSourceRanges[1]'],
     ],
     ['with whitespace', [' 0.0.0.0/0 '], ['spec.loadBalancerSourceRanges[0]']],
-    ['2000::/3 (all global unicast)', ['2000::/3'], ['spec.loadBalancerSourceRanges[0]']],
+    [
+      '2000::/3 (all global unicast)',
+      ['2000::/3'],
+      ['spec.loadBalancerSourceRanges[0]', 'spec.loadBalancerSourceRanges'],
+    ],
   ])('denies open source range %s even on an internal load balancer', async (_name, ranges, expected) => {
     const object = lb(
       { 'service.beta.kubernetes.io/azure-load-balancer-internal': 'true' },
@@ -1097,4 +1102,51 @@ describe('no-public-databases: samples', () => {
       }
     },
   );
+});
+
+describe('no-public-databases: source ranges read as Kubernetes reads them (bypass class 4)', () => {
+  const internal = { 'service.beta.kubernetes.io/azure-load-balancer-internal': 'true' };
+  it.each([
+    ['IPv4-mapped IPv6 (::ffff:0.0.0.0/96 is 0.0.0.0/0)', '::ffff:0.0.0.0/96'],
+    ['IPv4-mapped IPv6 in hex groups', '::ffff:0:0/96'],
+    ['an IPv4-mapped /100 (0.0.0.0/4)', '0:0:0:0:0:FFFF:0.0.0.0/100'],
+    ['a prefix length with leading zeros beyond three digits', '0.0.0.0/0000'],
+    ['octets with leading zeros', '0000.000.000.000/0'],
+    ['Go-only whitespace (NEL) around it', '\u00850.0.0.0/0\u0085'],
+  ])('denies %s in spec.loadBalancerSourceRanges and in the annotation', async (_name, range) => {
+    const viaField = lb(internal, { loadBalancerSourceRanges: ['10.0.0.0/8', range] });
+    expect(await paths(viaField)).toEqual(['spec.loadBalancerSourceRanges[1]']);
+    const viaAnnotation = lb({
+      ...internal,
+      'service.beta.kubernetes.io/load-balancer-source-ranges': `10.0.0.0/8,${range}`,
+    });
+    expect(await paths(viaAnnotation)).toEqual([
+      'metadata.annotations["service.beta.kubernetes.io/load-balancer-source-ranges"]',
+    ]);
+  });
+
+  it('names the network Kubernetes programs in the message', async () => {
+    const result = await check(lb(internal, { loadBalancerSourceRanges: ['::ffff:0:0/96'] }));
+    expect(result.findings[0]?.message).toContain('0.0.0.0/0');
+  });
+
+  it('denies source ranges that leave one of the Service families unfiltered', async () => {
+    expect(await paths(lb(internal, { loadBalancerSourceRanges: ['2001:db8::/32'] }))).toEqual([
+      'spec.loadBalancerSourceRanges',
+    ]);
+    const dual = lb(internal, {
+      ipFamilyPolicy: 'RequireDualStack',
+      loadBalancerSourceRanges: ['10.0.0.0/8'],
+    });
+    const result = await check(dual);
+    expect(result.findings.map((f) => f.path)).toEqual(['spec.loadBalancerSourceRanges']);
+    expect(result.findings[0]?.message).toContain('no IPv6 range');
+    const annotated = lb({
+      ...internal,
+      'service.beta.kubernetes.io/load-balancer-source-ranges': 'fd00::/8',
+    });
+    expect(await paths(annotated)).toEqual([
+      'metadata.annotations["service.beta.kubernetes.io/load-balancer-source-ranges"]',
+    ]);
+  });
 });
