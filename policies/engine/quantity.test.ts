@@ -3,6 +3,7 @@ import {
   compareQuantities,
   isNegativeQuantity,
   isQuantityError,
+  scaledCeil,
   isZeroQuantity,
   parseQuantity,
   parseQuantityDetailed,
@@ -154,5 +155,21 @@ describe('compareQuantities', () => {
     expect(zero && isZeroQuantity(zero)).toBe(true);
     expect(negative && isNegativeQuantity(negative)).toBe(true);
     expect(negative && isZeroQuantity(negative)).toBe(false);
+  });
+});
+
+describe('scaledCeil (apimachinery ScaledValue without its int64 overflow)', () => {
+  it.each([
+    ['1', 0, 1n],
+    ['1n', 0, 1n],
+    ['1n', -3, 1n],
+    ['0.5', 0, 1n],
+    ['1500m', 0, 2n],
+    ['2', -3, 2000n],
+    ['10E', 0, 10n ** 19n],
+    ['-1.5', 0, -1n],
+  ])('%s at scale %i is %s', (text, scale, expected) => {
+    const quantity = parseQuantity(text);
+    expect(quantity && scaledCeil(quantity, scale)).toBe(expected);
   });
 });

@@ -192,3 +192,19 @@ export function isZeroQuantity(q: Quantity): boolean {
 export function isNegativeQuantity(q: Quantity): boolean {
   return q.numerator < 0n;
 }
+
+/** The largest int64: the kubelet and apimachinery read quantities into int64 (`Value`, `MilliValue`). */
+export const MAX_INT64 = (1n << 63n) - 1n;
+
+/**
+ * `ceil(q / 10^scale)` exactly, as apimachinery's `ScaledValue(scale)` would compute it if it did
+ * not overflow (`scale` 0 is `Value()`, the kubelet's reading of bytes; -3 is `MilliValue()`, its
+ * reading of CPU). Beyond {@link MAX_INT64} apimachinery silently returns 0 or a wrapped value.
+ */
+export function scaledCeil(q: Quantity, scale: number): bigint {
+  const exponent = 9 + scale;
+  const divisor = q.denominator * (exponent >= 9 ? 10n ** BigInt(exponent - 9) : 1n);
+  const numerator = exponent >= 9 ? q.numerator : q.numerator * 10n ** BigInt(9 - exponent);
+  const quotient = numerator / divisor;
+  return quotient * divisor < numerator ? quotient + 1n : quotient;
+}

@@ -10,10 +10,13 @@ import type { PathSegment } from '../engine/path.ts';
 import { formatPath } from '../engine/path.ts';
 import type { Quantity } from '../engine/quantity.ts';
 import {
+  MAX_INT64,
   compareQuantities,
   isNegativeQuantity,
   isQuantityError,
+  isZeroQuantity,
   parseQuantityDetailed,
+  scaledCeil,
 } from '../engine/quantity.ts';
 import type { FindingDraft, Policy } from '../engine/types.ts';
 import type { ContainerLocation } from '../engine/workloads.ts';
@@ -69,6 +72,20 @@ function isByteResource(resource: string): boolean {
   );
 }
 
+/**
+ * Resources whose limit the kubelet enforces and reads a zero of as "no limit": memory
+ * (`MemoryLimitInBytes` is set only when non-zero), CPU (a zero CFS quota is unlimited) and
+ * ephemeral storage (eviction skips a zero limit).
+ */
+const zeroIsUnlimited = new Set(['cpu', 'memory', 'ephemeral-storage']);
+
+/** How the kubelet reads a limit: CPU in millicores (`MilliValue`), everything else in units (`Value`). */
+function kubeletReading(resource: string, quantity: Quantity): { value: bigint; unit: string } {
+  return resource === 'cpu'
+    ? { value: scaledCeil(quantity, -3), unit: 'millicores' }
+    : { value: scaledCeil(quantity, 0), unit: isByteResource(resource) ? 'bytes' : 'units' };
+}
+
 function parseField(key: string): ResourceField | undefined {
   if (!fieldRe.test(key)) return undefined;
   const dot = key.indexOf('.');
@@ -89,6 +106,7 @@ interface Section {
 }
 
 const noQuantities: ReadonlyMap<string, Quantity> = new Map();
+const noResources: ReadonlySet<string> = new Set();
 
 function has(section: Section | undefined, resource: string): boolean {
   return section?.written !== undefined && Object.hasOwn(section.written, resource);
@@ -101,8 +119,17 @@ function ownerLabel(location: ContainerLocation): string {
   return `container "${name}"`;
 }
 
-/** Reads and validates one `requests`/`limits` map, reporting malformed entries. */
-function readSection(owner: ResourceOwner, section: ResourceSection, findings: FindingDraft[]): Section {
+/**
+ * Reads and validates one `requests`/`limits` map, reporting malformed entries, limits beyond the
+ * kubelet's int64 reading, and zero limits of the resources in `zeroLimits` (required limits the
+ * kubelet would read as "no limit").
+ */
+function readSection(
+  owner: ResourceOwner,
+  section: ResourceSection,
+  findings: FindingDraft[],
+  zeroLimits: ReadonlySet<string>,
+): Section {
   const empty = { written: undefined, parsed: noQuantities as Map<string, Quantity> };
   if (!isRecord(owner.resources)) return empty;
   const map = owner.resources[section];
@@ -144,6 +171,21 @@ function readSection(owner: ResourceOwner, section: ResourceSection, findings: F
         fix: `write ${section}.${resource}: ${quantity.text.slice(0, -1)}Mi (mebibytes) or ${quantity.text.slice(0, -1)}M (megabytes)`,
       });
     }
+    if (section === 'limits') {
+      const reading = kubeletReading(resource, quantity);
+      if (reading.value > MAX_INT64)
+        findings.push({
+          path: formatPath([...sectionPath, resource]),
+          message: `${owner.label}: limits.${resource} "${quantity.text}" is ${reading.value} ${reading.unit}, beyond the 64-bit integer the kubelet reads it into; Kubernetes reads such a limit as 0 or a wrapped value, i.e. no limit`,
+          fix: `set limits.${resource} to a realistic value${isByteResource(resource) ? ' such as 2Gi' : resource === 'cpu' ? ' such as 2' : ''}`,
+        });
+      else if (isZeroQuantity(quantity) && zeroLimits.has(resource))
+        findings.push({
+          path: formatPath([...sectionPath, resource]),
+          message: `${owner.label}: limits.${resource} ${JSON.stringify(raw)} is zero, which the kubelet reads as no limit at all (the bundle requires limits.${resource})`,
+          fix: `set limits.${resource} to a positive quantity${isByteResource(resource) ? ' such as 512Mi' : resource === 'cpu' ? ' such as 500m' : ''}`,
+        });
+    }
     parsed.set(resource, quantity);
   }
   return { written: map, parsed };
@@ -154,6 +196,7 @@ function checkOwner(
   owner: ResourceOwner,
   params: ResourceLimitsParams,
   findings: FindingDraft[],
+  zeroLimits: ReadonlySet<string>,
   podLevel?: { requests: Section; limits: Section },
 ): { requests: Section; limits: Section } {
   const base = [...owner.path, 'resources'];
@@ -164,8 +207,8 @@ function checkOwner(
       fix: 'write resources as {requests: {...}, limits: {...}}',
     });
   }
-  const requests = readSection(owner, 'requests', findings);
-  const limits = readSection(owner, 'limits', findings);
+  const requests = readSection(owner, 'requests', findings, noResources);
+  const limits = readSection(owner, 'limits', findings, zeroLimits);
   // A malformed `resources` or section is already reported at its own path; a missing-field
   // finding would name a path through it.
   const malformed = (section: ResourceSection): boolean => {
@@ -233,6 +276,9 @@ export const resourceLimitsPolicy: Policy<ResourceLimitsParams> = {
     'the reason, and memory or storage written with the `m` (milli) suffix is flagged as a typo for `Mi`. ' +
     'Maxima in `max` are **inclusive**: a value equal to the maximum is allowed, one nano above is not. ' +
     'A request above its limit is denied. A missing request counts as its limit, as the API server defaults it. ' +
+    'Limits are judged as the kubelet reads them: a required CPU, memory or ephemeral-storage limit of zero (in any ' +
+    'spelling: `0`, `0Gi`, `-0`, `0e3`) means no limit and is denied, as is any limit beyond the 64-bit integer the ' +
+    'kubelet reads it into (`10E` bytes, `10P` CPUs), which Kubernetes reads as 0 or a wrapped value. ' +
     'Pod-level `spec.resources` is checked the same way and satisfies required fields of every container. ' +
     'Ephemeral containers are skipped (the API forbids resources on them), as is the `pods/ephemeralcontainers` ' +
     'subresource; an in-place resize through `pods/resize` is judged like any pod. LimitRange defaults are not ' +
@@ -309,11 +355,17 @@ export const resourceLimitsPolicy: Policy<ResourceLimitsParams> = {
       fix: 'write the field as Kubernetes expects it (a pod spec map with a list of container maps)',
     }));
     const containers = containersOf(input.object);
+    const zeroLimits = new Set(
+      params.required
+        .filter((field) => field.section === 'limits' && zeroIsUnlimited.has(field.resource))
+        .map((field) => field.resource),
+    );
     for (const pod of podSpecsOf(input.object)) {
       const podLevel = checkOwner(
         { label: 'the pod', resources: pod.spec.resources, path: pod.path },
         { required: [], max: params.max },
         findings,
+        zeroLimits,
       );
       for (const location of containers) {
         if (location.pod.spec !== pod.spec || location.kind === 'ephemeralContainer') continue;
@@ -321,6 +373,7 @@ export const resourceLimitsPolicy: Policy<ResourceLimitsParams> = {
           { label: ownerLabel(location), resources: location.container.resources, path: location.path },
           params,
           findings,
+          zeroLimits,
           podLevel,
         );
       }

@@ -362,3 +362,65 @@ describe('resource-limits samples', () => {
     }
   });
 });
+
+describe('resource-limits: limits the kubelet reads as "no limit" (bypass class 4)', () => {
+  const required = { required: ['requests.cpu', 'limits.memory', 'limits.cpu', 'limits.ephemeral-storage'] };
+  const set = { cpu: '1', memory: '1Gi', 'ephemeral-storage': '1Gi' };
+  it.each([
+    ['memory', '0'],
+    ['memory', 0],
+    ['memory', '0Gi'],
+    ['memory', '-0'],
+    ['memory', '+0.000'],
+    ['memory', '0e12'],
+    ['cpu', '0m'],
+    ['cpu', '.0'],
+    ['ephemeral-storage', '0Ki'],
+  ])('denies a required limits.%s of %j (zero is unlimited)', async (resource, value) => {
+    const findings = await findingsFor(
+      { requests: { cpu: resource === 'cpu' ? '0' : '100m' }, limits: { ...set, [resource]: value } },
+      required,
+    );
+    expect(findings.map((f) => f.path)).toEqual([`${base}.limits.${resource}`]);
+    expect(findings[0]?.message).toContain('no limit');
+  });
+
+  it.each([
+    ['memory', '10E'],
+    ['memory', '9223372036854775808'],
+    ['memory', '1e19'],
+    ['cpu', '10P'],
+    ['cpu', '9223372036854776'],
+    ['ephemeral-storage', '10E'],
+    ['cpu', '8Ei'],
+  ])('denies limits.%s %j, beyond the kubelet int64 reading (read as 0)', async (resource, value) => {
+    const findings = await findingsFor(
+      { requests: { cpu: '100m' }, limits: { ...set, [resource]: value } },
+      required,
+    );
+    expect(findings.map((f) => f.path)).toEqual([`${base}.limits.${resource}`]);
+    expect(findings[0]?.message).toContain('64-bit');
+    // The largest value that still fits is a (huge) limit, not an overflow.
+    const fits = resource === 'cpu' ? '9223372036854775m' : '9223372036854775807';
+    expect(
+      await findingsFor({ requests: { cpu: '100m' }, limits: { ...set, [resource]: fits } }, required),
+    ).toEqual([]);
+  });
+
+  it('denies a zero pod-level limit that stands in for the containers limits', async () => {
+    const object = pod({
+      resources: { limits: { memory: '0' } },
+      containers: [
+        { name: 'app', image: 'registry.corp.example/erp/app:1', resources: { requests: { cpu: '1' } } },
+      ],
+    });
+    const result = await runPolicy(policy, { required: ['requests.cpu', 'limits.memory'] }, object);
+    expect(result.findings.map((f) => f.path)).toEqual(['spec.resources.limits.memory']);
+    // A zero limit that the bundle does not require is the same as no limit, which it allows.
+    const optional = await findingsFor(
+      { requests: { memory: '1Gi' }, limits: { memory: '1Gi', cpu: '0' } },
+      {},
+    );
+    expect(optional).toEqual([]);
+  });
+});
