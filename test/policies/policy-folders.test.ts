@@ -1,6 +1,6 @@
 /**
- * Every policy folder tests itself the same way (after gatekeeper-library): a version,
- * samples under samples/{allowed,denied} judged with
+ * Every policy folder documents and tests itself the same way (after gatekeeper-library): a
+ * README.md that states the policy's version, samples under samples/{allowed,denied} judged with
  * samples/bundle.yaml, and a suite.yaml that `tollgate bundle test` runs, asserting each sample's
  * decision, statuses and finding paths. Folders are discovered by listing policies/, so a new policy
  * is held to this without touching the test; each suite runs through the real command.
@@ -75,17 +75,19 @@ describe('policy folders', () => {
   describe.each(folders)('%s', (folder) => {
     const dir = join(policiesDir, folder);
 
-    it('has a suite and samples of both kinds', () => {
-      for (const file of ['index.ts', 'suite.yaml', 'samples/bundle.yaml'])
+    it('has a README, a suite and samples of both kinds', () => {
+      for (const file of ['index.ts', 'README.md', 'suite.yaml', 'samples/bundle.yaml'])
         expect(existsSync(join(dir, file)), `${folder}/${file}`).toBe(true);
       expect(sampleDocuments(folder, 'allowed').length).toBeGreaterThan(0);
       expect(sampleDocuments(folder, 'denied').length).toBeGreaterThan(0);
     });
 
-    it('has a semver version', () => {
+    it('has a semver version, stated in its README', () => {
       const version = versionOf(folder);
       expect(version, `${folder} is registered in policies/index.ts with a version`).toBeDefined();
       expect(semver.valid(version ?? ''), `${folder} version ${version}`).toBe(version);
+      const readme = readFileSync(join(dir, 'README.md'), 'utf8');
+      expect(readme).toContain(`**Version:** ${version}`);
     });
 
     it('its suite covers every sample document with a decision that matches its folder', () => {
