@@ -1,6 +1,7 @@
 /**
- * The README's pull-request workflow is meant to be copied as is: it must parse, pass only inputs
- * the action declares, check out full history for the baseline, and upload the SARIF it writes.
+ * The pull-request workflow in the README's tour and in docs/github-action.md is meant to be copied
+ * as is: it must parse, pass only inputs the action declares, check out full history for the
+ * baseline, and upload the SARIF it writes. Both copies are checked.
  */
 import { readFile } from 'node:fs/promises';
 import { describe, expect, it } from 'vitest';
@@ -13,10 +14,10 @@ interface Step {
   if?: string;
 }
 
-describe('README workflow', async () => {
-  const readme = await readFile(`${repoRoot}README.md`, 'utf8');
-  const section = readme.slice(readme.indexOf('## GitHub Action and CI formats'));
-  const block = /```yaml\n([\s\S]*?)```/.exec(section)?.[1] ?? '';
+describe.each(['README.md', 'docs/github-action.md'])('the workflow in %s', async (page) => {
+  const markdown = await readFile(`${repoRoot}${page}`, 'utf8');
+  const blocks = [...markdown.matchAll(/```yaml\n([\s\S]*?)```/g)].map((match) => match[1] ?? '');
+  const block = blocks.find((text) => text.includes('/ci-action@')) ?? '';
   const workflow = parse(block) as {
     on: Record<string, unknown>;
     permissions: Record<string, string>;
