@@ -194,6 +194,7 @@ function toPolicyInput(input: AdmissionInput, object: KubeObject): PolicyInput {
   if (input.operation !== 'DELETE' && input.oldObject) policyInput.oldObject = input.oldObject;
   if (namespace) policyInput.namespace = namespace;
   if (input.subresource) policyInput.subresource = input.subresource;
+  if (input.resource) policyInput.resource = input.resource;
   if (input.userInfo) policyInput.userInfo = input.userInfo;
   return policyInput;
 }

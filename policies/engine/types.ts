@@ -55,8 +55,16 @@ export interface AdmissionInput {
   namespace?: string;
   /** Subresource such as `ephemeralcontainers` or `resize`. */
   subresource?: string;
+  /** The resource the request addresses (for a subresource, its parent: `apps` `deployments` for deployments/scale). */
+  resource?: RequestResource;
   userInfo?: UserInfo;
   dryRun?: boolean;
+}
+
+/** An API group and resource (plural) as an AdmissionRequest names them. */
+export interface RequestResource {
+  readonly group: string;
+  readonly resource: string;
 }
 
 /** Looks up a namespace object (for its labels); the edge backs it with an informer cache or the input files. */
@@ -175,6 +183,8 @@ export interface PolicyInput {
   /** Effective namespace (request namespace, else metadata.namespace). */
   readonly namespace?: string;
   readonly subresource?: string;
+  /** The resource the request addresses (admission only; the parent resource of a subresource). */
+  readonly resource?: RequestResource;
   readonly userInfo?: UserInfo;
   readonly dryRun: boolean;
 }

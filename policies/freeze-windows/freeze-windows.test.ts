@@ -593,3 +593,57 @@ describe('freeze-windows: the shipped finance baseline configures no break-glass
     expect(demoRest).toEqual(freezeOf(baselineText));
   });
 });
+
+describe('freeze-windows: a scope by kind covers the same change through a subresource (bypass class 6)', () => {
+  const scale = (namespace = 'tenant-prod'): KubeObject => ({
+    apiVersion: 'autoscaling/v1',
+    kind: 'Scale',
+    metadata: { name: 'odoo', namespace },
+    spec: { replicas: 10 },
+  });
+  const scoped = (scope: Record<string, unknown>, object: KubeObject, input: Partial<AdmissionInput>) =>
+    runPolicy(policy, { ...params, scope: { ...(params.scope as object), ...scope } }, object, {
+      input: { operation: 'UPDATE', ...input },
+      context: { now: inFreeze, namespaces },
+    });
+  const on = (group: string, resource: string, subresource: string) => ({
+    subresource,
+    resource: { group, resource },
+  });
+
+  it.each([
+    ['Deployment', 'apps', 'deployments'],
+    ['StatefulSet', 'apps', 'statefulsets'],
+    ['ReplicaSet', 'apps', 'replicasets'],
+    ['ReplicationController', '', 'replicationcontrollers'],
+    ['Rollout', 'argoproj.io', 'rollouts'],
+    ['Cluster', 'postgresql.cnpg.io', 'clusters'],
+  ])('freezes kubectl scale of a %s (a Scale on %s/%s)', async (kind, group, resource) => {
+    const result = await scoped({ kinds: [kind] }, scale(), on(group, resource, 'scale'));
+    expect(result.status).toBe('fail');
+    // Another kind's scale stays outside the scope, and excluding the parent kind excludes its scale.
+    expect((await scoped({ kinds: ['ConfigMap'] }, scale(), on(group, resource, 'scale'))).status).toBe(
+      'skip',
+    );
+    const excluded = await scoped({ excludeKinds: [kind] }, scale(), on(group, resource, 'scale'));
+    expect(excluded.reason).toContain(`kind ${kind} is excluded`);
+  });
+
+  it('names every kind of a subresource change it leaves unfrozen; pod subresources stay Pod changes', async () => {
+    const other = await scoped({ kinds: ['Pod'] }, scale(), on('apps', 'deployments', 'scale'));
+    expect(other.reason).toContain('kinds Scale, Deployment are not frozen');
+    const pod: KubeObject = {
+      apiVersion: 'v1',
+      kind: 'Pod',
+      metadata: { name: 'odoo-0', namespace: 'tenant-prod' },
+      spec: { containers: [{ name: 'odoo', image: 'registry.corp.example/erp/odoo:17' }] },
+    };
+    const changed = structuredClone(pod);
+    (changed.spec as Record<string, unknown>).ephemeralContainers = [{ name: 'debug', image: 'busybox' }];
+    for (const subresource of ['ephemeralcontainers', 'resize'])
+      expect(
+        (await scoped({ kinds: ['Pod'] }, changed, { oldObject: pod, ...on('', 'pods', subresource) }))
+          .status,
+      ).toBe('fail');
+  });
+});

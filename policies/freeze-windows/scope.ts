@@ -126,6 +126,41 @@ function labelsOf(object: KubeObject | undefined): Record<string, string> {
   return isRecord(labels) ? (labels as Record<string, string>) : {};
 }
 
+/** Kinds of the built-in resources whose subresources change what runs, by `group/resource`. */
+const builtinParentKinds: Readonly<Record<string, string>> = {
+  'apps/deployments': 'Deployment',
+  'apps/statefulsets': 'StatefulSet',
+  'apps/replicasets': 'ReplicaSet',
+  '/replicationcontrollers': 'ReplicationController',
+  '/pods': 'Pod',
+};
+
+/** The plural resource name a custom resource's kind conventionally has (`Rollout` → `rollouts`). */
+function conventionalPlural(kind: string): string {
+  const lower = kind.toLowerCase();
+  if (/(s|x|z|ch|sh)$/.test(lower)) return `${lower}es`;
+  if (/[^aeiou]y$/.test(lower)) return `${lower.slice(0, -1)}ies`;
+  return `${lower}s`;
+}
+
+/**
+ * The kinds a change is made to: the object's own kind and, for a subresource, the kind of the
+ * resource it belongs to. `kubectl scale deployment` arrives as a `Scale` (group autoscaling) on
+ * `apps/deployments`, subresource `scale`; a scope that freezes `Deployment` must catch it. The
+ * parent of a built-in resource comes from a table; a custom resource's parent is any of `named`
+ * (the scope's kinds) whose conventional plural is the request's resource.
+ */
+export function kindsOfChange(input: PolicyInput, named: readonly string[]): string[] {
+  const kind = typeof input.object.kind === 'string' ? input.object.kind : '';
+  if (!input.subresource || !input.resource) return [kind];
+  const { group, resource } = input.resource;
+  const parents = [
+    builtinParentKinds[`${group}/${resource}`],
+    ...named.filter((candidate) => conventionalPlural(candidate) === resource),
+  ].filter((parent): parent is string => parent !== undefined && parent !== kind);
+  return [kind, ...new Set(parents)];
+}
+
 /** The outcome of matching a change against a scope: in scope, or why not. */
 export type ScopeMatch = { readonly inScope: true } | { readonly inScope: false; readonly why: string };
 
@@ -143,9 +178,12 @@ export function matchScope(
   if (!scope.operations.includes(input.operation))
     return { inScope: false, why: `operation ${input.operation} is not frozen` };
   const kind = typeof input.object.kind === 'string' ? input.object.kind : '';
-  if (scope.kinds && !scope.kinds.includes(kind))
-    return { inScope: false, why: `kind ${kind} is not frozen` };
-  if (scope.excludeKinds.includes(kind)) return { inScope: false, why: `kind ${kind} is excluded` };
+  const kinds = kindsOfChange(input, [...(scope.kinds ?? []), ...scope.excludeKinds]);
+  const what = kinds.length > 1 ? `kinds ${kinds.join(', ')}` : `kind ${kind}`;
+  if (scope.kinds && !kinds.some((candidate) => scope.kinds?.includes(candidate)))
+    return { inScope: false, why: `${what} ${kinds.length > 1 ? 'are' : 'is'} not frozen` };
+  const excluded = kinds.find((candidate) => scope.excludeKinds.includes(candidate));
+  if (excluded !== undefined) return { inScope: false, why: `kind ${excluded} is excluded` };
   if (!scope.namespaceNames && !scope.namespaceSelector) return { inScope: true };
   let name: string | undefined;
   let candidates: Record<string, string>[];

@@ -197,6 +197,7 @@ export function toAdmissionInput(request: AdmissionRequest): AdmissionInput {
   }
   if (request.namespace) input.namespace = request.namespace;
   if (request.subResource) input.subresource = request.subResource;
+  input.resource = { group: request.resource.group, resource: request.resource.name };
   if (request.userInfo) input.userInfo = request.userInfo;
   return input;
 }
