@@ -12,6 +12,17 @@ export interface PodSpecLocation {
   readonly path: readonly PathSegment[];
   /** Labels of the pod template (or Pod), used to match Service selectors. */
   readonly podLabels: Readonly<Record<string, string>>;
+  /** Where its containers are, relative to `path` (default: a PodSpec's three container lists). */
+  readonly slots?: readonly ContainerSlot[];
+  /** Defaults merged into the object's other pod specs (Argo's `templateDefaults`): its containers may leave out the image and resources. */
+  readonly defaults?: boolean;
+}
+
+/** Where containers sit in a pod spec: a list of containers, or a single one (Argo's `container`). */
+export interface ContainerSlot {
+  readonly path: readonly PathSegment[];
+  readonly kind: ContainerKind;
+  readonly single: boolean;
 }
 
 /** Which list a container came from. */
@@ -47,6 +58,83 @@ const templateKinds = new Set([
 /** Kinds whose objects carry a pod spec. */
 export const workloadKinds: readonly string[] = ['Pod', ...templateKinds, 'CronJob', 'PodTemplate'];
 
+/**
+ * Custom resources whose controllers run the pod template they embed, so every pod-spec policy
+ * judges the object as written, in CI as at admission (their pods are judged again when the
+ * controller creates them). `template` is the path of a PodTemplateSpec; `workflow` the path of an
+ * Argo WorkflowSpec, whose `templates[]` each describe a pod.
+ */
+export const customWorkloads: readonly {
+  readonly kind: string;
+  readonly group: string;
+  readonly resource: string;
+  readonly template?: readonly PathSegment[];
+  readonly workflow?: readonly PathSegment[];
+}[] = [
+  // Argo Rollouts: a Deployment replacement (spec.template is a PodTemplateSpec).
+  { kind: 'Rollout', group: 'argoproj.io', resource: 'rollouts', template: ['spec', 'template'] },
+  // KEDA: a Job per event batch (spec.jobTargetRef is a batch/v1 JobSpec).
+  {
+    kind: 'ScaledJob',
+    group: 'keda.sh',
+    resource: 'scaledjobs',
+    template: ['spec', 'jobTargetRef', 'template'],
+  },
+  // CloudNativePG: the PgBouncer pods of a Pooler (spec.template is a PodTemplateSpec).
+  { kind: 'Pooler', group: 'postgresql.cnpg.io', resource: 'poolers', template: ['spec', 'template'] },
+  // Argo Workflows: a pod per container or script template.
+  { kind: 'Workflow', group: 'argoproj.io', resource: 'workflows', workflow: ['spec'] },
+  { kind: 'WorkflowTemplate', group: 'argoproj.io', resource: 'workflowtemplates', workflow: ['spec'] },
+  {
+    kind: 'ClusterWorkflowTemplate',
+    group: 'argoproj.io',
+    resource: 'clusterworkflowtemplates',
+    workflow: ['spec'],
+  },
+  {
+    kind: 'CronWorkflow',
+    group: 'argoproj.io',
+    resource: 'cronworkflows',
+    workflow: ['spec', 'workflowSpec'],
+  },
+];
+
+const podSpecSlots: readonly ContainerSlot[] = [
+  { path: ['initContainers'], kind: 'initContainer', single: false },
+  { path: ['containers'], kind: 'container', single: false },
+  { path: ['ephemeralContainers'], kind: 'ephemeralContainer', single: false },
+];
+
+/** An Argo Workflows template: its init containers, sidecars, main `container` or `script`, and a `containerSet`. */
+const argoTemplateSlots: readonly ContainerSlot[] = [
+  { path: ['initContainers'], kind: 'initContainer', single: false },
+  { path: ['sidecars'], kind: 'container', single: false },
+  { path: ['container'], kind: 'container', single: true },
+  { path: ['script'], kind: 'container', single: true },
+  { path: ['containerSet', 'containers'], kind: 'container', single: false },
+];
+
+function apiGroupOf(object: KubeObject): string {
+  const apiVersion = typeof object.apiVersion === 'string' ? object.apiVersion : '';
+  const slash = apiVersion.indexOf('/');
+  return slash < 0 ? '' : apiVersion.slice(0, slash);
+}
+
+function customWorkloadOf(object: KubeObject): (typeof customWorkloads)[number] | undefined {
+  const group = apiGroupOf(object);
+  return customWorkloads.find((workload) => workload.kind === object.kind && workload.group === group);
+}
+
+/** Path of the PodTemplateSpec of a built-in or custom workload, `[]` for a Pod, undefined for others. */
+function templatePathOf(object: KubeObject): readonly PathSegment[] | undefined {
+  const kind = object.kind;
+  if (kind === 'Pod') return [];
+  if (kind !== undefined && templateKinds.has(kind)) return ['spec', 'template'];
+  if (kind === 'CronJob') return ['spec', 'jobTemplate', 'spec', 'template'];
+  if (kind === 'PodTemplate') return ['template'];
+  return customWorkloadOf(object)?.template;
+}
+
 /** Narrows an unknown value to a plain object. */
 export function isRecord(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
@@ -77,13 +165,37 @@ function labelsAt(value: unknown): Record<string, string> {
 
 /** The pod specs carried by an object (none for kinds without one). */
 export function podSpecsOf(object: KubeObject): PodSpecLocation[] {
-  const kind = object.kind;
-  let templatePath: PathSegment[] | undefined;
-  if (kind === 'Pod') {
+  if (object.kind === 'Pod')
     return isRecord(object.spec) ? [{ spec: object.spec, path: ['spec'], podLabels: labelsAt(object) }] : [];
-  } else if (kind !== undefined && templateKinds.has(kind)) templatePath = ['spec', 'template'];
-  else if (kind === 'CronJob') templatePath = ['spec', 'jobTemplate', 'spec', 'template'];
-  else if (kind === 'PodTemplate') templatePath = ['template'];
+  const workflowPath = customWorkloadOf(object)?.workflow;
+  if (workflowPath) {
+    const workflow = getIn(object, workflowPath);
+    if (!isRecord(workflow)) return [];
+    // The workflow spec itself carries pod-level fields (hostNetwork, volumes, securityContext).
+    const out: PodSpecLocation[] = [{ spec: workflow, path: [...workflowPath], podLabels: {}, slots: [] }];
+    // templateDefaults is merged into every template.
+    if (isRecord(workflow.templateDefaults))
+      out.push({
+        spec: workflow.templateDefaults,
+        path: [...workflowPath, 'templateDefaults'],
+        podLabels: {},
+        slots: argoTemplateSlots,
+        defaults: true,
+      });
+    const templates = workflow.templates;
+    if (Array.isArray(templates))
+      templates.forEach((template: unknown, index) => {
+        if (isRecord(template))
+          out.push({
+            spec: template,
+            path: [...workflowPath, 'templates', index],
+            podLabels: {},
+            slots: argoTemplateSlots,
+          });
+      });
+    return out;
+  }
+  const templatePath = templatePathOf(object);
   if (!templatePath) return [];
   const template = getIn(object, templatePath);
   const spec = getIn(template, ['spec']);
@@ -91,38 +203,82 @@ export function podSpecsOf(object: KubeObject): PodSpecLocation[] {
   return [{ spec, path: [...templatePath, 'spec'], podLabels: labelsAt(template) }];
 }
 
-const containerLists: ReadonlyArray<readonly [string, ContainerKind]> = [
-  ['initContainers', 'initContainer'],
-  ['containers', 'container'],
-  ['ephemeralContainers', 'ephemeralContainer'],
-];
-
 /** Every container of every pod spec in an object, init and ephemeral ones included. */
 export function containersOf(object: KubeObject): ContainerLocation[] {
   const out: ContainerLocation[] = [];
   for (const pod of podSpecsOf(object)) {
-    for (const [field, kind] of containerLists) {
-      const list = pod.spec[field];
-      if (!Array.isArray(list)) continue;
-      list.forEach((container: unknown, index) => {
+    for (const slot of pod.slots ?? podSpecSlots) {
+      const value = getIn(pod.spec, slot.path);
+      const add = (container: unknown, path: readonly PathSegment[]) => {
         if (!isRecord(container)) return;
         out.push({
           container,
-          kind,
-          sidecar: kind === 'initContainer' && container.restartPolicy === 'Always',
-          path: [...pod.path, field, index],
+          kind: slot.kind,
+          sidecar: slot.kind === 'initContainer' && container.restartPolicy === 'Always',
+          path: [...pod.path, ...path],
           pod,
         });
-      });
+      };
+      if (slot.single) add(value, slot.path);
+      else if (Array.isArray(value))
+        value.forEach((container: unknown, index) => add(container, [...slot.path, index]));
     }
   }
   return out;
 }
 
+/**
+ * Custom resources naming an image their operator runs outside any pod template: CloudNativePG's
+ * `Cluster.spec.imageName` (the PostgreSQL image) and its image catalogs' `spec.images[*].image`.
+ */
+export const customImageFields: readonly {
+  readonly kind: string;
+  readonly group: string;
+  readonly resource: string;
+  /** Path of the image field; a `'*'` segment stands for every item of a list. */
+  readonly path: readonly (PathSegment | '*')[];
+}[] = [
+  { kind: 'Cluster', group: 'postgresql.cnpg.io', resource: 'clusters', path: ['spec', 'imageName'] },
+  {
+    kind: 'ImageCatalog',
+    group: 'postgresql.cnpg.io',
+    resource: 'imagecatalogs',
+    path: ['spec', 'images', '*', 'image'],
+  },
+  {
+    kind: 'ClusterImageCatalog',
+    group: 'postgresql.cnpg.io',
+    resource: 'clusterimagecatalogs',
+    path: ['spec', 'images', '*', 'image'],
+  },
+];
+
+/** Values at a path whose `'*'` segments fan out over list items, with their concrete paths. */
+function valuesAt(
+  value: unknown,
+  path: readonly (PathSegment | '*')[],
+  at: readonly PathSegment[] = [],
+): { value: unknown; path: PathSegment[] }[] {
+  const [head, ...rest] = path;
+  if (head === undefined) return [{ value, path: [...at] }];
+  if (head === '*')
+    return Array.isArray(value)
+      ? value.flatMap((item: unknown, index) => valuesAt(item, rest, [...at, index]))
+      : [];
+  const next = getIn(value, [head]);
+  return next === undefined ? [] : valuesAt(next, rest, [...at, head]);
+}
+
 /** Every image reference in an object: container images and image volumes (`volumes[*].image.reference`). */
 export function imageFieldsOf(object: KubeObject): ImageField[] {
   const out: ImageField[] = [];
+  const group = apiGroupOf(object);
+  for (const field of customImageFields)
+    if (field.kind === object.kind && field.group === group)
+      for (const found of valuesAt(object, field.path))
+        out.push({ image: found.value, path: formatPath(found.path) });
   for (const container of containersOf(object)) {
+    if (container.pod.defaults && container.container.image === undefined) continue;
     out.push({ image: container.container.image, path: formatPath([...container.path, 'image']), container });
   }
   for (const pod of podSpecsOf(object)) {
@@ -168,14 +324,10 @@ function shapeOf(value: unknown): string {
  */
 export function malformedWorkloadFields(object: KubeObject): MalformedField[] {
   const out: MalformedField[] = [];
-  const kind = object.kind;
-  let templatePath: PathSegment[] | undefined;
-  if (kind === 'Pod') templatePath = [];
-  else if (kind !== undefined && templateKinds.has(kind)) templatePath = ['spec', 'template'];
-  else if (kind === 'CronJob') templatePath = ['spec', 'jobTemplate', 'spec', 'template'];
-  else if (kind === 'PodTemplate') templatePath = ['template'];
-  if (!templatePath) return out;
-  const specPath = [...templatePath, 'spec'];
+  const workflowPath = customWorkloadOf(object)?.workflow;
+  const templatePath = templatePathOf(object);
+  const specPath = workflowPath ?? (templatePath === undefined ? undefined : [...templatePath, 'spec']);
+  if (!specPath) return out;
   for (let i = 1; i <= specPath.length; i++) {
     const value = getIn(object, specPath.slice(0, i));
     if (value === undefined || value === null) return out;
@@ -187,50 +339,95 @@ export function malformedWorkloadFields(object: KubeObject): MalformedField[] {
       return out;
     }
   }
+  if (workflowPath) {
+    const templates = getIn(object, [...workflowPath, 'templates']);
+    const templatesPath = formatPath([...workflowPath, 'templates']);
+    if (templates !== undefined && templates !== null && !Array.isArray(templates))
+      out.push({
+        path: templatesPath,
+        message: `templates must be a list of templates, not ${shapeOf(templates)}`,
+      });
+    else if (Array.isArray(templates))
+      templates.forEach((template: unknown, index) => {
+        if (!isRecord(template))
+          out.push({
+            path: `${templatesPath}[${index}]`,
+            message: `templates[${index}] must be a template map, not ${shapeOf(template)}`,
+          });
+      });
+  }
   for (const pod of podSpecsOf(object)) {
-    const lists: Array<[string, string]> = [
-      ...containerLists.map(([field]) => [field, 'container'] as [string, string]),
-      ['volumes', 'volume'],
-    ];
-    for (const [field, what] of lists) {
-      const list = pod.spec[field];
-      if (list === undefined || list === null) continue;
-      const listPath = [...pod.path, field];
-      if (!Array.isArray(list)) {
+    for (const slot of pod.slots ?? podSpecSlots) {
+      const value = getIn(pod.spec, slot.path);
+      if (value === undefined || value === null) continue;
+      const field = formatPath(slot.path);
+      const at = [...pod.path, ...slot.path];
+      if (slot.single) {
+        if (!isRecord(value))
+          out.push({
+            path: formatPath(at),
+            message: `${field} must be a container map, not ${shapeOf(value)}`,
+          });
+        continue;
+      }
+      if (!Array.isArray(value)) {
         out.push({
-          path: formatPath(listPath),
-          message: `${field} must be a list of ${what}s, not ${shapeOf(list)}`,
+          path: formatPath(at),
+          message: `${field} must be a list of containers, not ${shapeOf(value)}`,
         });
         continue;
       }
-      list.forEach((item: unknown, index) => {
+      value.forEach((item: unknown, index) => {
         if (!isRecord(item))
           out.push({
-            path: formatPath([...listPath, index]),
-            message: `${field}[${index}] must be a ${what} map, not ${shapeOf(item)}`,
-          });
-        else if (
-          field === 'volumes' &&
-          item.image !== undefined &&
-          item.image !== null &&
-          !isRecord(item.image)
-        )
-          out.push({
-            path: formatPath([...listPath, index, 'image']),
-            message: `volumes[${index}].image must be a map with a reference, not ${shapeOf(item.image)}`,
+            path: formatPath([...at, index]),
+            message: `${field}[${index}] must be a container map, not ${shapeOf(item)}`,
           });
       });
     }
+    const volumes = pod.spec.volumes;
+    const volumesPath = [...pod.path, 'volumes'];
+    if (volumes !== undefined && volumes !== null && !Array.isArray(volumes))
+      out.push({
+        path: formatPath(volumesPath),
+        message: `volumes must be a list of volumes, not ${shapeOf(volumes)}`,
+      });
+    else if (Array.isArray(volumes))
+      volumes.forEach((item: unknown, index) => {
+        if (!isRecord(item))
+          out.push({
+            path: formatPath([...volumesPath, index]),
+            message: `volumes[${index}] must be a volume map, not ${shapeOf(item)}`,
+          });
+        else if (item.image !== undefined && item.image !== null && !isRecord(item.image))
+          out.push({
+            path: formatPath([...volumesPath, index, 'image']),
+            message: `volumes[${index}].image must be a map with a reference, not ${shapeOf(item.image)}`,
+          });
+      });
+    // Argo Workflows merges podSpecPatch (a strategic merge patch, as text) into the pod it creates:
+    // it can add images, host access or resources no field above shows.
+    const patch = pod.spec.podSpecPatch;
+    if (pod.slots !== undefined && patch !== undefined && patch !== null && patch !== '')
+      out.push({
+        path: formatPath([...pod.path, 'podSpecPatch']),
+        message:
+          'podSpecPatch rewrites the pod at run time (images, host access, resources) in text tollgate does not judge',
+      });
   }
   return out;
 }
 
 /**
- * Webhook rules (CREATE, UPDATE) for every kind that carries a pod spec, so each policy judging pod
+ * Webhook rules (CREATE, UPDATE) for every kind that carries a pod spec or an image (custom workloads
+ * and image fields included), so each policy judging pod
  * specs asks for the same kinds; `coreResources` adds core-group resources such as
  * `pods/ephemeralcontainers` or `services`.
  */
 export function workloadAdmissionRules(coreResources: readonly string[] = []): AdmissionRule[] {
+  const custom = new Map<string, string[]>();
+  for (const { group, resource } of [...customWorkloads, ...customImageFields])
+    custom.set(group, [...(custom.get(group) ?? []), resource]);
   return [
     {
       apiGroups: [''],
@@ -243,5 +440,10 @@ export function workloadAdmissionRules(coreResources: readonly string[] = []): A
       operations: ['CREATE', 'UPDATE'],
     },
     { apiGroups: ['batch'], resources: ['jobs', 'cronjobs'], operations: ['CREATE', 'UPDATE'] },
+    ...[...custom].map(([group, resources]) => ({
+      apiGroups: [group],
+      resources,
+      operations: ['CREATE', 'UPDATE'] as const,
+    })),
   ];
 }

@@ -162,7 +162,8 @@ function openRangeFinding(
   };
 }
 
-function podFindings(scope: Scope, object: KubeObject): FindingDraft[] {
+/** hostNetwork and hostPort exposure of the database pods an object runs; `forced` names a pod known to be one. */
+function podFindings(scope: Scope, object: KubeObject, forced?: string): FindingDraft[] {
   const { params } = scope;
   const findings: FindingDraft[] = [];
   const containers = containersOf(object);
@@ -170,7 +171,7 @@ function podFindings(scope: Scope, object: KubeObject): FindingDraft[] {
     const evidence = podEvidence(params, object, pod);
     const own = containers.filter((c) => c.pod.spec === pod.spec);
     if (pod.spec.hostNetwork === true) {
-      let why = evidence.label ?? evidence.images[0];
+      let why = evidence.label ?? evidence.images[0] ?? forced;
       if (!why) {
         for (const c of own)
           for (const port of records(c.container.ports)) {
@@ -194,7 +195,8 @@ function podFindings(scope: Scope, object: KubeObject): FindingDraft[] {
             `containerPort ${portEvidence(params, port.containerPort)}`) ||
           (portEvidence(params, port.hostPort) && `hostPort ${portEvidence(params, port.hostPort)}`) ||
           image ||
-          evidence.label;
+          evidence.label ||
+          forced;
         if (!why) return;
         findings.push({
           path: formatPath([...c.path, 'ports', k, 'hostPort']),
@@ -518,8 +520,13 @@ function evaluateObject(input: PolicyInput, params: NoPublicDatabasesParams, con
   if (traefikKinds.has(kind) && traefikGroups.has(group)) return traefikFindings(scope, object);
   if (gatewayKinds.has(kind) && group === 'gateway.networking.k8s.io')
     return gatewayRouteFindings(scope, object);
-  if ((kind === 'Cluster' || kind === 'Pooler') && group === 'postgresql.cnpg.io')
-    return cnpgFindings(scope, object);
+  if (kind === 'Cluster' && group === 'postgresql.cnpg.io') return cnpgFindings(scope, object);
+  // A Pooler's pod template runs PgBouncer, which serves PostgreSQL's protocol.
+  if (kind === 'Pooler' && group === 'postgresql.cnpg.io')
+    return [
+      ...cnpgFindings(scope, object),
+      ...podFindings(scope, object, 'PgBouncer pooler of CloudNativePG'),
+    ];
   if (kind === 'postgresql' && group === 'acid.zalan.do') return zalandoFindings(scope, object);
   if (podSpecsOf(object).length > 0) return podFindings(scope, object);
   return skip(`${kind || 'object'} cannot expose a database`);

@@ -371,7 +371,8 @@ export const resourceLimitsPolicy: Policy<ResourceLimitsParams> = {
         if (location.pod.spec !== pod.spec || location.kind === 'ephemeralContainer') continue;
         checkOwner(
           { label: ownerLabel(location), resources: location.container.resources, path: location.path },
-          params,
+          // Defaults (Argo's templateDefaults) need not carry every required field themselves.
+          pod.defaults ? { required: [], max: params.max } : params,
           findings,
           zeroLimits,
           podLevel,

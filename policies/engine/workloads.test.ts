@@ -1,0 +1,133 @@
+import { describe, expect, it } from 'vitest';
+import type { KubeObject } from './types.ts';
+import {
+  containersOf,
+  imageFieldsOf,
+  malformedWorkloadFields,
+  podSpecsOf,
+  workloadAdmissionRules,
+} from './workloads.ts';
+
+const container = (name: string) => ({ name, image: `registry.corp.example/erp/${name}:1` });
+const template = { metadata: { labels: { app: 'odoo' } }, spec: { containers: [container('odoo')] } };
+
+const paths = (object: KubeObject) =>
+  containersOf(object).map((c) => `${String(c.container.name)}@${c.path.join('.')}`);
+
+describe('custom workloads whose controllers run an embedded pod template (bypass class 5)', () => {
+  it.each([
+    [{ apiVersion: 'argoproj.io/v1alpha1', kind: 'Rollout', spec: { template } }, 'spec.template.spec'],
+    [
+      { apiVersion: 'keda.sh/v1alpha1', kind: 'ScaledJob', spec: { jobTargetRef: { template } } },
+      'spec.jobTargetRef.template.spec',
+    ],
+    [{ apiVersion: 'postgresql.cnpg.io/v1', kind: 'Pooler', spec: { template } }, 'spec.template.spec'],
+  ])('finds the pod template of %j', (object, path) => {
+    const pods = podSpecsOf(object as KubeObject);
+    expect(pods.map((p) => p.path.join('.'))).toEqual([path]);
+    expect(pods[0]?.podLabels).toEqual({ app: 'odoo' });
+    expect(paths(object as KubeObject)).toEqual([`odoo@${path}.containers.0`]);
+  });
+
+  it('ignores a kind of the same name in another API group', () => {
+    expect(podSpecsOf({ apiVersion: 'example.com/v1', kind: 'Rollout', spec: { template } })).toEqual([]);
+  });
+
+  const workflowSpec = {
+    hostNetwork: true,
+    templateDefaults: { container: { securityContext: { privileged: true } } },
+    templates: [
+      {
+        name: 'main',
+        initContainers: [container('init')],
+        sidecars: [container('proxy')],
+        container: container('main'),
+      },
+      { name: 'report', script: { ...container('report'), source: 'print(1)' } },
+      { name: 'set', containerSet: { containers: [container('a'), container('b')] } },
+      { name: 'steps', steps: [] },
+    ],
+  };
+
+  it.each([
+    ['Workflow', { spec: workflowSpec }, 'spec'],
+    ['WorkflowTemplate', { spec: workflowSpec }, 'spec'],
+    ['ClusterWorkflowTemplate', { spec: workflowSpec }, 'spec'],
+    ['CronWorkflow', { spec: { schedule: '0 1 * * *', workflowSpec } }, 'spec.workflowSpec'],
+  ])('reads every container of an Argo %s', (kind, body, base) => {
+    const object = { apiVersion: 'argoproj.io/v1alpha1', kind, ...body } as KubeObject;
+    expect(paths(object)).toEqual([
+      `undefined@${base}.templateDefaults.container`,
+      `init@${base}.templates.0.initContainers.0`,
+      `proxy@${base}.templates.0.sidecars.0`,
+      `main@${base}.templates.0.container`,
+      `report@${base}.templates.1.script`,
+      `a@${base}.templates.2.containerSet.containers.0`,
+      `b@${base}.templates.2.containerSet.containers.1`,
+    ]);
+    // the workflow spec itself is a pod-level location (hostNetwork, volumes, securityContext)
+    expect(podSpecsOf(object)[0]?.spec.hostNetwork).toBe(true);
+    expect(containersOf(object)[1]?.kind).toBe('initContainer');
+    // a defaults container without an image is not an image field
+    expect(imageFieldsOf(object).map((f) => f.path)).not.toContain(
+      `${base}.templateDefaults.container.image`,
+    );
+  });
+
+  it('reports podSpecPatch and misshapen Argo templates as fields it cannot judge', () => {
+    const object: KubeObject = {
+      apiVersion: 'argoproj.io/v1alpha1',
+      kind: 'Workflow',
+      spec: {
+        podSpecPatch: '{"hostNetwork": true}',
+        templates: [{ name: 'a', container: 'busybox', podSpecPatch: 'containers: []' }, 'b'],
+      },
+    };
+    expect(malformedWorkloadFields(object).map((m) => m.path)).toEqual([
+      'spec.templates[1]',
+      'spec.podSpecPatch',
+      'spec.templates[0].container',
+      'spec.templates[0].podSpecPatch',
+    ]);
+  });
+
+  it('finds images an operator runs outside pod templates (CloudNativePG)', () => {
+    const cluster: KubeObject = {
+      apiVersion: 'postgresql.cnpg.io/v1',
+      kind: 'Cluster',
+      spec: { imageName: 'docker.io/library/postgres:17', instances: 3 },
+    };
+    expect(imageFieldsOf(cluster).map((f) => [f.path, f.image])).toEqual([
+      ['spec.imageName', 'docker.io/library/postgres:17'],
+    ]);
+    const catalog: KubeObject = {
+      apiVersion: 'postgresql.cnpg.io/v1',
+      kind: 'ClusterImageCatalog',
+      spec: {
+        images: [
+          { major: 16, image: 'a' },
+          { major: 17, image: 'b' },
+        ],
+      },
+    };
+    expect(imageFieldsOf(catalog).map((f) => f.path)).toEqual([
+      'spec.images[0].image',
+      'spec.images[1].image',
+    ]);
+  });
+
+  it('asks the API server for every custom workload', () => {
+    const resources = workloadAdmissionRules().flatMap((rule) =>
+      rule.apiGroups.flatMap((group) => rule.resources.map((resource) => `${group}/${resource}`)),
+    );
+    for (const expected of [
+      'argoproj.io/rollouts',
+      'argoproj.io/workflows',
+      'argoproj.io/cronworkflows',
+      'keda.sh/scaledjobs',
+      'postgresql.cnpg.io/poolers',
+      'postgresql.cnpg.io/clusters',
+    ])
+      expect(resources).toContain(expected);
+  });
+});
