@@ -1,6 +1,10 @@
 // @ts-check
 import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
+import { fileURLToPath } from 'node:url';
+import { tollgatePlugin } from './scripts/eslint/layers.js';
+
+const root = fileURLToPath(new URL('.', import.meta.url));
 
 /** Modules that perform I/O or reach the outside world; the pure policy library must not import them. */
 const ioModules = [
@@ -52,6 +56,21 @@ export default tseslint.config(
       '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
       '@typescript-eslint/consistent-type-imports': 'error',
     },
+  },
+  {
+    // Dependencies point one way (see ARCHITECTURE.md). Tests beside the code may reach test/support.
+    files: [
+      'policies/**/*.ts',
+      'io/**/*.ts',
+      'webhook/**/*.ts',
+      'ci-action/src/**/*.ts',
+      'audit/**/*.ts',
+      'cli/**/*.ts',
+      'bin/**/*.js',
+    ],
+    ignores: ['**/*.test.ts'],
+    plugins: { tollgate: tollgatePlugin },
+    rules: { 'tollgate/layers': ['error', { root }] },
   },
   {
     files: ['policies/**/*.ts'],

@@ -3,6 +3,9 @@ import { defineConfig } from 'vitest/config';
 export default defineConfig({
   test: {
     include: [
+      'cli/**/*.test.ts',
+      'io/**/*.test.ts',
+      'scripts/**/*.test.ts',
       'policies/**/*.test.ts',
       'webhook/**/*.test.ts',
       'ci-action/**/*.test.ts',

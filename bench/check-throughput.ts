@@ -13,8 +13,8 @@ import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { parseAllDocuments } from 'yaml';
-import { checkManifests, loadBundleFile, summarize } from '../ci-action/src/check.ts';
-import { discoverFiles, loadManifests } from '../ci-action/src/manifests.ts';
+import { checkManifests, loadBundleFile, summarize } from '../ci-action/src/gate/check.ts';
+import { discoverFiles, loadManifests } from '../ci-action/src/gate/manifests.ts';
 import { generateCorpus } from './corpus.ts';
 import { quantile } from './stats.ts';
 

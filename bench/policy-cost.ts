@@ -7,7 +7,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { parse } from 'yaml';
-import { defaultBundlePath } from '../bundles/default.ts';
+import { defaultBundlePath } from '../io/default-bundle.ts';
 import { builtinPolicies, evaluate, loadBundle } from '../policies/index.ts';
 import type { EngineContext, KubeObject } from '../policies/index.ts';
 import { micros, quantile } from './stats.ts';

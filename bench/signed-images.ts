@@ -9,16 +9,11 @@
  */
 import { approvedRegistriesPolicy } from '../policies/approved-registries/index.ts';
 import { evaluate, loadBundle } from '../policies/index.ts';
-import type { CompiledBundle, EngineContext, KubeObject, Policy } from '../policies/index.ts';
+import type { CompiledBundle, EngineContext, ImageVerifier, KubeObject, Policy } from '../policies/index.ts';
 import { signedImagesPolicy } from '../policies/signed-images/index.ts';
-import { RegistryClient } from '../webhook/src/registry/client.ts';
-import {
-  generateTestKey,
-  pushRandomImage,
-  signLegacy,
-  startRegistry,
-} from '../webhook/src/registry/testing/rig.ts';
-import { createImageVerifier } from '../webhook/src/verify/index.ts';
+import { RegistryClient } from '../io/registry/client.ts';
+import { generateTestKey, pushRandomImage, signLegacy, startRegistry } from '../test/support/registry-rig.ts';
+import { createImageVerifier } from '../io/cosign/verifier.ts';
 import { micros, quantile } from './stats.ts';
 
 const coldRounds = Number(process.argv[2] ?? 30);
@@ -64,10 +59,10 @@ try {
     registries: [registry.host],
   });
   const now = new Date('2026-11-20T12:00:00Z');
-  const contextWith = (verifier: unknown): EngineContext => ({
+  const contextWith = (verifier: ImageVerifier | undefined): EngineContext => ({
     now,
     point: 'admission',
-    services: { imageVerifier: verifier },
+    services: verifier ? { imageVerifier: verifier } : {},
   });
 
   // Baseline: one bare round trip to the registry.

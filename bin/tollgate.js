@@ -25,5 +25,5 @@ if (!process.features.typescript) {
   );
   process.exit(result.status ?? 2);
 }
-const { main } = await import('../ci-action/src/cli/main.ts');
+const { main } = await import('../cli/main.ts');
 process.exitCode = await main(process.argv.slice(2));

@@ -1,10 +1,11 @@
 /** The built-in policies and a bundle loader bound to them. */
 import { approvedRegistriesPolicy } from './approved-registries/index.ts';
 import { freezeWindowsPolicy } from './freeze-windows/index.ts';
-import { loadBundle as loadBundleWith } from './engine/bundle.ts';
+import { bundleSchema as bundleSchemaWith, loadBundle as loadBundleWith } from './engine/bundle.ts';
+import type { CompiledBundle, LoadBundleOptions } from './engine/bundle.ts';
+import { customRuleCompiler } from './custom-rules/index.ts';
 import { namespaceIsolationPolicy } from './namespace-isolation/index.ts';
 import { noPublicDatabasesPolicy } from './no-public-databases/index.ts';
-import type { CompiledBundle } from './engine/bundle.ts';
 import type { Policy } from './engine/types.ts';
 import { resourceLimitsPolicy } from './resource-limits/index.ts';
 import { signedImagesPolicy } from './signed-images/index.ts';
@@ -19,9 +20,58 @@ export const builtinPolicies: readonly Policy<unknown>[] = Object.freeze([
   freezeWindowsPolicy as Policy<unknown>,
 ]);
 
-/** Loads a bundle against the built-in policies. */
+/** Loads a bundle against the built-in policies and custom rules. */
 export function loadBuiltinBundle(bytes: string | Uint8Array, source: string): CompiledBundle {
-  return loadBundleWith(bytes, { source, policies: builtinPolicies });
+  return loadBundle(bytes, { source });
+}
+
+/**
+ * Loads a bundle (YAML or JSON bytes). `policies` defaults to the built-in policies and custom rules
+ * (`spec.rules`) are compiled by the custom-rules policy unless another compiler is given.
+ */
+export function loadBundle(
+  bytes: string | Uint8Array,
+  options: Omit<LoadBundleOptions, 'policies'> & { policies?: LoadBundleOptions['policies'] },
+): CompiledBundle {
+  return loadBundleWith(bytes, {
+    rules: customRuleCompiler,
+    ...options,
+    policies: options.policies ?? builtinPolicies,
+  });
+}
+
+/** The bundle's JSON Schema for these policies (default: the built-in ones), custom rules included. */
+export function bundleSchema(
+  policies: LoadBundleOptions['policies'] = builtinPolicies,
+): Record<string, unknown> {
+  return bundleSchemaWith(policies, customRuleCompiler);
 }
 
 export * from './engine/index.ts';
+export * from './engine/image-verifier.ts';
+
+// What the edges (io, webhook, ci-action, cli) use beyond the engine's public surface.
+export { type WebhookRule, webhookRulesFor } from './engine/admission-rules.ts';
+export {
+  type BreakGlassClaims,
+  type BreakGlassTarget,
+  type BreakGlassVerdict,
+  addApproval,
+  breakGlassAnnotation,
+  createRequest,
+  decodeToken,
+  parseClaims,
+  verifyBreakGlass,
+} from './freeze-windows/break-glass.ts';
+export { type EntityCalendar } from './freeze-windows/calendar.ts';
+export { type FreezeWindowsParams } from './freeze-windows/index.ts';
+export { type Scope } from './freeze-windows/scope.ts';
+export {
+  type FreezeWindow,
+  activeWindows,
+  describeLocal,
+  entityWindows,
+  nextWindow,
+  parseDuration,
+} from './freeze-windows/windows.ts';
+export { daysInMonth, formatInZone, formatWall, toWallTime } from './freeze-windows/zone.ts';

@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
-import { buildAction } from '../build.ts';
+import { buildAction } from '../../scripts/build-action.ts';
 
 const committed = fileURLToPath(new URL('../dist/index.js', import.meta.url));
 

@@ -6,7 +6,7 @@
 import { readFile } from 'node:fs/promises';
 import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
-import { repoRoot } from './testing/run-action.ts';
+import { repoRoot } from '../../test/support/run-action.ts';
 
 interface Step {
   uses?: string;

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { loadSamples } from '../../test/samples.ts';
+import { loadSamples } from '../../test/support/samples.ts';
 import { evaluate } from '../engine/evaluate.ts';
-import { runPolicy, deployment, pod } from '../engine/testing.ts';
+import { runPolicy, deployment, pod } from '../../test/support/policy.ts';
 import type { Policy } from '../engine/types.ts';
 import { approvedRegistriesPolicy } from './index.ts';
 

@@ -2,12 +2,11 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
-import { builtinPolicies } from '../index.ts';
-import { loadBundle } from '../engine/bundle.ts';
+import { builtinPolicies, loadBundle } from '../index.ts';
 import { BundleError } from '../engine/errors/index.ts';
 import { evaluate } from '../engine/evaluate.ts';
 import type { AdmissionInput, KubeObject, PolicyResult } from '../engine/types.ts';
-import { deployment, pod } from '../engine/testing.ts';
+import { deployment, pod } from '../../test/support/policy.ts';
 import { MAX_REGEX_INPUT, MAX_SELECTED_NODES } from './index.ts';
 
 const samples = join(import.meta.dirname, 'samples');

@@ -19,6 +19,7 @@ import {
   matchesLabelSelector,
 } from '../engine/label-selector.ts';
 import type { LabelSelector } from '../engine/label-selector.ts';
+import type { RuleCompiler, RuleSpecBase } from '../engine/bundle.ts';
 import { formatPath } from '../engine/path.ts';
 import type { PathSegment } from '../engine/path.ts';
 import { compareQuantities, parseQuantity } from '../engine/quantity.ts';
@@ -523,3 +524,13 @@ export function rulePolicy(rule: CompiledRule): Policy<CompiledRule> {
     },
   });
 }
+
+/** The rule compiler the bundle loader is given for `spec.rules`. */
+export const customRuleCompiler: RuleCompiler = Object.freeze({
+  idPattern,
+  schema: rulesSchema,
+  compile(spec: RuleSpecBase) {
+    const rule = compileRule(spec as RuleSpec);
+    return { policy: rulePolicy(rule) as Policy<unknown>, params: rule };
+  },
+});

@@ -10,8 +10,6 @@ import addFormatsModule from 'ajv-formats';
 import semver from 'semver';
 import { isMap, isScalar, isSeq, LineCounter, parseDocument } from 'yaml';
 import type { Document } from 'yaml';
-import { compileRule, idPattern, rulePolicy, rulesSchema } from '../custom-rules/index.ts';
-import type { RuleSpec } from '../custom-rules/index.ts';
 import { BundleError, ConfigError } from './errors/index.ts';
 import type { BundleIssue } from './errors/index.ts';
 import type { BundleIdentity, EnforcementAction, EnforcementPoint, Policy } from './types.ts';
@@ -66,7 +64,36 @@ export interface LoadBundleOptions {
   policies: readonly Policy<unknown>[];
   /** Running version checked against `spec.requires`; defaults to {@link TOLLGATE_VERSION}. */
   version?: string;
+  /**
+   * Compiles `spec.rules` (custom rules). Injected so that the engine imports no policy folder;
+   * without it a bundle with custom rules is refused.
+   */
+  rules?: RuleCompiler;
 }
+
+/** A custom rule as the engine sees it before the rule compiler reads it. */
+export interface RuleSpecBase {
+  id: string;
+  enforcement?: unknown;
+  controls?: string[];
+}
+
+/** Turns `spec.rules` entries into policies; provided by the custom-rules policy folder. */
+export interface RuleCompiler {
+  /** Pattern of rule ids (exemptions may name a rule). */
+  readonly idPattern: string;
+  /** JSON Schema of `spec.rules`, sharing the bundle's enforcement and controls schemas. */
+  schema(shared: { enforcement: unknown; controls: unknown }): Record<string, unknown>;
+  /** Compiles one rule; throws {@link ConfigError} with a path relative to the rule. */
+  compile(spec: RuleSpecBase): { policy: Policy<unknown>; params: unknown };
+}
+
+/** `spec.rules` when no rule compiler is given: none allowed. */
+const noRulesSchema = {
+  type: 'array',
+  maxItems: 0,
+  description: 'custom rules are not available: the bundle loader was given no rule compiler',
+};
 
 const actions = ['deny', 'warn', 'audit', 'off'];
 
@@ -90,7 +117,10 @@ const controlsSchema = {
 };
 
 /** Builds the bundle JSON Schema for a set of policies (published by `tollgate bundle schema`). */
-export function bundleSchema(policies: readonly Policy<unknown>[]): Record<string, unknown> {
+export function bundleSchema(
+  policies: readonly Policy<unknown>[],
+  rules?: RuleCompiler,
+): Record<string, unknown> {
   const policyProperties: Record<string, unknown> = {};
   for (const policy of policies) {
     const params = policy.paramsSchema;
@@ -138,7 +168,7 @@ export function bundleSchema(policies: readonly Policy<unknown>[]): Record<strin
             description: 'semver range of tollgate versions this bundle works with',
           },
           policies: { type: 'object', properties: policyProperties, additionalProperties: false },
-          rules: rulesSchema({ enforcement: enforcementSchema, controls: controlsSchema }),
+          rules: rules?.schema({ enforcement: enforcementSchema, controls: controlsSchema }) ?? noRulesSchema,
           exemptions: {
             type: 'array',
             items: {
@@ -149,7 +179,10 @@ export function bundleSchema(policies: readonly Policy<unknown>[]): Record<strin
                 policy: {
                   type: 'string',
                   description: 'a built-in policy id or the id of a rule in spec.rules',
-                  anyOf: [{ enum: policies.map((p) => p.id) }, { pattern: idPattern }],
+                  anyOf: [
+                    { enum: policies.map((p) => p.id) },
+                    ...(rules ? [{ pattern: rules.idPattern }] : []),
+                  ],
                 },
                 namespaces: { type: 'array', items: { type: 'string', minLength: 1 }, minItems: 1 },
                 names: { type: 'array', items: { type: 'string', minLength: 1 }, minItems: 1 },
@@ -181,17 +214,20 @@ interface BundleDocument {
       Record<string, unknown> & { enforcement?: EnforcementSetting; controls?: string[] }
     >;
     exemptions?: ExemptionSpec[];
-    rules?: RuleSpec[];
+    rules?: RuleSpecBase[];
   };
 }
 
-const validators = new WeakMap<readonly Policy<unknown>[], ReturnType<typeof compileValidator>>();
+const validators = new WeakMap<
+  readonly Policy<unknown>[],
+  Map<RuleCompiler | undefined, ReturnType<typeof compileValidator>>
+>();
 
-function compileValidator(policies: readonly Policy<unknown>[]) {
+function compileValidator(policies: readonly Policy<unknown>[], rules: RuleCompiler | undefined) {
   const ajv = new Ajv({ allErrors: true, strict: false, useDefaults: false, verbose: true });
   const addFormats = addFormatsModule as unknown as (instance: Ajv) => Ajv;
   addFormats(ajv);
-  return ajv.compile<BundleDocument>(bundleSchema(policies));
+  return ajv.compile<BundleDocument>(bundleSchema(policies, rules));
 }
 
 /** Computes the `sha256:<hex>` digest of a bundle's exact bytes. */
@@ -215,10 +251,15 @@ export function loadBundle(bytes: string | Uint8Array, options: LoadBundleOption
     );
   }
   const value: unknown = doc.toJS({ maxAliasCount: 100 });
-  let validate = validators.get(options.policies);
+  let byCompiler = validators.get(options.policies);
+  if (!byCompiler) {
+    byCompiler = new Map();
+    validators.set(options.policies, byCompiler);
+  }
+  let validate = byCompiler.get(options.rules);
   if (!validate) {
-    validate = compileValidator(options.policies);
-    validators.set(options.policies, validate);
+    validate = compileValidator(options.policies, options.rules);
+    byCompiler.set(options.rules, validate);
   }
   const lineOf = (pointer: string): number | undefined => lineOfPointer(doc, lineCounter, pointer);
   if (!validate(value)) {
@@ -281,11 +322,12 @@ export function loadBundle(bytes: string | Uint8Array, options: LoadBundleOption
     }
     ruleIds.add(spec.id);
     try {
-      const rule = compileRule(spec);
+      if (!options.rules) return; // unreachable: the schema allows no rules without a compiler
+      const rule = options.rules.compile(spec);
       compiled.push(
         Object.freeze({
-          policy: rulePolicy(rule) as Policy<unknown>,
-          params: rule,
+          policy: rule.policy,
+          params: rule.params,
           enforcement: Object.freeze(resolveEnforcement(spec.enforcement as EnforcementSetting | undefined)),
           controls: Object.freeze([...(spec.controls ?? [])]),
         }),

@@ -2,6 +2,7 @@
  * Core types of the tollgate policy engine. Everything here is plain data so that
  * the webhook and the CI gate can feed the same inputs and read the same reports.
  */
+import type { ImageVerifier } from './image-verifier.ts';
 
 /** A raw Kubernetes object as JSON (never a client-node model class). */
 export interface KubeObject {
@@ -70,6 +71,12 @@ export interface RequestResource {
 /** Looks up a namespace object (for its labels); the edge backs it with an informer cache or the input files. */
 export type NamespaceLookup = (name: string) => KubeObject | undefined;
 
+/** Typed services an edge injects (built by io/services.ts `createServices`). */
+export interface PolicyServices {
+  /** Image signature verification for signed-images; absent offline (images are unverifiable). */
+  readonly imageVerifier?: ImageVerifier;
+}
+
 /**
  * Everything a policy may need from outside the object. The edges build it; policies never
  * reach for I/O or the clock themselves.
@@ -86,8 +93,8 @@ export interface EngineContext {
    * references such as Service selectors to pod templates. The webhook passes none.
    */
   readonly relatedObjects?: readonly KubeObject[];
-  /** Services injected by the edge for specific policies (e.g. an image signature verifier). */
-  readonly services?: Readonly<Record<string, unknown>>;
+  /** Services injected by the edge for policies that need the outside world. */
+  readonly services?: PolicyServices;
   /** Cancels slow look-ups when the edge's deadline passes. */
   readonly signal?: AbortSignal;
 }

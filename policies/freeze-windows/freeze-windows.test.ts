@@ -4,7 +4,7 @@ import type { CryptoKey, JWK } from 'jose';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { loadBundle } from '../engine/bundle.ts';
 import { evaluate } from '../engine/evaluate.ts';
-import { deployment, runPolicy } from '../engine/testing.ts';
+import { deployment, runPolicy } from '../../test/support/policy.ts';
 import type { AdmissionInput, KubeObject, Policy, PolicyResult } from '../engine/types.ts';
 import { parseSource } from '../engine/yaml-source.ts';
 import { builtinPolicies } from '../index.ts';

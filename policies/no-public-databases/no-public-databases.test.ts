@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { loadBundle } from '../engine/bundle.ts';
 import { evaluate } from '../engine/evaluate.ts';
-import { deployment, pod, runPolicy } from '../engine/testing.ts';
+import { deployment, pod, runPolicy } from '../../test/support/policy.ts';
 import type { EngineContext, KubeObject, Policy } from '../engine/types.ts';
 import { parseSource } from '../engine/yaml-source.ts';
 import { noPublicDatabasesPolicy } from './index.ts';

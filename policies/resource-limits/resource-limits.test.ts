@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { loadSamples } from '../../test/samples.ts';
+import { loadSamples } from '../../test/support/samples.ts';
 import { evaluate } from '../engine/evaluate.ts';
-import { deployment, pod, runPolicy } from '../engine/testing.ts';
+import { deployment, pod, runPolicy } from '../../test/support/policy.ts';
 import type { KubeObject, Policy } from '../engine/types.ts';
 import { resourceLimitsPolicy } from './index.ts';
 

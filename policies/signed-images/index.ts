@@ -17,7 +17,7 @@ import {
 } from '../engine/image-reference.ts';
 import type { EnforcementAction, FindingDraft, Policy } from '../engine/types.ts';
 import { imageFieldsOf, isRecord, workloadAdmissionRules } from '../engine/workloads.ts';
-import { imageVerifierService, isImageVerifier } from './verifier.ts';
+import { isImageVerifier } from '../engine/image-verifier.ts';
 import type {
   ImageVerifier,
   SignedIdentity,
@@ -25,10 +25,10 @@ import type {
   TrustPolicy,
   VerificationResult,
   VerifyRequest,
-} from './verifier.ts';
+} from '../engine/image-verifier.ts';
 
-export type * from './verifier.ts';
-export { imageVerifierService, isImageVerifier } from './verifier.ts';
+export type * from '../engine/image-verifier.ts';
+export { isImageVerifier } from '../engine/image-verifier.ts';
 
 /** One compiled trust rule: images under `images` must be signed per `trust`. */
 export interface SignedImagesRule {
@@ -284,7 +284,7 @@ export const signedImagesPolicy: Policy<SignedImagesParams> = {
   async evaluate(input, params, context) {
     const reason = skipDelete(input) ?? skipWithoutPodSpec(input);
     if (reason) return skip(reason);
-    const service = context.services?.[imageVerifierService];
+    const service = context.services?.imageVerifier;
     const verifier: ImageVerifier | undefined = isImageVerifier(service) ? service : undefined;
     const unreachableAction: EnforcementAction = params.onUnreachable;
     const findings: FindingDraft[] = [];

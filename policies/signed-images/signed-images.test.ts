@@ -6,22 +6,22 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { RegistryClient } from '../../webhook/src/registry/client.ts';
+import { RegistryClient } from '../../io/registry/client.ts';
 import {
   generateTestKey,
   pushRandomImage,
   signLegacy,
   startRegistry,
-} from '../../webhook/src/registry/testing/rig.ts';
-import type { TestRegistry } from '../../webhook/src/registry/testing/rig.ts';
-import { createImageVerifier } from '../../webhook/src/verify/index.ts';
+} from '../../test/support/registry-rig.ts';
+import type { TestRegistry } from '../../test/support/registry-rig.ts';
+import { createImageVerifier } from '../../io/cosign/verifier.ts';
 import { loadBundle } from '../engine/bundle.ts';
 import { evaluate } from '../engine/evaluate.ts';
-import { deployment, pod, runPolicy } from '../engine/testing.ts';
+import { deployment, pod, runPolicy } from '../../test/support/policy.ts';
 import type { EngineContext, KubeObject, Policy } from '../engine/types.ts';
 import { parseSource } from '../engine/yaml-source.ts';
 import { signedImagesPolicy } from './index.ts';
-import type { ImageVerifier, VerificationResult, VerifyRequest } from './verifier.ts';
+import type { ImageVerifier, VerificationResult, VerifyRequest } from '../engine/image-verifier.ts';
 
 const policy = signedImagesPolicy as Policy<unknown>;
 const pem = generateTestKey('p256').publicKeyPem;

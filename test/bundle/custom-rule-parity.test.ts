@@ -8,10 +8,10 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
-import { main } from '../../ci-action/src/cli/main.ts';
+import { main } from '../../cli/main.ts';
 import type { KubeObject } from '../../policies/engine/types.ts';
-import { startTestWebhook } from '../../webhook/src/testing.ts';
-import type { TestWebhook } from '../../webhook/src/testing.ts';
+import { startTestWebhook } from '../support/webhook.ts';
+import type { TestWebhook } from '../support/webhook.ts';
 
 const root = fileURLToPath(new URL('../..', import.meta.url));
 const samples = join(root, 'policies', 'custom-rules', 'samples');

@@ -13,12 +13,12 @@ import { describe, expect, it } from 'vitest';
 import { builtinPolicies, loadBundle } from '../../policies/index.ts';
 import { webhookRulesFor } from '../../policies/engine/admission-rules.ts';
 import type { KubeObject } from '../../policies/engine/types.ts';
-import { checkManifests } from '../../ci-action/src/check.ts';
-import { parseManifests } from '../../ci-action/src/manifests.ts';
-import { parseServeArgs } from '../../webhook/src/cli.ts';
+import { checkManifests } from '../../ci-action/src/gate/check.ts';
+import { parseManifests } from '../../ci-action/src/gate/manifests.ts';
+import { parseServeArgs } from '../../cli/commands/serve.ts';
 import { toolPath } from '../e2e/tools.ts';
-import { renderRulesFile, rulesFile } from './rules.ts';
-import { chartReadme, renderChartReadme } from './values-doc.ts';
+import { renderRulesFile, rulesFile } from '../../scripts/chart-rules.ts';
+import { chartReadme, renderChartReadme } from '../../scripts/chart-docs.ts';
 
 const root = fileURLToPath(new URL('../..', import.meta.url));
 const chart = `${root}charts/tollgate`;

@@ -8,7 +8,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { importJWK } from 'jose';
 import type { JWK } from 'jose';
 import { describe, expect, it } from 'vitest';
-import { builtinPolicies, loadBuiltinBundle } from '../../policies/index.ts';
+import { builtinPolicies, loadBuiltinBundle, loadBundle } from '../../policies/index.ts';
 import { evaluate } from '../../policies/engine/evaluate.ts';
 import type { CompiledBundle } from '../../policies/engine/bundle.ts';
 import type { AdmissionInput, KubeObject, PolicyResult, UserInfo } from '../../policies/engine/types.ts';
@@ -18,8 +18,7 @@ import {
   createRequest,
 } from '../../policies/freeze-windows/break-glass.ts';
 import type { BreakGlassClaims } from '../../policies/freeze-windows/break-glass.ts';
-import { loadBundle } from '../../policies/engine/bundle.ts';
-import { parseManifests } from '../../ci-action/src/manifests.ts';
+import { parseManifests } from '../../ci-action/src/gate/manifests.ts';
 import { getIn } from '../../policies/engine/workloads.ts';
 
 const root = new URL('../../', import.meta.url);

@@ -4,7 +4,7 @@
  * engine's admission-shaped input, and turns the engine's report into an AdmissionResponse.
  * Pure functions only: the server wires them to HTTP, the clock and the logs.
  */
-import { AdmissionRequestError } from '../../policies/engine/errors/admission-request-error.ts';
+import { AdmissionRequestError, isRecord } from '../../policies/index.ts';
 import type {
   AdmissionInput,
   KubeObject,
@@ -12,8 +12,7 @@ import type {
   PolicyRecord,
   Report,
   UserInfo,
-} from '../../policies/engine/types.ts';
-import { isRecord } from '../../policies/engine/workloads.ts';
+} from '../../policies/index.ts';
 
 /** `group/version/kind` or `group/version/resource` as the API server sends them. */
 export interface GroupVersionName {

@@ -13,12 +13,10 @@
 import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import type { Logger } from 'pino';
-import { loadBundle } from '../../policies/engine/bundle.ts';
-import type { CompiledBundle } from '../../policies/engine/bundle.ts';
-import { verifyBundleSignature } from '../../policies/engine/bundle-signature.ts';
-import type { TrustedKeys, VerifiedSignature } from '../../policies/engine/bundle-signature.ts';
-import { BundleError, BundleSignatureError } from '../../policies/engine/errors/index.ts';
-import type { Policy } from '../../policies/engine/types.ts';
+import { BundleError, BundleSignatureError, loadBundle } from '../../policies/index.ts';
+import type { CompiledBundle, Policy } from '../../policies/index.ts';
+import { verifyBundleSignature } from '../../io/signing/bundle-signature.ts';
+import type { TrustedKeys, VerifiedSignature } from '../../io/signing/bundle-signature.ts';
 import { watchFiles } from './file-watch.ts';
 import type { FileWatcher } from './file-watch.ts';
 import type { WebhookMetrics } from './metrics.ts';

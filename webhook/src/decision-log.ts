@@ -6,7 +6,7 @@
  */
 import { pino } from 'pino';
 import type { DestinationStream, Logger } from 'pino';
-import type { BundleIdentity, Report } from '../../policies/engine/types.ts';
+import type { BundleIdentity, Report } from '../../policies/index.ts';
 import type { AdmissionRequest } from './admission.ts';
 
 /** One policy's part of a decision. */

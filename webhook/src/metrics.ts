@@ -4,7 +4,7 @@
  * hook other components, such as the image signature verifier, report into).
  */
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
-import type { BundleIdentity, Report } from '../../policies/engine/types.ts';
+import type { BundleIdentity, Report } from '../../policies/index.ts';
 
 /** Outcome of one cache look-up. */
 export type CacheOutcome = 'hit' | 'miss';

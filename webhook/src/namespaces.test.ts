@@ -13,8 +13,8 @@ import { createLogger } from './decision-log.ts';
 import { createMetrics } from './metrics.ts';
 import { informerNamespaces, kubeConfigFor } from './namespaces.ts';
 import type { NamespaceSource } from './namespaces.ts';
-import { deployment } from '../../policies/engine/testing.ts';
-import { admissionReview, startTestWebhook } from './testing.ts';
+import { deployment } from '../../test/support/policy.ts';
+import { admissionReview, startTestWebhook } from '../../test/support/webhook.ts';
 
 const missingTool = (() => {
   try {

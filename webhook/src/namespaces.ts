@@ -5,7 +5,7 @@
  */
 import type { KubeConfig, V1Namespace } from '@kubernetes/client-node';
 import type { Logger } from 'pino';
-import type { KubeObject, NamespaceLookup } from '../../policies/engine/types.ts';
+import type { KubeObject, NamespaceLookup } from '../../policies/index.ts';
 import type { WebhookMetrics } from './metrics.ts';
 
 /** Where namespace labels come from. */

@@ -2,11 +2,11 @@ import { writeFileSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { builtinPolicies } from '../../policies/index.ts';
-import { deployment, pod } from '../../policies/engine/testing.ts';
-import type { KubeObject, Policy } from '../../policies/engine/types.ts';
+import { deployment, pod } from '../../test/support/policy.ts';
+import type { KubeObject, Policy } from '../../policies/index.ts';
 import { isValidAuditAnnotationKey, responseLimits } from './admission.ts';
-import { admissionReview, startTestWebhook } from './testing.ts';
-import type { TestWebhook } from './testing.ts';
+import { admissionReview, startTestWebhook } from '../../test/support/webhook.ts';
+import type { TestWebhook } from '../../test/support/webhook.ts';
 
 /** A policy that reports whatever the test asks for through annotations on the object it judges. */
 const probePolicy: Policy<unknown> = {

@@ -13,9 +13,8 @@ import { performance } from 'node:perf_hooks';
 import express from 'express';
 import type { NextFunction, Request, Response } from 'express';
 import type { Logger } from 'pino';
-import { AdmissionRequestError } from '../../policies/engine/errors/admission-request-error.ts';
-import { evaluate } from '../../policies/engine/evaluate.ts';
-import type { EngineContext, Report } from '../../policies/engine/types.ts';
+import { AdmissionRequestError, evaluate } from '../../policies/index.ts';
+import type { EngineContext, PolicyServices, Report } from '../../policies/index.ts';
 import type { AdmissionRequest, AdmissionResponse } from './admission.ts';
 import {
   allowResponse,
@@ -53,7 +52,7 @@ export interface WebhookServerOptions {
   /** Fixed evaluation instant (test clock); otherwise the time each request arrives. */
   readonly now?: Date;
   /** Services for policies, e.g. `imageVerifier`. */
-  readonly services?: Readonly<Record<string, unknown>>;
+  readonly services?: PolicyServices;
   /** Whether the webhook is ready beyond bundle and namespace cache (e.g. services warmed up). */
   readonly extraReadiness?: () => string | undefined;
 }

@@ -15,11 +15,11 @@ import { exportPKCS8, generateKeyPair } from 'jose';
 import { pino } from 'pino';
 import type { Logger } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { privateKeyFrom, publicJwksFor, signBundle } from '../../ci-action/src/bundle/signing.ts';
-import { BundleSignatureError } from '../../policies/engine/errors/index.ts';
-import { deployment } from '../../policies/engine/testing.ts';
-import { parseServeArgs } from './cli.ts';
-import { admissionReview } from './testing.ts';
+import { privateKeyFrom, publicJwksFor, signBundle } from '../../io/signing/signing.ts';
+import { BundleSignatureError } from '../../policies/index.ts';
+import { deployment } from '../../test/support/policy.ts';
+import { parseServeArgs } from '../../cli/commands/serve.ts';
+import { admissionReview } from '../../test/support/webhook.ts';
 import { startWebhook } from './webhook.ts';
 import type { RunningWebhook, StartWebhookOptions } from './webhook.ts';
 

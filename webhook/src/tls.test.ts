@@ -3,8 +3,8 @@ import { join } from 'node:path';
 import { connect } from 'node:tls';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { describe, expect, it } from 'vitest';
-import { deployment } from '../../policies/engine/testing.ts';
-import { admissionReview, startTestWebhook } from './testing.ts';
+import { deployment } from '../../test/support/policy.ts';
+import { admissionReview, startTestWebhook } from '../../test/support/webhook.ts';
 import { generateSelfSigned } from './tls.ts';
 
 const bundle = `apiVersion: tollgate.dev/v1

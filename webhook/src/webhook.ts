@@ -5,10 +5,9 @@
  */
 import { readFile } from 'node:fs/promises';
 import type { Logger } from 'pino';
-import { parseTrustedKeys } from '../../policies/engine/bundle-signature.ts';
-import { BundleSignatureError } from '../../policies/engine/errors/index.ts';
-import { builtinPolicies } from '../../policies/index.ts';
-import type { NamespaceLookup, Policy } from '../../policies/engine/types.ts';
+import { parseTrustedKeys } from '../../io/signing/bundle-signature.ts';
+import { builtinPolicies, BundleSignatureError } from '../../policies/index.ts';
+import type { NamespaceLookup, Policy, PolicyServices } from '../../policies/index.ts';
 import { openBundleSource } from './bundle-source.ts';
 import type { BundleSignatureRequirement, BundleSource } from './bundle-source.ts';
 import { createLogger } from './decision-log.ts';
@@ -19,7 +18,7 @@ import { informerNamespaces, kubeConfigFor, noNamespaces } from './namespaces.ts
 import type { ClusterConfig, NamespaceSource } from './namespaces.ts';
 import { createWebhookServer } from './server.ts';
 import type { FailureAction, WebhookServer } from './server.ts';
-import { createServices } from './services.ts';
+import { createServices } from '../../io/services.ts';
 import { generateSelfSigned, readKeyPair, watchKeyPair } from './tls.ts';
 import type { ServingKeyPair } from './tls.ts';
 
@@ -68,7 +67,7 @@ export interface StartWebhookOptions {
   /** Docker config.json with registry credentials for the image verifier. */
   readonly registryAuthFile?: string;
   /** Extra services merged over the default ones (tests). */
-  readonly services?: Readonly<Record<string, unknown>>;
+  readonly services?: PolicyServices;
   /** Registers default process metrics (off in tests that start many servers). */
   readonly defaultMetrics?: boolean;
 }
@@ -86,7 +85,7 @@ export interface RunningWebhook {
   readonly metrics: WebhookMetrics;
   readonly logger: Logger;
   /** The services policies receive (`imageVerifier`, ...). */
-  readonly services: Readonly<Record<string, unknown>>;
+  readonly services: PolicyServices;
   /** Stops accepting, drains in-flight requests (at most `graceMs`), stops watchers and informers. */
   stop(graceMs?: number): Promise<void>;
 }
@@ -167,12 +166,18 @@ export async function startWebhook(options: StartWebhookOptions): Promise<Runnin
     } else namespaces = noNamespaces();
     cleanups.push(() => namespaces.stop());
     const deadlineMs = deadlineFor(options.timeoutSeconds);
+    // Registry look-ups end 500 ms before the deadline, so a slow registry yields the policy's own
+    // `onUnreachable` verdict rather than the failure action.
     const services = await createServices({
-      metrics,
-      logger,
-      deadlineMs,
-      ...(options.registryAuthFile ? { registryAuthFile: options.registryAuthFile } : {}),
+      deadlineMs: Math.max(250, deadlineMs - 500),
+      ...(options.registryAuthFile ? { registryAuth: options.registryAuthFile } : {}),
     });
+    const verifier = services.imageVerifier;
+    if (verifier)
+      metrics.registerCacheSource('image-signatures', () => {
+        const stats = verifier.stats();
+        return { hits: stats.cacheHits + stats.inflightJoins, misses: stats.verifications };
+      });
     cleanups.push(() => services.stop());
     const server = createWebhookServer({
       bundle,

@@ -9,10 +9,10 @@ import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { parsePath } from '../../../policies/engine/path.ts';
-import { codeScanningErrors, sarifSchemaErrors } from '../testing/sarif-validator.ts';
-import { repoRoot, runAction } from '../testing/run-action.ts';
-import type { ActionRun, WorkflowCommand } from '../testing/run-action.ts';
+import { parsePath } from '../../../policies/index.ts';
+import { codeScanningErrors, sarifSchemaErrors } from '../../../test/support/sarif-validator.ts';
+import { repoRoot, runAction } from '../../../test/support/run-action.ts';
+import type { ActionRun, WorkflowCommand } from '../../../test/support/run-action.ts';
 
 const NOW = '2026-11-22T12:00:00Z';
 const temps: string[] = [];

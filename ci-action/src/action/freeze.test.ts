@@ -1,7 +1,7 @@
 /** The summary's freeze status, computed with the freeze-windows policy's calendar on the embedded bundle. */
 import { describe, expect, it } from 'vitest';
-import { loadBundleFile } from '../check.ts';
-import { repoRoot } from '../testing/run-action.ts';
+import { loadBundleFile } from '../gate/check.ts';
+import { repoRoot } from '../../../test/support/run-action.ts';
 import { freezeStatus } from './freeze.ts';
 
 describe('freeze status in the job summary', async () => {

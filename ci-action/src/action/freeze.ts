@@ -4,11 +4,9 @@
  * policy's own pure calendar functions, so the summary says what the policy enforces — plus the
  * resources the policy actually blocked in this run.
  */
-import type { CompiledBundle } from '../../../policies/engine/bundle.ts';
-import type { FreezeWindowsParams } from '../../../policies/freeze-windows/index.ts';
-import type { FreezeWindow } from '../../../policies/freeze-windows/windows.ts';
-import { activeWindows, describeLocal, nextWindow } from '../../../policies/freeze-windows/windows.ts';
-import type { ResourceReport } from '../check.ts';
+import type { CompiledBundle, FreezeWindow, FreezeWindowsParams } from '../../../policies/index.ts';
+import { activeWindows, describeLocal, nextWindow } from '../../../policies/index.ts';
+import type { ResourceReport } from '../gate/check.ts';
 import { objectLabel } from '../report/issues.ts';
 import { cell } from '../report/summary.ts';
 import type { FreezeStatus } from '../report/summary.ts';

@@ -1,6 +1,6 @@
 /** getInputs: one typed, frozen settings object, and an actionable error naming each bad input. */
 import { afterEach, describe, expect, it } from 'vitest';
-import { ActionInputError } from '../../../policies/engine/errors/action-input-error.ts';
+import { ActionInputError } from './action-input-error.ts';
 import { getInputs } from './inputs.ts';
 
 const set: string[] = [];

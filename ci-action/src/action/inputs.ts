@@ -4,9 +4,9 @@
  */
 import { tmpdir } from 'node:os';
 import * as core from '@actions/core';
-import { ActionInputError } from '../../../policies/engine/errors/action-input-error.ts';
-import { parseRenderSpec } from '../render.ts';
-import type { RenderSpec } from '../render.ts';
+import { ActionInputError } from './action-input-error.ts';
+import { parseRenderSpec } from '../gate/render.ts';
+import type { RenderSpec } from '../gate/render.ts';
 
 /** What the action was asked to do. */
 export interface ActionSettings {

@@ -7,11 +7,11 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import { dirname, relative, resolve } from 'node:path';
 import * as core from '@actions/core';
 import * as github from '@actions/github';
-import { TollgateError } from '../../../policies/engine/errors/index.ts';
-import { checkServices } from '../../../webhook/src/verify/index.ts';
-import { loadBundleFile } from '../check.ts';
-import { runPipeline } from '../pipeline.ts';
-import type { PipelineResult } from '../pipeline.ts';
+import { TollgateError } from '../../../policies/index.ts';
+import { createServices } from '../../../io/services.ts';
+import { loadBundleFile } from '../gate/check.ts';
+import { runPipeline } from '../gate/pipeline.ts';
+import type { PipelineResult } from '../gate/pipeline.ts';
 import type { Annotation, ChangedLines } from '../report/github.ts';
 import { planAnnotations } from '../report/github.ts';
 import { classifyAgainstBaseline, failsGate } from '../report/issues.ts';
@@ -19,9 +19,9 @@ import { buildJsonReport } from '../report/json.ts';
 import { buildSarif } from '../report/sarif.ts';
 import { buildSummary } from '../report/summary.ts';
 import type { LinkBase } from '../report/summary.ts';
-import { baselineFingerprints } from './baseline.ts';
+import { baselineFingerprints } from '../gate/baseline.ts';
 import { freezeStatus } from './freeze.ts';
-import { changedFiles, changedLines, git } from './git.ts';
+import { changedFiles, changedLines, git } from '../gate/git.ts';
 import { getInputs } from './inputs.ts';
 import type { ActionSettings } from './inputs.ts';
 
@@ -139,7 +139,7 @@ async function check(settings: ActionSettings): Promise<void> {
   const notes: string[] = [];
   const bundle = await loadBundleFile(settings.bundle, cwd);
   // Same services as `tollgate check`: signed-images verifies against the registries unless offline.
-  const services = await checkServices({ offline: settings.offline });
+  const { services } = await createServices({ offline: settings.offline, registryAuth: 'docker-config' });
   const base = diffBase(settings);
   const onlyFiles = settings.changedOnly ? await filesChanged(settings, base, notes) : undefined;
   const options = {

@@ -9,10 +9,10 @@ import { CompactSign } from 'jose';
 import { describe, expect, it } from 'vitest';
 import { parse, parseDocument } from 'yaml';
 import type { Document, Scalar, YAMLSeq } from 'yaml';
-import { parseTrustedKeys, verifyBundleSignature } from '../../../policies/engine/bundle-signature.ts';
-import { BundleSignatureError } from '../../../policies/engine/errors/index.ts';
-import { main } from '../cli/main.ts';
-import { publishedSchema } from '../cli/commands/bundle.ts';
+import { parseTrustedKeys, verifyBundleSignature } from '../../../io/signing/bundle-signature.ts';
+import { BundleSignatureError } from '../../../policies/index.ts';
+import { main } from '../../../cli/main.ts';
+import { publishedSchema } from '../../../cli/commands/bundle.ts';
 
 const root = fileURLToPath(new URL('../../..', import.meta.url));
 const baseline = join(root, 'bundles', 'finance-baseline.yaml');

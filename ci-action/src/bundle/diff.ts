@@ -6,13 +6,19 @@
  * bundles with {@link checkManifests}, exactly as `tollgate check` would, or (`point: admission`) as
  * the webhook would judge a CREATE of it, with the corpus's Namespace objects as the namespace cache.
  */
-import type { CompiledBundle, CompiledExemption, CompiledPolicy } from '../../../policies/engine/bundle.ts';
-import type { EnforcementPoint, PolicyStatus } from '../../../policies/engine/types.ts';
-import { isRecord } from '../../../policies/engine/workloads.ts';
-import { evaluate } from '../../../policies/engine/evaluate.ts';
-import type { KubeObject, PolicyResult, Report } from '../../../policies/engine/types.ts';
-import { checkManifests } from '../check.ts';
-import type { Manifest } from '../manifests.ts';
+import type {
+  CompiledBundle,
+  CompiledExemption,
+  CompiledPolicy,
+  EnforcementPoint,
+  KubeObject,
+  PolicyResult,
+  PolicyStatus,
+  Report,
+} from '../../../policies/index.ts';
+import { evaluate, isRecord } from '../../../policies/index.ts';
+import { checkManifests } from '../gate/check.ts';
+import type { Manifest } from '../gate/manifests.ts';
 
 /** One configuration change. */
 export interface BundleChange {

@@ -9,21 +9,17 @@ import { readFile } from 'node:fs/promises';
 import { dirname, relative, resolve } from 'node:path';
 import { Ajv } from 'ajv';
 import { parse } from 'yaml';
-import { builtinPolicies } from '../../../policies/index.ts';
-import { loadBundle } from '../../../policies/engine/bundle.ts';
-import type { CompiledBundle } from '../../../policies/engine/bundle.ts';
-import { InputError } from '../../../policies/engine/errors/index.ts';
-import { evaluate } from '../../../policies/engine/evaluate.ts';
+import { builtinPolicies, evaluate, InputError, isRecord, loadBundle } from '../../../policies/index.ts';
 import type {
   AdmissionInput,
+  CompiledBundle,
   EnforcementPoint,
   KubeObject,
   PolicyResult,
   PolicyStatus,
-} from '../../../policies/engine/types.ts';
-import { isRecord } from '../../../policies/engine/workloads.ts';
-import { checkManifests } from '../check.ts';
-import { parseManifests } from '../manifests.ts';
+} from '../../../policies/index.ts';
+import { checkManifests } from '../gate/check.ts';
+import { parseManifests } from '../gate/manifests.ts';
 
 const statuses = ['pass', 'fail', 'warn', 'skip', 'error'];
 

@@ -4,14 +4,14 @@
  * stop a bundle from loading but that a security team wants to see before a release: expiring soon,
  * expired, blank tickets, and exemptions shadowed by (or duplicating) an earlier one.
  */
-import { webhookRulesFor } from '../../../policies/engine/admission-rules.ts';
-import type { WebhookRule } from '../../../policies/engine/admission-rules.ts';
-import { loadBundle } from '../../../policies/engine/bundle.ts';
-import type { CompiledBundle, CompiledExemption } from '../../../policies/engine/bundle.ts';
-import { BundleError } from '../../../policies/engine/errors/index.ts';
-import type { BundleIssue } from '../../../policies/engine/errors/index.ts';
-import type { Policy } from '../../../policies/engine/types.ts';
-import { parseSource } from '../../../policies/engine/yaml-source.ts';
+import { BundleError, loadBundle, parseSource, webhookRulesFor } from '../../../policies/index.ts';
+import type {
+  BundleIssue,
+  CompiledBundle,
+  CompiledExemption,
+  Policy,
+  WebhookRule,
+} from '../../../policies/index.ts';
 
 /** Days before expiry from which an exemption is reported as expiring soon. */
 export const EXPIRY_WARNING_DAYS = 14;

@@ -4,8 +4,8 @@ import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { main } from '../cli/main.ts';
-import { parseCommands } from '../testing/run-action.ts';
+import { main } from '../../../cli/main.ts';
+import { parseCommands } from '../../../test/support/run-action.ts';
 
 const dir = await mkdtemp(join(tmpdir(), 'tollgate-cli-baseline-'));
 afterAll(async () => rm(dir, { recursive: true, force: true }));

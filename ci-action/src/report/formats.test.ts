@@ -5,17 +5,17 @@
  */
 import { readFile } from 'node:fs/promises';
 import { describe, expect, it } from 'vitest';
-import { main } from '../cli/main.ts';
+import { main } from '../../../cli/main.ts';
 import { builtinPolicies } from '../../../policies/index.ts';
-import { parseDiffHunks } from '../action/git.ts';
-import { codeScanningErrors, sarifSchemaErrors } from '../testing/sarif-validator.ts';
-import { parseCommands, repoRoot } from '../testing/run-action.ts';
+import { parseDiffHunks } from '../gate/git.ts';
+import { codeScanningErrors, sarifSchemaErrors } from '../../../test/support/sarif-validator.ts';
+import { parseCommands, repoRoot } from '../../../test/support/run-action.ts';
 import { escapeData, escapeProperty, formatWorkflowCommand, planAnnotations, rankIssues } from './github.ts';
 import { fingerprintOf } from './issues.ts';
 import type { Issue } from './issues.ts';
 import { escapeXml } from './junit.ts';
 import { buildSummary, cell, lineLink } from './summary.ts';
-import { loadBundleFile } from '../check.ts';
+import { loadBundleFile } from '../gate/check.ts';
 
 async function check(...args: string[]): Promise<{ code: number; out: string; err: string }> {
   let out = '';

@@ -1,6 +1,6 @@
 /** Output formats of `tollgate check --format`, rendered from one run. */
-import type { CompiledBundle } from '../../../policies/engine/bundle.ts';
-import type { PipelineResult } from '../pipeline.ts';
+import type { CompiledBundle } from '../../../policies/index.ts';
+import type { PipelineResult } from '../gate/pipeline.ts';
 import type { ChangedLines } from './github.ts';
 import { formatGithub } from './github.ts';
 import { buildJsonReport } from './json.ts';

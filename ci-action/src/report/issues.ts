@@ -3,8 +3,8 @@
  * policy errors (a policy that could not evaluate is never a pass), each with a stable fingerprint.
  */
 import { createHash } from 'node:crypto';
-import type { ObjectRef } from '../../../policies/engine/types.ts';
-import type { LocatedFinding, ResourceReport } from '../check.ts';
+import type { ObjectRef } from '../../../policies/index.ts';
+import type { LocatedFinding, ResourceReport } from '../gate/check.ts';
 
 /** The actions that produce output (an `off` policy never does). */
 export type ReportedAction = 'deny' | 'warn' | 'audit';

@@ -1,8 +1,8 @@
 /** The machine-readable report of `tollgate check --format json` (shape documented in the README). */
-import { TOLLGATE_VERSION } from '../../../policies/engine/version.ts';
-import type { BundleIdentity } from '../../../policies/engine/types.ts';
-import type { CheckSummary, ResourceReport } from '../check.ts';
-import type { ManifestError } from '../manifests.ts';
+import { TOLLGATE_VERSION } from '../../../policies/index.ts';
+import type { BundleIdentity } from '../../../policies/index.ts';
+import type { CheckSummary, ResourceReport } from '../gate/check.ts';
+import type { ManifestError } from '../gate/manifests.ts';
 
 /** Top-level JSON document. */
 export interface JsonReport {

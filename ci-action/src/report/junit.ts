@@ -4,8 +4,8 @@
  * (and policy errors at deny), `<skipped>` for skipped policies; warnings and audits go to
  * `<system-out>` of a passing test case.
  */
-import type { ResourceReport } from '../check.ts';
-import type { ManifestError } from '../manifests.ts';
+import type { ResourceReport } from '../gate/check.ts';
+import type { ManifestError } from '../gate/manifests.ts';
 import { objectLabel } from './issues.ts';
 
 /** Escapes text for XML content and attribute values; drops characters XML 1.0 cannot carry. */

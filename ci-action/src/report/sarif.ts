@@ -7,8 +7,8 @@
  * npm package @microsoft/jest-sarif, reformatted by prettier).
  */
 import { pathToFileURL } from 'node:url';
-import type { CompiledBundle } from '../../../policies/engine/bundle.ts';
-import { TOLLGATE_VERSION } from '../../../policies/engine/version.ts';
+import type { CompiledBundle } from '../../../policies/index.ts';
+import { TOLLGATE_VERSION } from '../../../policies/index.ts';
 import type { Issue } from './issues.ts';
 import { objectLabel } from './issues.ts';
 

@@ -4,10 +4,10 @@
  * break-glass approvals that were used. Kept under GitHub's 1 MiB per-step cap by truncating
  * the findings table with a note.
  */
-import type { CompiledBundle } from '../../../policies/engine/bundle.ts';
-import { TOLLGATE_VERSION } from '../../../policies/engine/version.ts';
-import type { ResourceReport } from '../check.ts';
-import type { ManifestError } from '../manifests.ts';
+import type { CompiledBundle } from '../../../policies/index.ts';
+import { TOLLGATE_VERSION } from '../../../policies/index.ts';
+import type { ResourceReport } from '../gate/check.ts';
+import type { ManifestError } from '../gate/manifests.ts';
 import type { AnnotationPlan, ChangedLines } from './github.ts';
 import { onChangedLine, rankIssues } from './github.ts';
 import type { Issue } from './issues.ts';

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import type { ResourceReport } from '../check.ts';
-import { summarize } from '../check.ts';
+import type { ResourceReport } from '../gate/check.ts';
+import { summarize } from '../gate/check.ts';
 import { formatText } from './text.ts';
 
 const bundle = { name: 'b', version: '1.0.0', digest: 'sha256:00' };

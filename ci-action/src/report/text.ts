@@ -1,7 +1,7 @@
 /** Human-readable report: one block per finding, `file:line:column`, the policy, the field and the fix. */
-import type { BundleIdentity, PolicyRecord } from '../../../policies/engine/types.ts';
-import type { CheckSummary, ResourceReport } from '../check.ts';
-import type { ManifestError } from '../manifests.ts';
+import type { BundleIdentity, PolicyRecord } from '../../../policies/index.ts';
+import type { CheckSummary, ResourceReport } from '../gate/check.ts';
+import type { ManifestError } from '../gate/manifests.ts';
 
 /** Renders the text report. */
 export function formatText(

@@ -1,0 +1,167 @@
+/**
+ * Manifest discovery for the CI edge: walks paths for .yaml/.yml/.json files, parses every
+ * document with positions, and reports unreadable input with file and line without stopping.
+ */
+import { readdir, readFile, stat } from 'node:fs/promises';
+import { join, relative, resolve } from 'node:path';
+import type { KubeObject, SourceDocument } from '../../../policies/index.ts';
+import { isRecord, parseSource } from '../../../policies/index.ts';
+
+/** One Kubernetes object read from a file, with the document it came from. */
+export interface Manifest {
+  /** Path as shown to the user (relative to the working directory), or `-` for stdin. */
+  readonly file: string;
+  readonly document: SourceDocument;
+  readonly object: KubeObject;
+}
+
+/** A file or document that could not be read. */
+export interface ManifestError {
+  readonly file: string;
+  readonly line: number;
+  readonly column: number;
+  readonly message: string;
+}
+
+/** What discovery found. */
+export interface ManifestSet {
+  readonly manifests: Manifest[];
+  readonly errors: ManifestError[];
+  readonly files: number;
+}
+
+const manifestExtensions = /\.(ya?ml|json)$/i;
+/** Kustomize's own configuration files (check overlays with --render kustomize:DIR). */
+const kustomizationFile = /^(kustomization\.ya?ml|Kustomization)$/;
+
+/**
+ * Expands paths (files or directories) to files. Directories are walked recursively, skipping
+ * hidden entries, node_modules, Helm chart directories (a Chart.yaml) and kustomization files.
+ */
+export async function discoverFiles(
+  paths: readonly string[],
+  cwd: string,
+): Promise<{ files: string[]; errors: ManifestError[] }> {
+  const files: string[] = [];
+  const errors: ManifestError[] = [];
+  const walk = async (path: string): Promise<void> => {
+    const entries = await readdir(path, { withFileTypes: true });
+    entries.sort((a, b) => a.name.localeCompare(b.name));
+    // A Helm chart's files are templates, not manifests: check charts with --render helm:DIR.
+    if (entries.some((entry) => entry.isFile() && entry.name === 'Chart.yaml')) return;
+    for (const entry of entries) {
+      if (entry.name.startsWith('.') || entry.name === 'node_modules') continue;
+      if (kustomizationFile.test(entry.name)) continue;
+      const full = join(path, entry.name);
+      if (entry.isDirectory()) await walk(full);
+      else if (entry.isFile() && manifestExtensions.test(entry.name)) files.push(full);
+    }
+  };
+  for (const path of paths) {
+    const absolute = resolve(cwd, path);
+    try {
+      const info = await stat(absolute);
+      if (info.isDirectory()) await walk(absolute);
+      else if (info.isFile()) files.push(absolute);
+      // A FIFO would block the read forever and a device (a symlink to /dev/zero) never ends.
+      else
+        errors.push({
+          file: path,
+          line: 0,
+          column: 0,
+          message: 'cannot read: not a regular file or directory (a FIFO, socket or device)',
+        });
+    } catch (error) {
+      errors.push({
+        file: path,
+        line: 0,
+        column: 0,
+        message: `cannot read: ${(error as NodeJS.ErrnoException).code ?? String(error)}`,
+      });
+    }
+  }
+  return { files: [...new Set(files)].map((file) => displayPath(file, cwd)), errors };
+}
+
+function displayPath(file: string, cwd: string): string {
+  const rel = relative(cwd, file);
+  return rel.startsWith('..') ? file : rel;
+}
+
+/** Parses one source text into manifests and errors. */
+export function parseManifests(
+  file: string,
+  text: string,
+): { manifests: Manifest[]; errors: ManifestError[] } {
+  const manifests: Manifest[] = [];
+  const errors: ManifestError[] = [];
+  // Plain scalars as kubectl/Helm read them (`hostNetwork: yes` is true), so CI judges what the cluster runs.
+  const parsed = parseSource(text, { scalars: 'kubernetes' });
+  for (const error of parsed.errors) {
+    errors.push({ file, line: error.line, column: error.column, message: `invalid YAML: ${error.message}` });
+  }
+  for (const document of parsed.documents) {
+    const value = document.value;
+    if (value === null || value === undefined) continue;
+    if (!isRecord(value)) {
+      errors.push({
+        file,
+        line: document.span.line,
+        column: document.span.column,
+        message: 'document is not a Kubernetes object (expected a mapping)',
+      });
+      continue;
+    }
+    if (typeof value.kind !== 'string' || typeof value.apiVersion !== 'string') {
+      errors.push({
+        file,
+        line: document.span.line,
+        column: document.span.column,
+        message: 'document has no apiVersion/kind; not a Kubernetes object',
+      });
+      continue;
+    }
+    manifests.push({ file, document, object: value as KubeObject });
+  }
+  return { manifests, errors };
+}
+
+/** Reads every manifest under the given paths (`-` reads the provided stdin text). */
+export async function loadManifests(
+  paths: readonly string[],
+  cwd: string,
+  readStdin: () => Promise<string>,
+): Promise<ManifestSet> {
+  const manifests: Manifest[] = [];
+  const errors: ManifestError[] = [];
+  let files = 0;
+  const filePaths = paths.filter((path) => path !== '-');
+  if (paths.includes('-')) {
+    const parsed = parseManifests('-', await readStdin());
+    manifests.push(...parsed.manifests);
+    errors.push(...parsed.errors);
+    files++;
+  }
+  const discovered = await discoverFiles(filePaths, cwd);
+  errors.push(...discovered.errors);
+  // Read ahead a window of files concurrently (the disk waits overlap the parsing), and parse in order.
+  const readAhead = 32;
+  const read = (file: string): Promise<string | NodeJS.ErrnoException> =>
+    readFile(resolve(cwd, file), 'utf8').catch((error: NodeJS.ErrnoException) => error);
+  const pending = discovered.files.slice(0, readAhead).map(read);
+  for (const [index, file] of discovered.files.entries()) {
+    const next = discovered.files[index + readAhead];
+    if (next !== undefined) pending.push(read(next));
+    const text = await pending[index];
+    pending[index] = Promise.resolve('');
+    if (typeof text !== 'string') {
+      errors.push({ file, line: 0, column: 0, message: `cannot read: ${text?.code ?? String(text)}` });
+      continue;
+    }
+    files++;
+    const parsed = parseManifests(file, text);
+    manifests.push(...parsed.manifests);
+    errors.push(...parsed.errors);
+  }
+  return { manifests, errors, files };
+}

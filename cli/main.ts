@@ -1,0 +1,77 @@
+/**
+ * The `tollgate` command line. Each subcommand lives in its own module under ./commands and is
+ * loaded on demand, so `tollgate check` never pays for the webhook's dependencies.
+ */
+import { TOLLGATE_VERSION, TollgateError } from '../policies/index.ts';
+import type { CommandIO } from './io.ts';
+import { processIO, UsageError } from './io.ts';
+
+/** A subcommand: its one-line summary and its runner returning the exit code. */
+interface CommandEntry {
+  summary: string;
+  load: () => Promise<{ run: (args: string[], io: CommandIO) => Promise<number> }>;
+}
+
+const commands: Record<string, CommandEntry> = {
+  check: {
+    summary: 'check manifests against a policy bundle (CI gate)',
+    load: () => import('./commands/check.ts'),
+  },
+  bundle: {
+    summary: 'validate, test, sign, verify and diff policy bundles; print the bundle schema',
+    load: () => import('./commands/bundle.ts'),
+  },
+  freeze: {
+    summary: 'show freeze status and the freeze calendar (text or iCalendar)',
+    load: () => import('./commands/freeze.ts'),
+  },
+  'break-glass': {
+    summary: 'request, approve (co-sign) and inspect break-glass approvals for frozen changes',
+    load: () => import('./commands/break-glass.ts'),
+  },
+  serve: {
+    summary: 'run the validating admission webhook',
+    load: () => import('./commands/serve.ts'),
+  },
+};
+
+function usage(): string {
+  const width = Math.max(...Object.keys(commands).map((name) => name.length));
+  const lines = Object.entries(commands).map(([name, entry]) => `  ${name.padEnd(width)}  ${entry.summary}`);
+  return `tollgate ${TOLLGATE_VERSION}: policy-as-code gate for Kubernetes\n\nusage: tollgate <command> [options]\n\ncommands:\n${lines.join('\n')}\n\nRun tollgate <command> --help for a command's options.\n`;
+}
+
+/** Runs the CLI with arguments (without node and script) and returns the exit code. */
+export async function main(argv: string[], io: CommandIO = processIO()): Promise<number> {
+  const [name, ...rest] = argv;
+  if (name === undefined || name === '--help' || name === '-h' || name === 'help') {
+    io.stdout(usage());
+    return name === undefined ? 2 : 0;
+  }
+  if (name === '--version' || name === 'version') {
+    io.stdout(`${TOLLGATE_VERSION}\n`);
+    return 0;
+  }
+  const entry = commands[name];
+  if (!entry) {
+    io.stderr(`tollgate: unknown command "${name}"\n\n${usage()}`);
+    return 2;
+  }
+  try {
+    const command = await entry.load();
+    return await command.run(rest, io);
+  } catch (error) {
+    if (error instanceof UsageError) {
+      io.stderr(`tollgate ${name}: ${error.message}\n`);
+      return 2;
+    }
+    if (error instanceof TollgateError) {
+      io.stderr(`tollgate ${name}: ${error.message}\n`);
+      return 2;
+    }
+    io.stderr(
+      `tollgate ${name}: internal error: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`,
+    );
+    return 3;
+  }
+}

@@ -1,0 +1,147 @@
+/**
+ * Bundle signing for the CLI: `tollgate bundle sign` writes a detached JWS (RFC 7797, `b64: false`)
+ * over the bundle's exact bytes; `bundle verify` and `check --require-signed-bundle` check it with
+ * the pure {@link verifyBundleSignature}.
+ */
+import { createPrivateKey, createPublicKey } from 'node:crypto';
+import type { JsonWebKey, KeyObject } from 'node:crypto';
+import { readFile } from 'node:fs/promises';
+import { resolve } from 'node:path';
+import { calculateJwkThumbprint, exportJWK, FlattenedSign } from 'jose';
+import { parseTrustedKeys, verifyBundleSignature } from './bundle-signature.ts';
+import type { VerifiedSignature } from './bundle-signature.ts';
+import { BundleSignatureError, UsageError } from '../../policies/index.ts';
+import { defaultBundlePath, defaultBundleSource } from '../default-bundle.ts';
+
+/** A detached flattened JWS as written to `FILE.jws`. */
+export interface DetachedJws {
+  protected: string;
+  signature: string;
+}
+
+/** Reads a private key (PEM PKCS#8/SEC1/PKCS#1, or a private JWK as JSON). */
+export function privateKeyFrom(text: string, name: string): KeyObject {
+  try {
+    const trimmed = text.trim();
+    return trimmed.startsWith('{')
+      ? createPrivateKey({ key: JSON.parse(trimmed) as JsonWebKey, format: 'jwk' })
+      : createPrivateKey(trimmed);
+  } catch (error) {
+    throw new BundleSignatureError(name, `cannot read the signing key: ${(error as Error).message}`);
+  }
+}
+
+/** The JWS algorithm for a key: ES256/384/512 by curve, EdDSA for Ed25519, PS256 for RSA. */
+export function algorithmFor(key: KeyObject): string {
+  const type = key.asymmetricKeyType;
+  if (type === 'ed25519') return 'EdDSA';
+  if (type === 'rsa' || type === 'rsa-pss') return 'PS256';
+  if (type === 'ec') {
+    const curve = key.asymmetricKeyDetails?.namedCurve;
+    if (curve === 'prime256v1' || curve === 'P-256') return 'ES256';
+    if (curve === 'secp384r1' || curve === 'P-384') return 'ES384';
+    if (curve === 'secp521r1' || curve === 'P-521') return 'ES512';
+  }
+  throw new BundleSignatureError(
+    'signing key',
+    `unsupported key type ${type ?? 'unknown'} (use Ed25519, P-256/384/521 or RSA)`,
+  );
+}
+
+/** Signs a bundle's exact bytes; the key id is the RFC 7638 thumbprint of the public key. */
+export async function signBundle(bytes: Uint8Array, key: KeyObject): Promise<DetachedJws> {
+  const alg = algorithmFor(key);
+  const kid = await calculateJwkThumbprint(await exportJWK(createPublicKey(key)));
+  const jws = await new FlattenedSign(bytes)
+    .setProtectedHeader({ alg, kid, b64: false, crit: ['b64'], typ: 'tollgate-bundle+jws' })
+    .sign(key);
+  return { protected: jws.protected ?? '', signature: jws.signature };
+}
+
+/** The public JWK set for a private key (what `bundle sign --print-public-key` prints, for --trusted-keys). */
+export async function publicJwksFor(key: KeyObject): Promise<{ keys: Array<Record<string, unknown>> }> {
+  const jwk = await exportJWK(createPublicKey(key));
+  return { keys: [{ ...jwk, kid: await calculateJwkThumbprint(jwk), alg: algorithmFor(key), use: 'sig' }] };
+}
+
+/** Where a bundle's signature is looked for when none is named: `<bundle>.jws`. */
+export function defaultSignaturePath(bundlePath: string): string {
+  return `${bundlePath}.jws`;
+}
+
+/** Reads the signature and trusted keys from files and verifies the bundle bytes; throws BundleSignatureError. */
+export async function verifyBundleFile(
+  bytes: Uint8Array,
+  options: {
+    bundlePath: string;
+    signaturePath?: string | undefined;
+    trustedKeysPath: string;
+    cwd: string;
+    source: string;
+  },
+): Promise<VerifiedSignature> {
+  const signaturePath = resolve(
+    options.cwd,
+    options.signaturePath ?? defaultSignaturePath(options.bundlePath),
+  );
+  let signature: string;
+  try {
+    signature = await readFile(signaturePath, 'utf8');
+  } catch {
+    throw new BundleSignatureError(
+      options.source,
+      `it is not signed: no signature at ${options.signaturePath ?? defaultSignaturePath(options.bundlePath)} (sign it with tollgate bundle sign --key KEY)`,
+    );
+  }
+  let keysText: string;
+  try {
+    keysText = await readFile(resolve(options.cwd, options.trustedKeysPath), 'utf8');
+  } catch {
+    throw new BundleSignatureError(options.source, `cannot read trusted keys ${options.trustedKeysPath}`);
+  }
+  const trusted = await parseTrustedKeys(keysText, options.trustedKeysPath);
+  return verifyBundleSignature(bytes, signature, trusted, options.source);
+}
+
+/** Options of `tollgate check` that require a signed bundle. */
+export interface SignedBundleOptions {
+  requireSigned: boolean | undefined;
+  trustedKeys: string | undefined;
+  /** Signature file; default `<bundle>.jws`. */
+  signature: string | undefined;
+  /** The `--bundle` path, or undefined for the embedded default. */
+  bundle: string | undefined;
+  cwd: string;
+}
+
+/**
+ * The check run's bundle verifier: undefined when no signature is required, else a function that
+ * verifies the exact bytes about to be loaded and throws BundleSignatureError (exit 2) on an
+ * unsigned, tampered or untrusted bundle.
+ */
+export function signedBundleVerifier(
+  options: SignedBundleOptions,
+): ((bytes: Uint8Array) => Promise<void>) | undefined {
+  if (!options.requireSigned) {
+    if (options.trustedKeys !== undefined || options.signature !== undefined)
+      throw new UsageError(
+        '--trusted-keys and --bundle-signature take effect only with --require-signed-bundle',
+      );
+    return undefined;
+  }
+  const trustedKeysPath = options.trustedKeys;
+  if (trustedKeysPath === undefined)
+    throw new UsageError(
+      '--require-signed-bundle needs --trusted-keys JWKS|PEM (the keys allowed to sign bundles)',
+    );
+  const bundlePath = options.bundle ?? defaultBundlePath;
+  return async (bytes) => {
+    await verifyBundleFile(bytes, {
+      bundlePath,
+      signaturePath: options.signature,
+      trustedKeysPath,
+      cwd: options.cwd,
+      source: options.bundle ?? defaultBundleSource,
+    });
+  };
+}
