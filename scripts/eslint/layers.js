@@ -32,7 +32,8 @@ export const layersRule = {
     docs: { description: 'dependencies point one way; edges use policies/index.ts' },
     schema: [{ type: 'object', properties: { root: { type: 'string' } }, additionalProperties: false }],
     messages: {
-      upward: '{{from}}/ must not import {{to}}/ ({{spec}}): dependencies point one way, policies ← io ← {webhook, ci-action, audit} ← cli.',
+      upward:
+        '{{from}}/ must not import {{to}}/ ({{spec}}): dependencies point one way, policies ← io ← {webhook, ci-action, audit} ← cli.',
       door: '{{from}}/ enters policies/ only through policies/index.ts, not {{spec}}.',
     },
   },

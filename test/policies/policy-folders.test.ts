@@ -11,7 +11,7 @@ import { fileURLToPath } from 'node:url';
 import semver from 'semver';
 import { describe, expect, it } from 'vitest';
 import { parse, parseAllDocuments } from 'yaml';
-import { main } from '../../ci-action/src/cli/main.ts';
+import { main } from '../../cli/main.ts';
 import { builtinPolicies } from '../../policies/index.ts';
 import { customRulesVersion } from '../../policies/custom-rules/index.ts';
 
