@@ -69,9 +69,16 @@ interface Report {
   }[];
 }
 
+/**
+ * The change: a ConfigMap in a production namespace. Which namespaces are production comes from the
+ * trusted namespace inventory written beside it (`--namespaces namespaces.yaml`), never from the change.
+ */
 function manifest(token: string, namespace = 'tenant-acme'): string {
+  writeFileSync(
+    join(dir, 'namespaces.yaml'),
+    `apiVersion: v1\nkind: Namespace\nmetadata:\n  name: ${namespace}\n  labels: { tollgate.dev/environment: production }\n`,
+  );
   return [
-    `apiVersion: v1\nkind: Namespace\nmetadata:\n  name: ${namespace}\n  labels: { tollgate.dev/environment: production }`,
     `apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: odoo-config\n  namespace: ${namespace}\n  annotations:\n    tollgate.dev/break-glass: '${token}'\ndata: { workers: "8" }`,
   ].join('\n---\n');
 }
@@ -135,6 +142,8 @@ describe('tollgate break-glass', () => {
     const check = await cli([
       'check',
       'change.yaml',
+      '--namespaces',
+      'namespaces.yaml',
       '--bundle',
       demoBundle,
       '--now',
@@ -205,6 +214,8 @@ describe('tollgate break-glass', () => {
     const demo = await cli([
       'check',
       'change.yaml',
+      '--namespaces',
+      'namespaces.yaml',
       '--bundle',
       demoBundle,
       '--now',
@@ -217,7 +228,16 @@ describe('tollgate break-glass', () => {
     ).toBe('allow');
 
     // ...but the embedded default (no --bundle) denies the frozen change and says why.
-    const check = await cli(['check', 'change.yaml', '--now', now, '--format', 'json']);
+    const check = await cli([
+      'check',
+      'change.yaml',
+      '--namespaces',
+      'namespaces.yaml',
+      '--now',
+      now,
+      '--format',
+      'json',
+    ]);
     expect(check.code).toBe(1);
     const configMap = (JSON.parse(check.stdout) as Report).resources.find(
       (r) => r.object.kind === 'ConfigMap',

@@ -22,10 +22,10 @@ import {
   parseDuration,
   verifyBreakGlass,
 } from '../../policies/index.ts';
-import { loadBundleFile } from '../../ci-action/src/gate/check.ts';
+import { loadBundleFile } from '../../io/bundle-file.ts';
 import type { CommandIO } from '../io.ts';
 import { UsageError } from '../io.ts';
-import { parseNow } from './check.ts';
+import { parseNow } from '../flags.ts';
 import { freezeParamsOf } from './freeze.ts';
 
 const help = `usage:

@@ -18,6 +18,7 @@ import {
 import { formatSuite, runSuite } from '../../ci-action/src/bundle/suite.ts';
 import { formatValidation, validateBundle } from '../../ci-action/src/bundle/validate.ts';
 import { loadManifests } from '../../ci-action/src/gate/manifests.ts';
+import { parseNow } from '../flags.ts';
 import type { CommandIO } from '../io.ts';
 import { UsageError } from '../io.ts';
 
@@ -81,15 +82,6 @@ async function readBytes(path: string, cwd: string): Promise<Uint8Array> {
 function showHelp(io: CommandIO): number {
   io.stdout(help);
   return 0;
-}
-
-/** Parses `--now` (ISO-8601); the current time when absent. */
-export function parseNow(value: string | undefined): Date {
-  if (value === undefined) return new Date();
-  const date = new Date(value);
-  if (!/^\d{4}-\d{2}-\d{2}/.test(value) || Number.isNaN(date.getTime()))
-    throw new UsageError(`--now "${value}" is not an ISO-8601 date-time (e.g. 2026-12-30T18:00:00Z)`);
-  return date;
 }
 
 /** The published bundle JSON Schema (built-in policies and custom rules). */

@@ -21,10 +21,10 @@ import {
   TollgateError,
   toWallTime,
 } from '../../policies/index.ts';
-import { loadBundleFile } from '../../ci-action/src/gate/check.ts';
+import { loadBundleFile } from '../../io/bundle-file.ts';
 import type { CommandIO } from '../io.ts';
 import { UsageError } from '../io.ts';
-import { parseNow } from './check.ts';
+import { parseNow } from '../flags.ts';
 
 const help = `usage: tollgate freeze status [--bundle FILE] [--now ISO-8601] [--format text|json]
        tollgate freeze calendar --from YYYY-MM --to YYYY-MM [--bundle FILE] [--entity ID]

@@ -9,6 +9,7 @@ import { hostname } from 'node:os';
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { defaultBundlePath } from '../../io/default-bundle.ts';
+import { bundleFlags, nowFlag, optionalNow, signedBundleFlags } from '../flags.ts';
 import type { CommandIO } from '../io.ts';
 import { UsageError } from '../io.ts';
 import { defaultSignaturePath } from '../../io/signing/signing.ts';
@@ -78,10 +79,7 @@ export function parseServeArgs(
       args,
       allowPositionals: false,
       options: {
-        bundle: { type: 'string', short: 'b' },
-        'require-signed-bundle': { type: 'boolean' },
-        'trusted-keys': { type: 'string' },
-        'bundle-signature': { type: 'string' },
+        ...bundleFlags,
         host: { type: 'string' },
         port: { type: 'string' },
         'ops-host': { type: 'string' },
@@ -96,7 +94,7 @@ export function parseServeArgs(
         'failure-action': { type: 'string' },
         'reload-interval': { type: 'string' },
         'log-level': { type: 'string' },
-        now: { type: 'string' },
+        ...nowFlag,
         help: { type: 'boolean', short: 'h' },
       },
     });
@@ -111,12 +109,7 @@ export function parseServeArgs(
   const failureAction = v['failure-action'] ?? 'deny';
   if (failureAction !== 'deny' && failureAction !== 'allow')
     throw new UsageError(`--failure-action must be deny or allow, not "${failureAction}"`);
-  let now: Date | undefined;
-  if (v.now !== undefined) {
-    now = new Date(v.now);
-    if (!/^\d{4}-\d{2}-\d{2}/.test(v.now) || Number.isNaN(now.getTime()))
-      throw new UsageError(`--now "${v.now}" is not an ISO-8601 date-time (e.g. 2026-12-30T18:00:00+01:00)`);
-  }
+  const now = optionalNow(v.now);
   let cluster: ClusterConfig | undefined;
   let clusterNote: string;
   if (v.kubeconfig) {
@@ -130,24 +123,16 @@ export function parseServeArgs(
       'no cluster configured: namespace lookups are disabled (policies see no namespace labels); use --kubeconfig';
   }
   let bundleSignature: BundleSignatureOptions | undefined;
-  if (v['require-signed-bundle']) {
-    const keys = v['trusted-keys'];
-    if (keys === undefined)
-      throw new UsageError(
-        '--require-signed-bundle needs --trusted-keys JWKS|PEM (the keys allowed to sign bundles)',
-      );
+  const signed = signedBundleFlags(v, io.cwd);
+  if (signed) {
     const bundleFile = v.bundle ? resolve(io.cwd, v.bundle) : defaultBundlePath;
-    const signature = v['bundle-signature'];
+    const signature = signed.signature;
     bundleSignature = {
       signaturePath: signature ? resolve(io.cwd, signature) : defaultSignaturePath(bundleFile),
       signatureLabel: signature ?? defaultSignaturePath(v.bundle ?? 'bundles/finance-baseline.yaml'),
-      trustedKeysPath: resolve(io.cwd, keys),
-      trustedKeysLabel: keys,
+      trustedKeysPath: resolve(io.cwd, signed.trustedKeys),
+      trustedKeysLabel: signed.trustedKeys,
     };
-  } else if (v['trusted-keys'] !== undefined || v['bundle-signature'] !== undefined) {
-    throw new UsageError(
-      '--trusted-keys and --bundle-signature take effect only with --require-signed-bundle',
-    );
   }
   const names = ['localhost', '127.0.0.1', '::1', hostname(), ...(v['tls-san'] ?? [])];
   const options: StartWebhookOptions = {

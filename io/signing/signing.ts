@@ -10,7 +10,7 @@ import { resolve } from 'node:path';
 import { calculateJwkThumbprint, exportJWK, FlattenedSign } from 'jose';
 import { parseTrustedKeys, verifyBundleSignature } from './bundle-signature.ts';
 import type { VerifiedSignature } from './bundle-signature.ts';
-import { BundleSignatureError, UsageError } from '../../policies/index.ts';
+import { BundleSignatureError } from '../../policies/index.ts';
 import { defaultBundlePath, defaultBundleSource } from '../default-bundle.ts';
 
 /** A detached flattened JWS as written to `FILE.jws`. */
@@ -103,45 +103,53 @@ export async function verifyBundleFile(
   return verifyBundleSignature(bytes, signature, trusted, options.source);
 }
 
-/** Options of `tollgate check` that require a signed bundle. */
-export interface SignedBundleOptions {
-  requireSigned: boolean | undefined;
-  trustedKeys: string | undefined;
+/** A required bundle signature: which keys may sign and where the detached JWS is. */
+export interface SignedBundleSettings {
+  /** JWKS, JWK or PEM public keys allowed to sign bundles. */
+  readonly trustedKeys: string;
   /** Signature file; default `<bundle>.jws`. */
-  signature: string | undefined;
-  /** The `--bundle` path, or undefined for the embedded default. */
-  bundle: string | undefined;
-  cwd: string;
+  readonly signature?: string | undefined;
+  /** The bundle path, or undefined for the embedded default. */
+  readonly bundle?: string | undefined;
+  readonly cwd: string;
 }
 
 /**
- * The check run's bundle verifier: undefined when no signature is required, else a function that
- * verifies the exact bytes about to be loaded and throws BundleSignatureError (exit 2) on an
- * unsigned, tampered or untrusted bundle.
+ * Reads the signed-bundle flags or inputs the same way for every edge: undefined when no signature
+ * is required; `fail` receives the problem (a usage or input error of the edge) when the flags do not
+ * go together.
  */
-export function signedBundleVerifier(
-  options: SignedBundleOptions,
-): ((bytes: Uint8Array) => Promise<void>) | undefined {
-  if (!options.requireSigned) {
-    if (options.trustedKeys !== undefined || options.signature !== undefined)
-      throw new UsageError(
-        '--trusted-keys and --bundle-signature take effect only with --require-signed-bundle',
-      );
+export function signedBundleSettings(
+  flags: {
+    requireSigned: boolean | undefined;
+    trustedKeys: string | undefined;
+    signature: string | undefined;
+    bundle: string | undefined;
+    cwd: string;
+  },
+  fail: (problem: 'keys-without-require' | 'require-without-keys') => never,
+): SignedBundleSettings | undefined {
+  if (!flags.requireSigned) {
+    if (flags.trustedKeys !== undefined || flags.signature !== undefined) fail('keys-without-require');
     return undefined;
   }
-  const trustedKeysPath = options.trustedKeys;
-  if (trustedKeysPath === undefined)
-    throw new UsageError(
-      '--require-signed-bundle needs --trusted-keys JWKS|PEM (the keys allowed to sign bundles)',
-    );
-  const bundlePath = options.bundle ?? defaultBundlePath;
+  if (flags.trustedKeys === undefined) return fail('require-without-keys');
+  return { trustedKeys: flags.trustedKeys, signature: flags.signature, bundle: flags.bundle, cwd: flags.cwd };
+}
+
+/**
+ * A check run's bundle verifier: it verifies the exact bytes about to be loaded and throws
+ * BundleSignatureError (exit 2) on an unsigned, tampered or untrusted bundle.
+ */
+export function signedBundleVerifier(settings: SignedBundleSettings): (bytes: Uint8Array) => Promise<void> {
+  const bundlePath = settings.bundle ?? defaultBundlePath;
   return async (bytes) => {
     await verifyBundleFile(bytes, {
       bundlePath,
-      signaturePath: options.signature,
-      trustedKeysPath,
-      cwd: options.cwd,
-      source: options.bundle ?? defaultBundleSource,
+      signaturePath: settings.signature,
+      trustedKeysPath: settings.trustedKeys,
+      cwd: settings.cwd,
+      source: settings.bundle ?? defaultBundleSource,
     });
   };
 }

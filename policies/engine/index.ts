@@ -27,3 +27,5 @@ export {
   type SourceSpan,
 } from './yaml-source.ts';
 export { TOLLGATE_VERSION } from './version.ts';
+export * from './review.ts';
+export { instantExample, parseInstant } from './instant.ts';

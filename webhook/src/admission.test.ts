@@ -6,9 +6,9 @@ import {
   oneLine,
   redactRecord,
   responseLimits,
-  skipReason,
 } from './admission.ts';
-import type { AdmissionRequest } from './admission.ts';
+import { skipReason } from '../../policies/index.ts';
+import type { AdmissionRequest } from '../../policies/index.ts';
 
 describe('audit annotation keys', () => {
   it.each([

@@ -7,7 +7,7 @@
 import { pino } from 'pino';
 import type { DestinationStream, Logger } from 'pino';
 import type { BundleIdentity, Report } from '../../policies/index.ts';
-import type { AdmissionRequest } from './admission.ts';
+import type { AdmissionRequest } from '../../policies/index.ts';
 
 /** One policy's part of a decision. */
 export interface DecisionPolicy {

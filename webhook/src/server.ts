@@ -13,19 +13,15 @@ import { performance } from 'node:perf_hooks';
 import express from 'express';
 import type { NextFunction, Request, Response } from 'express';
 import type { Logger } from 'pino';
-import { AdmissionRequestError, evaluate } from '../../policies/index.ts';
-import type { EngineContext, PolicyServices, Report } from '../../policies/index.ts';
-import type { AdmissionRequest, AdmissionResponse } from './admission.ts';
 import {
-  allowResponse,
-  buildResponse,
-  failureResponse,
+  AdmissionRequestError,
+  evaluate,
   parseAdmissionReview,
-  reviewEnvelope,
-  skipReason,
-  subjectOf,
-  toAdmissionInput,
-} from './admission.ts';
+  prepareReview,
+} from '../../policies/index.ts';
+import type { AdmissionRequest, EngineContext, PolicyServices, Report } from '../../policies/index.ts';
+import type { AdmissionResponse } from './admission.ts';
+import { allowResponse, buildResponse, failureResponse, reviewEnvelope, subjectOf } from './admission.ts';
 import type { BundleSource } from './bundle-source.ts';
 import { decisionLine } from './decision-log.ts';
 import type { WebhookMetrics } from './metrics.ts';
@@ -255,9 +251,9 @@ async function handleValidate(req: Request, res: Response, options: WebhookServe
     options.logger.info(line, 'decision');
   };
 
-  const skipped = skipReason(request);
-  if (skipped) {
-    answer(allowResponse(request.uid), 'skipped', undefined, `skipped: ${skipped}`);
+  const prepared = prepareReview({ request });
+  if ('skipped' in prepared) {
+    answer(allowResponse(request.uid), 'skipped', undefined, `skipped: ${prepared.skipped}`);
     return;
   }
   const controller = new AbortController();
@@ -273,7 +269,7 @@ async function handleValidate(req: Request, res: Response, options: WebhookServe
     ...(options.services ? { services: options.services } : {}),
   };
   try {
-    const outcome = await Promise.race([evaluate(toAdmissionInput(request), bundle, context), deadline]);
+    const outcome = await Promise.race([evaluate(prepared.input, bundle, context), deadline]);
     if (outcome === 'deadline') {
       controller.abort(new Error(`tollgate deadline of ${options.deadlineMs} ms passed`));
       options.metrics.failure('deadline');

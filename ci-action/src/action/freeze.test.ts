@@ -1,6 +1,6 @@
 /** The summary's freeze status, computed with the freeze-windows policy's calendar on the embedded bundle. */
 import { describe, expect, it } from 'vitest';
-import { loadBundleFile } from '../gate/check.ts';
+import { loadBundleFile } from '../../../io/bundle-file.ts';
 import { repoRoot } from '../../../test/support/run-action.ts';
 import { freezeStatus } from './freeze.ts';
 

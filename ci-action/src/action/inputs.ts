@@ -7,6 +7,9 @@ import * as core from '@actions/core';
 import { ActionInputError } from './action-input-error.ts';
 import { parseRenderSpec } from '../gate/render.ts';
 import type { RenderSpec } from '../gate/render.ts';
+import { instantExample, parseInstant } from '../../../policies/index.ts';
+import { signedBundleSettings } from '../../../io/signing/signing.ts';
+import type { SignedBundleSettings } from '../../../io/signing/signing.ts';
 
 /** What the action was asked to do. */
 export interface ActionSettings {
@@ -36,6 +39,10 @@ export interface ActionSettings {
   readonly offline: boolean;
   /** Working directory (GITHUB_WORKSPACE). */
   readonly cwd: string;
+  /** A required bundle signature (`require-signed-bundle`, `trusted-keys`, `bundle-signature`). */
+  readonly signedBundle?: SignedBundleSettings;
+  /** The trusted namespace inventory file. */
+  readonly namespaces?: string;
 }
 
 /** Environment the settings depend on besides inputs. */
@@ -77,13 +84,10 @@ export function getInputs(env: InputEnvironment): ActionSettings {
   const nowText = optional('now');
   let now = new Date();
   if (nowText !== undefined) {
-    now = new Date(nowText);
-    if (!/^\d{4}-\d{2}-\d{2}/.test(nowText) || Number.isNaN(now.getTime())) {
-      throw new ActionInputError(
-        'now',
-        `"${nowText}" is not an ISO-8601 date-time (e.g. 2026-12-30T18:00:00+01:00)`,
-      );
-    }
+    const parsed = parseInstant(nowText);
+    if (!parsed)
+      throw new ActionInputError('now', `"${nowText}" is not an ISO-8601 date-time (e.g. ${instantExample})`);
+    now = parsed;
   }
   const render: RenderSpec[] = [];
   for (const line of core.getMultilineInput('render')) {
@@ -107,6 +111,28 @@ export function getInputs(env: InputEnvironment): ActionSettings {
   const sarifFile = optional('sarif-file');
   const token = optional('token');
   const sarifCategory = optional('sarif-category');
+  const cwd = env.workspace ?? env.cwd;
+  const signedBundle = signedBundleSettings(
+    {
+      requireSigned: booleanInput('require-signed-bundle'),
+      trustedKeys: optional('trusted-keys'),
+      signature: optional('bundle-signature'),
+      bundle,
+      cwd,
+    },
+    (problem) => {
+      if (problem === 'require-without-keys')
+        throw new ActionInputError(
+          'trusted-keys',
+          'is required with require-signed-bundle: true (the keys allowed to sign bundles)',
+        );
+      throw new ActionInputError(
+        optional('trusted-keys') !== undefined ? 'trusted-keys' : 'bundle-signature',
+        'takes effect only with require-signed-bundle: true',
+      );
+    },
+  );
+  const namespaces = optional('namespaces');
   const settings: ActionSettings = {
     // Without paths, check the workspace, unless only rendered sources were asked for.
     paths: paths.length > 0 ? paths : render.length > 0 ? [] : ['.'],
@@ -116,8 +142,10 @@ export function getInputs(env: InputEnvironment): ActionSettings {
     reportFile: optional('report-file') ?? `${tempDir}/tollgate-report.json`,
     now,
     render,
-    cwd: env.workspace ?? env.cwd,
+    cwd,
     ...(bundle ? { bundle } : {}),
+    ...(signedBundle ? { signedBundle } : {}),
+    ...(namespaces ? { namespaces } : {}),
     ...(baseline ? { baseline } : {}),
     ...(sarifFile ? { sarifFile } : {}),
     ...(token ? { token } : {}),

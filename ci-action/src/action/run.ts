@@ -8,18 +8,14 @@ import { dirname, relative, resolve } from 'node:path';
 import * as core from '@actions/core';
 import * as github from '@actions/github';
 import { TollgateError } from '../../../policies/index.ts';
-import { createServices } from '../../../io/services.ts';
-import { loadBundleFile } from '../gate/check.ts';
-import { runPipeline } from '../gate/pipeline.ts';
-import type { PipelineResult } from '../gate/pipeline.ts';
+import { runGate } from '../gate/run.ts';
 import type { Annotation, ChangedLines } from '../report/github.ts';
 import { planAnnotations } from '../report/github.ts';
-import { classifyAgainstBaseline, failsGate } from '../report/issues.ts';
+import { failsGate } from '../report/issues.ts';
 import { buildJsonReport } from '../report/json.ts';
 import { buildSarif } from '../report/sarif.ts';
 import { buildSummary } from '../report/summary.ts';
 import type { LinkBase } from '../report/summary.ts';
-import { baselineFingerprints } from '../gate/baseline.ts';
 import { freezeStatus } from './freeze.ts';
 import { changedFiles, changedLines, git } from '../gate/git.ts';
 import { getInputs } from './inputs.ts';
@@ -137,27 +133,28 @@ export async function run(): Promise<void> {
 async function check(settings: ActionSettings): Promise<void> {
   const { cwd, now } = settings;
   const notes: string[] = [];
-  const bundle = await loadBundleFile(settings.bundle, cwd);
-  // Same services as `tollgate check`: signed-images verifies against the registries unless offline.
-  const { services } = await createServices({ offline: settings.offline, registryAuth: 'docker-config' });
   const base = diffBase(settings);
   const onlyFiles = settings.changedOnly ? await filesChanged(settings, base, notes) : undefined;
-  const options = {
+  // The same run as `tollgate check`: bundle (and its signature), services, namespace inventory
+  // (read from the base of the pull request, which the pull request cannot change), baseline.
+  const {
+    bundle,
+    result,
+    baseline: baselineInfo,
+  } = await runGate({
     paths: settings.paths,
     cwd,
-    bundle,
     now,
     render: settings.render,
-    services,
+    offline: settings.offline,
+    readStdin: async () => '',
+    ...(settings.bundle ? { bundle: settings.bundle } : {}),
+    ...(settings.signedBundle ? { signedBundle: settings.signedBundle } : {}),
+    ...(settings.baseline ? { baseline: settings.baseline } : {}),
+    ...(settings.namespaces ? { namespaces: settings.namespaces } : {}),
+    ...(settings.namespaces && base ? { namespacesRef: base } : {}),
     ...(onlyFiles ? { onlyFiles } : {}),
-  };
-  const result: PipelineResult = await runPipeline({ ...options, readStdin: async () => '' });
-  let baselineInfo: { ref: string; commit: string } | undefined;
-  if (settings.baseline) {
-    const base = await baselineFingerprints(settings.baseline, options);
-    result.issues = classifyAgainstBaseline(result.issues, base.fingerprints);
-    baselineInfo = { ref: settings.baseline, commit: base.commit };
-  }
+  });
   let changed: ChangedLines | undefined;
   if (base) {
     try {

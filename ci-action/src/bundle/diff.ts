@@ -11,12 +11,12 @@ import type {
   CompiledExemption,
   CompiledPolicy,
   EnforcementPoint,
-  KubeObject,
+  NamespaceLookup,
   PolicyResult,
   PolicyStatus,
   Report,
 } from '../../../policies/index.ts';
-import { evaluate, isRecord } from '../../../policies/index.ts';
+import { isRecord } from '../../../policies/index.ts';
 import { checkManifests } from '../gate/check.ts';
 import type { Manifest } from '../gate/manifests.ts';
 
@@ -207,31 +207,22 @@ async function verdicts(
   bundle: CompiledBundle,
   now: Date,
   point: EnforcementPoint,
+  namespaces: NamespaceLookup | undefined,
 ): Promise<Verdict[]> {
-  if (point === 'ci') return checkManifests(manifests, { bundle, now });
-  const namespaces = new Map<string, KubeObject>();
-  for (const m of manifests)
-    if (m.object.kind === 'Namespace' && m.object.metadata?.name)
-      namespaces.set(m.object.metadata.name, m.object);
-  return Promise.all(
-    manifests.map(async (manifest) => ({
-      ...(await evaluate({ operation: 'CREATE', object: manifest.object }, bundle, {
-        now,
-        point,
-        namespaces: (name) => namespaces.get(name),
-      })),
-      file: manifest.file,
-      documentIndex: manifest.document.index,
-      line: manifest.document.span.line,
-    })),
-  );
+  return checkManifests(manifests, { bundle, now, ...(namespaces ? { namespaces } : {}) }, point);
 }
 
 /** Diffs two bundles and, when manifests are given, their verdicts on each. */
 export async function diffBundles(
   before: CompiledBundle,
   after: CompiledBundle,
-  options: { manifests?: readonly Manifest[]; now: Date; point?: EnforcementPoint },
+  options: {
+    manifests?: readonly Manifest[];
+    now: Date;
+    point?: EnforcementPoint;
+    /** Trusted namespace labels, as for `tollgate check`. */
+    namespaces?: NamespaceLookup;
+  },
 ): Promise<BundleDiff> {
   const diff: BundleDiff = {
     old: { ...before.identity },
@@ -240,8 +231,8 @@ export async function diffBundles(
   };
   if (!options.manifests) return diff;
   const [oldReports, newReports] = await Promise.all([
-    verdicts(options.manifests, before, options.now, options.point ?? 'ci'),
-    verdicts(options.manifests, after, options.now, options.point ?? 'ci'),
+    verdicts(options.manifests, before, options.now, options.point ?? 'ci', options.namespaces),
+    verdicts(options.manifests, after, options.now, options.point ?? 'ci', options.namespaces),
   ]);
   const corpus: NonNullable<BundleDiff['corpus']> = {
     resources: options.manifests.length,

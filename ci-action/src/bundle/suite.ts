@@ -9,9 +9,17 @@ import { readFile } from 'node:fs/promises';
 import { dirname, relative, resolve } from 'node:path';
 import { Ajv } from 'ajv';
 import { parse } from 'yaml';
-import { builtinPolicies, evaluate, InputError, isRecord, loadBundle } from '../../../policies/index.ts';
+import {
+  builtinPolicies,
+  InputError,
+  isRecord,
+  loadBundle,
+  namespaceInventory,
+  parseAdmissionReview,
+  review,
+} from '../../../policies/index.ts';
 import type {
-  AdmissionInput,
+  AdmissionRequest,
   CompiledBundle,
   EnforcementPoint,
   KubeObject,
@@ -34,6 +42,11 @@ export const suiteSchema = {
     bundle: { type: 'string', minLength: 1, description: 'bundle path, relative to the suite file' },
     now: { type: 'string', format: 'date-time', description: 'evaluation instant for every case' },
     point: { enum: ['ci', 'admission'] },
+    namespaces: {
+      type: 'array',
+      items: { type: 'object' },
+      description: 'the trusted namespace inventory of every case that does not give its own',
+    },
     cases: {
       type: 'array',
       minItems: 1,
@@ -52,7 +65,7 @@ export const suiteSchema = {
             type: 'array',
             items: { type: 'object' },
             description:
-              'Namespace objects the policies may look up (request cases; manifest cases use the other documents of their file)',
+              'the trusted namespace inventory of this case (Namespace objects as the cluster holds them); Namespace documents inside a manifest file never supply labels, as in tollgate check',
           },
           point: { enum: ['ci', 'admission'] },
           now: { type: 'string', format: 'date-time' },
@@ -103,6 +116,7 @@ interface SuiteCase {
 
 interface SuiteFile {
   bundle: string;
+  namespaces?: KubeObject[];
   now?: string;
   point?: EnforcementPoint;
   cases: SuiteCase[];
@@ -183,17 +197,24 @@ async function runCase(
   const outcome: CaseResult = { name: testCase.name, point, passed: false, failures: [] };
   let results: readonly PolicyResult[];
   let decision: 'allow' | 'deny';
+  let skipped: string | undefined;
   try {
+    const namespaces = namespaceInventory(testCase.namespaces ?? suite.namespaces ?? [], 'case namespaces');
     if (request) {
-      const input = await admissionInputOf(testCase, base);
-      const namespaces = new Map((testCase.namespaces ?? []).map((ns) => [ns.metadata?.name ?? '', ns]));
-      const report = await evaluate(input, bundle, {
+      // The webhook's own path: an AdmissionRequest the webhook would not evaluate is not evaluated here.
+      const outcome = await review({ request: await admissionRequestOf(testCase, base) }, bundle, {
         now,
         point,
-        namespaces: (name) => namespaces.get(name),
+        namespaces,
       });
-      results = report.results;
-      decision = report.decision;
+      if (outcome.skipped !== undefined) {
+        skipped = outcome.skipped;
+        results = [];
+        decision = 'allow';
+      } else {
+        results = outcome.report.results;
+        decision = outcome.report.decision;
+      }
     } else {
       const file = resolve(base, testCase.manifest ?? '');
       const parsed = parseManifests(relative(base, file), await readFile(file, 'utf8'));
@@ -202,23 +223,13 @@ async function runCase(
       const wanted = testCase.document ?? 0;
       const manifest = parsed.manifests.find((m) => m.document.index === wanted);
       if (!manifest) throw new Error(`${testCase.manifest ?? ''} has no document ${wanted}`);
-      if (point === 'ci') {
-        // Exactly what `tollgate check` does (other documents of the file are related objects).
-        const reports = await checkManifests(parsed.manifests, { bundle, now });
-        const report = reports[parsed.manifests.indexOf(manifest)];
-        if (!report) throw new Error('no report');
-        results = report.results;
-        decision = report.decision;
-      } else {
-        const objects = parsed.manifests.map((m) => m.object);
-        const report = await evaluate({ operation: 'CREATE', object: manifest.object }, bundle, {
-          now,
-          point,
-          namespaces: (name) => objects.find((o) => o.kind === 'Namespace' && o.metadata?.name === name),
-        });
-        results = report.results;
-        decision = report.decision;
-      }
+      // Exactly what `tollgate check` does (other documents of the file are related objects), at
+      // the case's enforcement point.
+      const reports = await checkManifests(parsed.manifests, { bundle, now, namespaces }, point);
+      const report = reports[parsed.manifests.indexOf(manifest)];
+      if (!report) throw new Error('no report');
+      results = report.results;
+      decision = report.decision;
     }
   } catch (error) {
     outcome.failures.push({
@@ -235,6 +246,16 @@ async function runCase(
       continue;
     }
     const actual = results.find((r) => r.policy === policy);
+    if (!actual && skipped !== undefined) {
+      // The webhook allows the request without evaluating it: only `skip` is the truth.
+      if (expected.status !== 'skip')
+        outcome.failures.push({
+          policy,
+          loud: expected.status === 'fail',
+          message: `${expected.status === 'fail' ? 'EXPECTED DENIAL PASSED: ' : ''}${policy}: expected ${expected.status}, but the webhook does not evaluate this request (${skipped})`,
+        });
+      continue;
+    }
     if (!actual) {
       outcome.failures.push({ policy, message: `policy ${policy} produced no result`, loud: false });
       continue;
@@ -274,27 +295,46 @@ async function runCase(
   return outcome;
 }
 
-/** Accepts an AdmissionReview (`request` inside) or a bare request/AdmissionInput. */
-async function admissionInputOf(testCase: SuiteCase, base: string): Promise<AdmissionInput> {
+/**
+ * The case's AdmissionRequest, validated as the webhook validates it. A whole AdmissionReview is
+ * taken as is; a bare request may leave out what a suite author need not repeat: `uid`, and `kind`
+ * (read from the object) and `resource` (the kind's lower-case plural) when they follow from it.
+ */
+async function admissionRequestOf(testCase: SuiteCase, base: string): Promise<AdmissionRequest> {
   let raw: unknown = testCase.request;
   if (testCase.requestFile !== undefined)
     raw = parse(await readFile(resolve(base, testCase.requestFile), 'utf8'));
-  if (isRecord(raw) && raw.kind === 'AdmissionReview') raw = raw.request;
+  if (isRecord(raw) && raw.kind === 'AdmissionReview') return parseAdmissionReview(raw);
   if (!isRecord(raw)) throw new Error('the request is not an object');
-  const operation = raw.operation;
-  if (operation !== 'CREATE' && operation !== 'UPDATE' && operation !== 'DELETE' && operation !== 'CONNECT')
-    throw new Error(
-      `request operation must be CREATE, UPDATE, DELETE or CONNECT, not ${JSON.stringify(operation)}`,
-    );
-  const input: AdmissionInput = { operation };
-  if (isRecord(raw.object)) input.object = raw.object as KubeObject;
-  if (isRecord(raw.oldObject)) input.oldObject = raw.oldObject as KubeObject;
-  if (typeof raw.namespace === 'string') input.namespace = raw.namespace;
-  if (typeof raw.subResource === 'string') input.subresource = raw.subResource;
-  if (typeof raw.subresource === 'string') input.subresource = raw.subresource;
-  if (isRecord(raw.userInfo)) input.userInfo = raw.userInfo as AdmissionInput['userInfo'] & object;
-  if (typeof raw.dryRun === 'boolean') input.dryRun = raw.dryRun;
-  return input;
+  const request: Record<string, unknown> = { uid: `suite-${testCase.name}`, ...raw };
+  if (request.subresource !== undefined && request.subResource === undefined) {
+    request.subResource = request.subresource;
+    delete request.subresource;
+  }
+  const object = isRecord(request.object)
+    ? request.object
+    : isRecord(request.oldObject)
+      ? request.oldObject
+      : {};
+  const [group, version] =
+    typeof object.apiVersion === 'string'
+      ? object.apiVersion.includes('/')
+        ? object.apiVersion.split('/', 2)
+        : ['', object.apiVersion]
+      : ['', 'v1'];
+  if (request.kind === undefined && typeof object.kind === 'string')
+    request.kind = { group, version, kind: object.kind };
+  if (request.resource === undefined && isRecord(request.kind) && typeof request.kind.kind === 'string')
+    request.resource = { group, version, resource: pluralOf(request.kind.kind) };
+  return parseAdmissionReview({ apiVersion: 'admission.k8s.io/v1', kind: 'AdmissionReview', request });
+}
+
+/** The resource name of a kind as the API server names it for the built-in kinds (`NetworkPolicy` → `networkpolicies`). */
+function pluralOf(kind: string): string {
+  const lower = kind.toLowerCase();
+  if (lower.endsWith('y') && !/[aeiou]y$/.test(lower)) return `${lower.slice(0, -1)}ies`;
+  if (/(s|x|ch|sh)$/.test(lower)) return `${lower}es`;
+  return `${lower}s`;
 }
 
 /** Renders a suite result: one line per case, failures indented, loud ones marked. */

@@ -2,13 +2,12 @@
  * The CI edge's core: evaluates manifests with the shared engine, exactly as the webhook would for
  * a CREATE, and attaches file/line/column to every finding from the YAML positions.
  */
-import { readFile } from 'node:fs/promises';
-import { resolve } from 'node:path';
-import { defaultBundleSource, readDefaultBundle } from '../../../io/default-bundle.ts';
-import { builtinPolicies, evaluate, loadBundle, parsePath } from '../../../policies/index.ts';
+import { parsePath, review } from '../../../policies/index.ts';
 import type {
   CompiledBundle,
   EngineContext,
+  EnforcementPoint,
+  NamespaceLookup,
   Finding,
   KubeObject,
   PolicyResult,
@@ -46,50 +45,39 @@ export interface CheckOptions {
   now: Date;
   /** Extra services for policies (e.g. an image verifier). */
   services?: PolicyServices;
+  /**
+   * Namespace labels from a source the change cannot write (a namespace inventory read from the
+   * base branch, or a snapshot of the cluster). Namespace manifests in the input are judged like any
+   * other change and never supply labels; without an inventory every namespace is unknown, which the
+   * policies treat as the strictest case (an unknown tenant).
+   */
+  namespaces?: NamespaceLookup;
 }
 
 /**
- * Loads a bundle file, or the embedded finance baseline when no path is given. `verify` (e.g. the
- * signature check of `--require-signed-bundle`) sees the exact bytes that are then loaded.
+ * Reviews every manifest as the CREATE kubectl would send, through the one review path. The other
+ * manifests of the run are related objects (Service selectors resolve to pod templates); namespace
+ * labels come only from `options.namespaces`.
  */
-export async function loadBundleFile(
-  path: string | undefined,
-  cwd: string,
-  verify?: (bytes: Uint8Array) => Promise<void>,
-): Promise<CompiledBundle> {
-  const bytes = path ? await readFile(resolve(cwd, path)) : await readDefaultBundle();
-  if (verify) await verify(bytes);
-  return loadBundle(bytes, {
-    source: path ?? defaultBundleSource,
-    policies: builtinPolicies,
-  });
-}
-
-/** Evaluates every manifest; Namespaces in the input provide namespace labels. */
 export async function checkManifests(
   manifests: readonly Manifest[],
   options: CheckOptions,
+  point: EnforcementPoint = 'ci',
 ): Promise<ResourceReport[]> {
   const objects: KubeObject[] = manifests.map((m) => m.object);
-  const namespaces = new Map<string, KubeObject>();
-  for (const object of objects) {
-    if (object.kind === 'Namespace' && object.metadata?.name) namespaces.set(object.metadata.name, object);
-  }
   const context: EngineContext = {
     now: options.now,
-    point: 'ci',
-    namespaces: (name) => namespaces.get(name),
+    point,
     relatedObjects: objects,
+    ...(options.namespaces ? { namespaces: options.namespaces } : {}),
     ...(options.services ? { services: options.services } : {}),
   };
   return Promise.all(
     manifests.map(async (manifest) => {
-      const report = await evaluate(
-        { operation: 'CREATE', object: manifest.object },
-        options.bundle,
-        context,
-      );
-      return locate(report, manifest);
+      const outcome = await review({ manifest: manifest.object }, options.bundle, context);
+      // A manifest is never skipped (only requests are); keep the type honest all the same.
+      if (!outcome.report) throw new Error(`manifest ${manifest.file} was not reviewed: ${outcome.skipped}`);
+      return locate(outcome.report, manifest);
     }),
   );
 }

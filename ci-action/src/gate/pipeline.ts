@@ -5,7 +5,7 @@
  */
 import { glob, stat } from 'node:fs/promises';
 import { dirname, join, relative, resolve } from 'node:path';
-import type { CompiledBundle, PolicyServices } from '../../../policies/index.ts';
+import type { CompiledBundle, NamespaceLookup, PolicyServices } from '../../../policies/index.ts';
 import { checkManifests, summarize } from './check.ts';
 import type { CheckSummary, ResourceReport } from './check.ts';
 import { discoverFiles, loadManifests, parseManifests } from './manifests.ts';
@@ -27,6 +27,8 @@ export interface PipelineOptions {
   /** Keep only these files (relative to cwd), e.g. the files a pull request changed. */
   onlyFiles?: ReadonlySet<string>;
   services?: PolicyServices;
+  /** Trusted namespace labels (see {@link CheckOptions.namespaces}). */
+  namespaces?: NamespaceLookup;
 }
 
 /** A finished run. */
@@ -168,6 +170,7 @@ export async function runPipeline(options: PipelineOptions): Promise<PipelineRes
     bundle: options.bundle,
     now: options.now,
     ...(options.services ? { services: options.services } : {}),
+    ...(options.namespaces ? { namespaces: options.namespaces } : {}),
   });
   if (texts.size > 0) {
     const objects = new Map(

@@ -15,7 +15,7 @@ import { fingerprintOf } from './issues.ts';
 import type { Issue } from './issues.ts';
 import { escapeXml } from './junit.ts';
 import { buildSummary, cell, lineLink } from './summary.ts';
-import { loadBundleFile } from '../gate/check.ts';
+import { loadBundleFile } from '../../../io/bundle-file.ts';
 
 async function check(...args: string[]): Promise<{ code: number; out: string; err: string }> {
   let out = '';

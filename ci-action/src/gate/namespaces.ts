@@ -1,0 +1,60 @@
+/**
+ * The trusted namespace inventory of a CI run. Tenant identity (a namespace's labels) decides what a
+ * manifest may reference, so it must come from somewhere the pull request cannot write: a file the
+ * security team maintains, read from the base ref when one is given (the pull request's own copy of
+ * the file is ignored), or a snapshot of the cluster (`kubectl get namespaces -o yaml`). Namespace
+ * manifests inside the checked input are changes to judge, never the authority on labels.
+ */
+import { readFile } from 'node:fs/promises';
+import { resolve } from 'node:path';
+import { InputError, namespaceInventory } from '../../../policies/index.ts';
+import type { KubeObject, NamespaceLookup } from '../../../policies/index.ts';
+import { git } from './git.ts';
+import { parseManifests } from './manifests.ts';
+
+/** Where the run's namespace labels came from, for reports. */
+export interface NamespaceSource {
+  readonly lookup: NamespaceLookup;
+  /** `k8s/namespaces.yaml@<ref>`, or the path when read from the working tree. */
+  readonly source: string;
+  readonly count: number;
+}
+
+/**
+ * Reads the inventory at `path` (relative to `cwd`): YAML or JSON Namespace objects, one per
+ * document or in a `List`/`NamespaceList`. With `ref`, the file is read from that git ref
+ * (`git show <ref>:./<path>`), so a pull request cannot change the labels it is judged with.
+ * Throws {@link InputError} naming the file on anything that is not a readable inventory.
+ */
+export async function loadNamespaceInventory(
+  path: string,
+  cwd: string,
+  ref?: string,
+): Promise<NamespaceSource> {
+  const source = ref ? `${path}@${ref}` : path;
+  let text: string;
+  try {
+    text = ref ? await git(['show', `${ref}:./${path}`], cwd) : await readFile(resolve(cwd, path), 'utf8');
+  } catch (error) {
+    throw new InputError(
+      source,
+      `cannot read the namespace inventory: ${(error as Error).message.split('\n')[0] ?? ''}`,
+    );
+  }
+  const parsed = parseManifests(source, text);
+  const first = parsed.errors[0];
+  if (first) throw new InputError(source, `line ${first.line}: ${first.message}`);
+  const namespaces: KubeObject[] = [];
+  for (const { object } of parsed.manifests) {
+    const items = Array.isArray(object.items) ? (object.items as KubeObject[]) : [object];
+    for (const item of items) {
+      if (item?.kind !== 'Namespace' || typeof item.metadata?.name !== 'string')
+        throw new InputError(
+          source,
+          `holds a ${String(item?.kind ?? 'document without kind')}; the namespace inventory lists only Namespace objects`,
+        );
+      namespaces.push(item);
+    }
+  }
+  return { lookup: namespaceInventory(namespaces, source), source, count: namespaces.length };
+}

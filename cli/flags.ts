@@ -1,0 +1,59 @@
+/**
+ * Flags several commands share, parsed one way: `--now`, `--bundle` and the signed-bundle trio
+ * (`--require-signed-bundle --trusted-keys --bundle-signature`).
+ */
+import { instantExample, parseInstant, UsageError } from '../policies/index.ts';
+import { signedBundleSettings } from '../io/signing/signing.ts';
+import type { SignedBundleSettings } from '../io/signing/signing.ts';
+
+/** `node:util` parseArgs options of `--now`. */
+export const nowFlag = { now: { type: 'string' } } as const;
+
+/** `node:util` parseArgs options of `--bundle` and the signed-bundle flags. */
+export const bundleFlags = {
+  bundle: { type: 'string', short: 'b' },
+  'require-signed-bundle': { type: 'boolean' },
+  'trusted-keys': { type: 'string' },
+  'bundle-signature': { type: 'string' },
+} as const;
+
+/** Parses `--now` (ISO-8601); undefined when absent. */
+export function optionalNow(value: string | undefined): Date | undefined {
+  if (value === undefined) return undefined;
+  const date = parseInstant(value);
+  if (!date) throw new UsageError(`--now "${value}" is not an ISO-8601 date-time (e.g. ${instantExample})`);
+  return date;
+}
+
+/** Parses `--now` (ISO-8601); the current time when absent. */
+export function parseNow(value: string | undefined): Date {
+  return optionalNow(value) ?? new Date();
+}
+
+/** The signed-bundle settings of `--require-signed-bundle --trusted-keys [--bundle-signature]`. */
+export function signedBundleFlags(
+  values: {
+    bundle?: string | undefined;
+    'require-signed-bundle'?: boolean | undefined;
+    'trusted-keys'?: string | undefined;
+    'bundle-signature'?: string | undefined;
+  },
+  cwd: string,
+): SignedBundleSettings | undefined {
+  return signedBundleSettings(
+    {
+      requireSigned: values['require-signed-bundle'],
+      trustedKeys: values['trusted-keys'],
+      signature: values['bundle-signature'],
+      bundle: values.bundle,
+      cwd,
+    },
+    (problem) => {
+      throw new UsageError(
+        problem === 'keys-without-require'
+          ? '--trusted-keys and --bundle-signature take effect only with --require-signed-bundle'
+          : '--require-signed-bundle needs --trusted-keys JWKS|PEM (the keys allowed to sign bundles)',
+      );
+    },
+  );
+}
