@@ -8,8 +8,8 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { KubeObject } from '../../policies/engine/types.ts';
-import { admissionReview, startTestWebhook } from '../../webhook/src/testing.ts';
-import type { TestWebhook } from '../../webhook/src/testing.ts';
+import { admissionReview, startTestWebhook } from '../support/webhook.ts';
+import type { TestWebhook } from '../support/webhook.ts';
 
 const bundle = `
 apiVersion: tollgate.dev/v1
