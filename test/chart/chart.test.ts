@@ -10,7 +10,7 @@ import { fileURLToPath } from 'node:url';
 import { validate as lintDockerfile } from 'dockerfile-utils';
 import { parseAllDocuments, parse } from 'yaml';
 import { describe, expect, it } from 'vitest';
-import { builtinPolicies, loadBundle } from '../../policies/index.ts';
+import { builtinPolicies, loadBundle, namespaceInventory } from '../../policies/index.ts';
 import { webhookRulesFor } from '../../policies/engine/admission-rules.ts';
 import type { KubeObject } from '../../policies/engine/types.ts';
 import { checkManifests } from '../../ci-action/src/gate/check.ts';
@@ -286,13 +286,23 @@ describe('charts/tollgate', () => {
       source: 'finance-baseline (dogfood)',
       policies: builtinPolicies,
     });
-    const namespace =
-      'apiVersion: v1\nkind: Namespace\nmetadata:\n  name: tollgate-system\n  labels: {kubernetes.io/metadata.name: tollgate-system}\n';
+    // The cluster's namespace (no tenant label: a platform namespace), as the trusted inventory.
+    const namespaces = namespaceInventory([
+      {
+        apiVersion: 'v1',
+        kind: 'Namespace',
+        metadata: { name: 'tollgate-system', labels: { 'kubernetes.io/metadata.name': 'tollgate-system' } },
+      },
+    ]);
     for (const file of valuesFiles) {
       const { text } = template(['-f', `${chart}/ci/${file}`]);
-      const { manifests, errors } = parseManifests(`helm template (${file})`, `${namespace}---\n${text}`);
+      const { manifests, errors } = parseManifests(`helm template (${file})`, text);
       expect(errors).toEqual([]);
-      const reports = await checkManifests(manifests, { bundle, now: new Date('2026-11-10T12:00:00Z') });
+      const reports = await checkManifests(manifests, {
+        bundle,
+        now: new Date('2026-11-10T12:00:00Z'),
+        namespaces,
+      });
       const denied = reports.flatMap((r) =>
         r.results.flatMap((res) =>
           res.findings
