@@ -42,8 +42,12 @@ export const namespaceIsolationPolicy: Policy<NamespaceIsolationParams> = {
     'included); nothing in `default`; no Service externalIPs; no RoleBinding to cluster-admin; no Role or ClusterRole ' +
     'granting escalate, bind, impersonate or `*`; no ClusterRoleBinding unless every subject is a ServiceAccount of a ' +
     'system, shared or known non-tenant namespace (platform components). In tenant namespaces: references to ' +
-    'other namespaces (RoleBinding subjects, Traefik routes, middlewares and TLS options, Gateway API parentRefs and ' +
-    'backendRefs, ReferenceGrant from, PVC dataSourceRef) only to the same tenant or shared namespaces; no ExternalName ' +
+    'other namespaces (RoleBinding subjects; Traefik route services, middlewares, servers transports, TLS options and ' +
+    'stores, parentRefs, Middleware chains and error pages, TraefikService weighted and mirroring services, and the ' +
+    'router.middlewares, router.tls.options and service.serverstransport annotations, by namespace field or by ' +
+    'provider-qualified name `<namespace>-<name>@kubernetescrd`; Gateway API parentRefs and ' +
+    'backendRefs, ReferenceGrant from, PVC dataSourceRef) only to the same tenant or shared namespaces; Traefik ' +
+    'services of other providers (`api@internal`, `x@file`) only when listed in `traefikProviderReferences`; no ExternalName ' +
     'Services; no hand-written Endpoints or EndpointSlices; NetworkPolicy ingress never open to every source or every ' +
     'namespace, and namespaceSelectors keyed only on `kubernetes.io/metadata.name`, the tenant label or ' +
     '`trustedNamespaceLabels`. Requests by `controlPlaneUsers` are judged on host access only.',

@@ -1045,3 +1045,140 @@ describe('namespace-isolation: principals meaning "anyone" however they are name
     expect((await run(named)).findings).toEqual([]);
   });
 });
+
+describe('namespace-isolation: every Traefik reference and spelling (bypass class 5)', () => {
+  const ingress = (annotations: Record<string, string>): KubeObject => ({
+    apiVersion: 'networking.k8s.io/v1',
+    kind: 'Ingress',
+    metadata: { name: 'odoo', annotations },
+    spec: { rules: [{ host: 'acme.erp.example' }] },
+  });
+  const routeTo = (service: Record<string, unknown>, extra: Record<string, unknown> = {}) =>
+    ingressRoute('IngressRoute', { routes: [{ match: 'Host(`a`)', services: [service] }], ...extra });
+  it.each([
+    [
+      'a TraefikService of the internal provider (the Traefik API)',
+      routeTo({ kind: 'TraefikService', name: 'api@internal' }),
+      'spec.routes[0].services[0].name',
+    ],
+    [
+      'a TraefikService of another tenant through the Ingress provider',
+      routeTo({ kind: 'TraefikService', name: 'tenant-b-odoo-8069@kubernetes' }),
+      'spec.routes[0].services[0].name',
+    ],
+    [
+      "another tenant's ServersTransport (its client certificate)",
+      routeTo({ name: 'odoo', port: 8069, serversTransport: 'tenant-b-mtls@kubernetescrd' }),
+      'spec.routes[0].services[0].serversTransport',
+    ],
+    [
+      "another tenant's TLSOption by qualified name",
+      routeTo({ name: 'odoo', port: 8069 }, { tls: { options: { name: 'tenant-b-strict@kubernetescrd' } } }),
+      'spec.tls.options.name',
+    ],
+    [
+      'a parentRef in another namespace',
+      routeTo({ name: 'odoo', port: 8069 }, { parentRefs: [{ name: 'gw', namespace: 'tenant-b' }] }),
+      'spec.parentRefs[0].namespace',
+    ],
+    [
+      "an IngressRouteTCP service with another tenant's ServersTransportTCP",
+      ingressRoute('IngressRouteTCP', {
+        routes: [
+          {
+            match: 'HostSNI(`*`)',
+            services: [{ name: 'pg', port: 5432, serversTransport: 'tenant-b-tcp@kubernetescrd' }],
+          },
+        ],
+      }),
+      'spec.routes[0].services[0].serversTransport',
+    ],
+    [
+      'a Middleware error page served by another tenant',
+      ingressRoute('Middleware', {
+        errors: {
+          status: ['500-599'],
+          query: '/{status}.html',
+          service: { name: 'pages', namespace: 'tenant-b', port: 80 },
+        },
+      }),
+      'spec.errors.service.namespace',
+    ],
+    [
+      'a TraefikService weighting the Traefik API in',
+      ingressRoute('TraefikService', {
+        weighted: {
+          services: [
+            { name: 'odoo', port: 8069, weight: 1 },
+            { kind: 'TraefikService', name: 'api@internal', weight: 1 },
+          ],
+        },
+      }),
+      'spec.weighted.services[1].name',
+    ],
+    [
+      "a TraefikService mirroring to another tenant's service",
+      ingressRoute('TraefikService', {
+        mirroring: {
+          name: 'odoo',
+          port: 8069,
+          mirrors: [{ kind: 'TraefikService', name: 'tenant-b-collector@kubernetescrd', percent: 100 }],
+        },
+      }),
+      'spec.mirroring.mirrors[0].name',
+    ],
+    [
+      "an Ingress router.middlewares annotation naming another tenant's middleware",
+      ingress({
+        'traefik.ingress.kubernetes.io/router.middlewares':
+          'tenant-a-headers@kubernetescrd, tenant-b-auth@kubernetescrd',
+      }),
+      'metadata.annotations["traefik.ingress.kubernetes.io/router.middlewares"]',
+    ],
+    [
+      "an Ingress router.tls.options annotation naming another tenant's TLSOption",
+      ingress({ 'traefik.ingress.kubernetes.io/router.tls.options': 'tenant-b_strict@kubernetescrd' }),
+      'metadata.annotations["traefik.ingress.kubernetes.io/router.tls.options"]',
+    ],
+    [
+      "a Service serverstransport annotation naming another tenant's transport",
+      {
+        ...service({ ports: [{ port: 80 }] }),
+        metadata: {
+          name: 's',
+          annotations: {
+            'traefik.ingress.kubernetes.io/service.serverstransport': 'tenant-b-mtls@kubernetescrd',
+          },
+        },
+      },
+      'metadata.annotations["traefik.ingress.kubernetes.io/service.serverstransport"]',
+    ],
+  ])('denies %s', async (_name, object, path) => {
+    const result = await run(object as KubeObject);
+    expect(result.findings.map((f) => f.path)).toEqual([path]);
+  });
+
+  it("allows the tenant's own objects in both CRD spellings and platform configuration of other providers", async () => {
+    const own = routeTo(
+      { name: 'odoo', port: 8069, serversTransport: 'tenant-a_internal-ca@kubernetescrd' },
+      { tls: { options: { name: 'ingress-modern@kubernetescrd' } } },
+    );
+    (own.spec as { routes: Array<Record<string, unknown>> }).routes[0]!.middlewares = [
+      { name: 'redirect-https@file' },
+      { name: 'tenant-a_headers@kubernetescrd' },
+    ];
+    expect((await run(own)).findings).toEqual([]);
+    const annotated = ingress({
+      'traefik.ingress.kubernetes.io/router.middlewares':
+        'redirect-https@file,tenant-a-headers@kubernetescrd',
+    });
+    expect((await run(annotated)).findings).toEqual([]);
+    // a cross-provider service the bundle allows by exact name
+    const allowed = routeTo({ kind: 'TraefikService', name: 'maintenance@file' });
+    expect(
+      (await run(allowed, { params: { ...params, traefikProviderReferences: ['maintenance@file'] } }))
+        .findings,
+    ).toEqual([]);
+    expect((await run(allowed)).findings.map((f) => f.path)).toEqual(['spec.routes[0].services[0].name']);
+  });
+});

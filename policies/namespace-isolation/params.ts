@@ -17,6 +17,8 @@ export interface NamespaceIsolationParams {
   readonly trustedNamespaceLabels: readonly string[];
   /** Control-plane identities whose requests are judged on host access only (they write Endpoints, RBAC, `default`). */
   readonly controlPlaneUsers: readonly string[];
+  /** Exact Traefik services of other providers tenants may route to (e.g. `maintenance-page@file`); none by default. */
+  readonly traefikProviderReferences: readonly string[];
 }
 
 /** Namespaces that are always system namespaces. */
@@ -100,6 +102,13 @@ export const paramsSchema: Record<string, unknown> = {
       uniqueItems: true,
       description: 'further admin-only namespace label keys NetworkPolicy namespaceSelectors may use',
     },
+    traefikProviderReferences: {
+      type: 'array',
+      items: { type: 'string', pattern: '^[^@\\s]+@[a-z0-9-]+$' },
+      uniqueItems: true,
+      description:
+        'exact Traefik services of other providers (not kubernetescrd) tenants may route to, e.g. maintenance-page@file (default: none)',
+    },
     controlPlaneUsers: {
       type: 'array',
       items: { type: 'string', minLength: 1 },
@@ -149,6 +158,7 @@ export function compileParams(raw: Record<string, unknown>): NamespaceIsolationP
       : [...baselineCapabilities]
     ).map(normalizeCapability),
     trustedNamespaceLabels,
+    traefikProviderReferences: stringList(raw.traefikProviderReferences),
     controlPlaneUsers: Array.isArray(raw.controlPlaneUsers)
       ? stringList(raw.controlPlaneUsers)
       : [...defaultControlPlaneUsers],
