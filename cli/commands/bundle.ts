@@ -33,7 +33,7 @@ const help = `usage: tollgate bundle <subcommand> [options]
       Writes a detached JWS (RFC 7797, b64:false) over the bundle's exact bytes (default FILE.jws).
   verify FILE --trusted-keys JWKS|PEM [--sig FILE.jws]
       Checks the signature. Exit 0 valid, 2 unsigned, tampered or untrusted.
-  diff OLD NEW [--corpus DIR...] [--point ci|admission] [--now ISO-8601] [--format text|json]
+  diff OLD NEW [--corpus DIR...] [--point ci|admission|audit] [--now ISO-8601] [--format text|json]
        [--fail-on-new-denials]
       What changed, and which resources of the corpus change verdict (judged as tollgate check
       does, or with --point admission as the webhook does).
@@ -197,8 +197,8 @@ export async function run(args: string[], io: CommandIO): Promise<number> {
         manifests = set.manifests;
       }
       const point = values.point ?? 'ci';
-      if (point !== 'ci' && point !== 'admission')
-        throw new UsageError(`--point must be ci or admission, not "${String(point)}"`);
+      if (point !== 'ci' && point !== 'admission' && point !== 'audit')
+        throw new UsageError(`--point must be ci, admission or audit, not "${String(point)}"`);
       const diff = await diffBundles(before, after, {
         point,
         now: parseNow(values.now as string | undefined),

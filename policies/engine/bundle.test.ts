@@ -41,10 +41,25 @@ describe('loadBundle', () => {
       version: '1.2.0',
       digest: bundleDigest(valid),
     });
-    expect(bundle.policies[0]?.enforcement).toEqual({ admission: deny(), ci: 'warn' });
+    expect(bundle.policies[0]?.enforcement).toEqual({ admission: deny(), ci: 'warn', audit: deny() });
     expect(bundle.exemptions[0]?.expiresAt.toISOString()).toBe('2027-02-01T00:00:00.000Z');
     expect(Object.isFrozen(bundle.policies[0]?.params)).toBe(true);
     expect(load(valid + '\n').identity.digest).not.toBe(bundle.identity.digest);
+  });
+
+  it('resolves the audit point: its own action when set, else the admission action', () => {
+    const withPolicy = (enforcement: string) =>
+      load(valid.replace('enforcement: {admission: deny, ci: warn}', `enforcement: ${enforcement}`))
+        .policies[0]?.enforcement;
+    expect(withPolicy('{admission: warn, ci: deny}')).toEqual({
+      admission: 'warn',
+      ci: 'deny',
+      audit: 'warn',
+    });
+    expect(withPolicy('{ci: warn, audit: off}')).toEqual({ admission: 'deny', ci: 'warn', audit: 'off' });
+    expect(withPolicy('audit')).toEqual({ admission: 'audit', ci: 'audit', audit: 'audit' });
+    const issues = issuesOf(valid.replace('{admission: deny, ci: warn}', '{audit: block}'));
+    expect(issues[0]?.path).toBe('/spec/policies/approved-registries/enforcement');
   });
 
   it('reports every schema error at once with its path and line', () => {

@@ -17,7 +17,7 @@ import { TOLLGATE_VERSION } from './version.ts';
 
 /** Enforcement as written in a bundle: one action, or one per enforcement point. */
 export type EnforcementSetting =
-  EnforcementAction | { admission?: EnforcementAction; ci?: EnforcementAction };
+  EnforcementAction | { admission?: EnforcementAction; ci?: EnforcementAction; audit?: EnforcementAction };
 
 /** An exemption as written in a bundle. */
 export interface ExemptionSpec {
@@ -98,12 +98,13 @@ const noRulesSchema = {
 const actions = ['deny', 'warn', 'audit', 'off'];
 
 const enforcementSchema = {
-  description: 'deny | warn | audit | off, or one action per enforcement point',
+  description:
+    'deny | warn | audit | off, or one action per enforcement point (admission, ci, audit; audit defaults to the admission action)',
   oneOf: [
     { enum: actions },
     {
       type: 'object',
-      properties: { admission: { enum: actions }, ci: { enum: actions } },
+      properties: { admission: { enum: actions }, ci: { enum: actions }, audit: { enum: actions } },
       additionalProperties: false,
       minProperties: 1,
     },
@@ -373,13 +374,17 @@ export function loadBundle(bytes: string | Uint8Array, options: LoadBundleOption
   });
 }
 
-/** Resolves an enforcement setting to one action per point; omitted means deny. */
+/**
+ * Resolves an enforcement setting to one action per point; omitted means deny, and an unset `audit`
+ * takes the admission action (the audit asks whether the cluster would admit what runs).
+ */
 export function resolveEnforcement(
   setting: EnforcementSetting | undefined,
 ): Record<EnforcementPoint, EnforcementAction> {
-  if (setting === undefined) return { admission: 'deny', ci: 'deny' };
-  if (typeof setting === 'string') return { admission: setting, ci: setting };
-  return { admission: setting.admission ?? 'deny', ci: setting.ci ?? 'deny' };
+  if (setting === undefined) return { admission: 'deny', ci: 'deny', audit: 'deny' };
+  if (typeof setting === 'string') return { admission: setting, ci: setting, audit: setting };
+  const admission = setting.admission ?? 'deny';
+  return { admission, ci: setting.ci ?? 'deny', audit: setting.audit ?? admission };
 }
 
 function exemptionEnd(expires: string): Date | undefined {

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { loadBundle } from './bundle.ts';
 import { evaluate } from './evaluate.ts';
-import type { EngineContext, KubeObject, Policy } from './types.ts';
+import type { EngineContext, EnforcementPoint, KubeObject, Policy } from './types.ts';
 
 const throwing: Policy<unknown> = {
   id: 'throws',
@@ -46,7 +46,7 @@ const object: KubeObject = {
   kind: 'ConfigMap',
   metadata: { name: 'cm', namespace: 'legacy' },
 };
-const ctx = (point: 'admission' | 'ci', now = '2026-11-20T00:00:00Z'): EngineContext => ({
+const ctx = (point: EnforcementPoint, now = '2026-11-20T00:00:00Z'): EngineContext => ({
   point,
   now: new Date(now),
 });
@@ -79,14 +79,20 @@ describe('evaluate', () => {
   });
 
   it('applies the action of the asking enforcement point', async () => {
-    const bundle = bundleWith({ flags: { enforcement: { admission: 'deny', ci: 'warn' } } });
+    const bundle = bundleWith({ flags: { enforcement: { admission: 'deny', ci: 'warn', audit: 'off' } } });
     const admission = await evaluate({ operation: 'CREATE', object }, bundle, ctx('admission'));
     const ci = await evaluate({ operation: 'CREATE', object }, bundle, ctx('ci'));
+    const audit = await evaluate({ operation: 'CREATE', object }, bundle, ctx('audit'));
     expect([admission.decision, admission.results[0]?.status]).toEqual(['deny', 'fail']);
     expect([ci.decision, ci.results[0]?.status, ci.results[0]?.findings[0]?.action]).toEqual([
       'allow',
       'warn',
       'warn',
+    ]);
+    expect([audit.point, audit.results[0]?.status, audit.results[0]?.reason]).toEqual([
+      'audit',
+      'skip',
+      'enforcement is off at audit',
     ]);
   });
 

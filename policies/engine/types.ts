@@ -25,8 +25,11 @@ export interface ObjectMeta {
 /** Admission operations as the API server names them. */
 export type Operation = 'CREATE' | 'UPDATE' | 'DELETE' | 'CONNECT';
 
-/** Where a verdict is enforced; a bundle may set a different action per point. */
-export type EnforcementPoint = 'admission' | 'ci';
+/**
+ * Where a verdict is enforced; a bundle may set a different action per point. `audit` judges live
+ * objects in the cluster (`tollgate audit`); unset, it takes the admission action.
+ */
+export type EnforcementPoint = 'admission' | 'ci' | 'audit';
 
 /** What happens when a policy finds a violation. */
 export type EnforcementAction = 'deny' | 'warn' | 'audit' | 'off';

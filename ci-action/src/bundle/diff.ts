@@ -68,7 +68,7 @@ export interface BundleDiff {
   };
 }
 
-const points: EnforcementPoint[] = ['admission', 'ci'];
+const points: EnforcementPoint[] = ['admission', 'ci', 'audit'];
 
 function byId(bundle: CompiledBundle): Map<string, CompiledPolicy> {
   return new Map(bundle.policies.map((p) => [p.policy.id, p]));

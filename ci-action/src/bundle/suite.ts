@@ -41,7 +41,7 @@ export const suiteSchema = {
     kind: { const: 'PolicyBundleTest' },
     bundle: { type: 'string', minLength: 1, description: 'bundle path, relative to the suite file' },
     now: { type: 'string', format: 'date-time', description: 'evaluation instant for every case' },
-    point: { enum: ['ci', 'admission'] },
+    point: { enum: ['ci', 'admission', 'audit'] },
     namespaces: {
       type: 'array',
       items: { type: 'object' },
@@ -67,7 +67,7 @@ export const suiteSchema = {
             description:
               'the trusted namespace inventory of this case (Namespace objects as the cluster holds them); Namespace documents inside a manifest file never supply labels, as in tollgate check',
           },
-          point: { enum: ['ci', 'admission'] },
+          point: { enum: ['ci', 'admission', 'audit'] },
           now: { type: 'string', format: 'date-time' },
           expect: {
             type: 'object',
