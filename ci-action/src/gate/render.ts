@@ -2,7 +2,7 @@
  * Rendered sources: Helm charts and Kustomize overlays are checked as they will be applied, and
  * findings are attributed back to the file a person edits.
  *
- * Attribution (documented in the README): a rendered document names its source — helm's
+ * Attribution (documented in docs/commands.md): a rendered document names its source — helm's
  * `# Source: <chart>/templates/x.yaml` comment, or kustomize's `config.kubernetes.io/origin`
  * annotation when the kustomization sets `buildMetadata: [originAnnotations]`. When that file exists
  * in the repository the finding points at it: at the same field when the source parses as YAML and

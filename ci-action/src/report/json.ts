@@ -1,4 +1,4 @@
-/** The machine-readable report of `tollgate check --format json` (shape documented in the README). */
+/** The machine-readable report of `tollgate check --format json` (shape documented in docs/commands.md). */
 import { TOLLGATE_VERSION } from '../../../policies/index.ts';
 import type { BundleIdentity } from '../../../policies/index.ts';
 import type { CheckSummary, ResourceReport } from '../gate/check.ts';
