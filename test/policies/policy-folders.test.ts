@@ -1,8 +1,8 @@
 /**
  * Every policy folder documents and tests itself the same way (after gatekeeper-library): a
- * README.md that states the policy's version, samples under samples/{allowed,denied} judged with
- * samples/bundle.yaml, and a suite.yaml that `tollgate bundle test` runs, asserting each sample's
- * decision, statuses and finding paths. Folders are discovered by listing policies/, so a new policy
+ * README.md that states the policy's version and documents every parameter, samples under
+ * samples/{allowed,denied} judged with samples/bundle.yaml, and a suite.yaml that `tollgate bundle
+ * test` runs, asserting each sample's decision, statuses and finding paths. Folders are discovered by listing policies/, so a new policy
  * is held to this without touching the test; each suite runs through the real command.
  */
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
@@ -88,6 +88,17 @@ describe('policy folders', () => {
       expect(semver.valid(version ?? ''), `${folder} version ${version}`).toBe(version);
       const readme = readFileSync(join(dir, 'README.md'), 'utf8');
       expect(readme).toContain(`**Version:** ${version}`);
+    });
+
+    it('its README documents every parameter of its schema', () => {
+      const policy = builtinPolicies.find((p) => p.id === folder);
+      const properties = (policy?.paramsSchema as { properties?: Record<string, unknown> } | undefined)
+        ?.properties;
+      const readme = readFileSync(join(dir, 'README.md'), 'utf8');
+      const undocumented = Object.keys(properties ?? {}).filter(
+        (key) => !['`', '.', '['].some((after) => readme.includes(`\`${key}${after}`)),
+      );
+      expect(undocumented).toEqual([]);
     });
 
     it('its suite covers every sample document with a decision that matches its folder', () => {
