@@ -54,6 +54,7 @@ export * from './engine/image-verifier.ts';
 export { type WebhookRule, webhookRulesFor } from './engine/admission-rules.ts';
 export {
   type BreakGlassClaims,
+  type BreakGlassConfig,
   type BreakGlassTarget,
   type BreakGlassVerdict,
   addApproval,
@@ -62,16 +63,16 @@ export {
   decodeToken,
   parseClaims,
   verifyBreakGlass,
-} from './freeze-windows/break-glass.ts';
+} from './engine/break-glass.ts';
 export { type EntityCalendar } from './freeze-windows/calendar.ts';
 export { type FreezeWindowsParams } from './freeze-windows/index.ts';
-export { type Scope } from './freeze-windows/scope.ts';
+export { type Scope } from './engine/scope.ts';
 export {
   type FreezeWindow,
   activeWindows,
   describeLocal,
   entityWindows,
   nextWindow,
-  parseDuration,
 } from './freeze-windows/windows.ts';
+export { parseDuration } from './engine/duration.ts';
 export { daysInMonth, formatInZone, formatWall, toWallTime } from './freeze-windows/zone.ts';

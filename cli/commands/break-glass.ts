@@ -11,7 +11,13 @@ import type { ParseArgsOptionsConfig } from 'node:util';
 import { importJWK } from 'jose';
 import type { GeneralJWS, JWK } from 'jose';
 import { parseAllDocuments } from 'yaml';
-import type { BreakGlassClaims, BreakGlassTarget, BreakGlassVerdict } from '../../policies/index.ts';
+import type {
+  BreakGlassClaims,
+  BreakGlassConfig,
+  BreakGlassTarget,
+  BreakGlassVerdict,
+  CompiledBundle,
+} from '../../policies/index.ts';
 import {
   addApproval,
   breakGlassAnnotation,
@@ -220,7 +226,7 @@ async function request(args: string[], io: CommandIO): Promise<number> {
   const bundleFile = str(values.bundle);
   if (bundleFile !== undefined) {
     const bundle = await loadBundleFile(bundleFile, io.cwd);
-    const breakGlass = freezeParamsOf(bundle).breakGlass;
+    const breakGlass = breakGlassOf(bundle);
     if (!breakGlass) throw new UsageError(`${notConfigured(bundle.identity.name)} (${bundleFile})`);
     if (exp - nbf > breakGlass.maxLifetimeSeconds)
       throw new UsageError(
@@ -262,9 +268,16 @@ async function approve(args: string[], io: CommandIO): Promise<number> {
   return 0;
 }
 
-/** Why no token is valid against a bundle without `freeze-windows.breakGlass`. */
+/** Why no token is valid against a bundle without `spec.breakGlass`. */
 function notConfigured(bundleName: string): string {
-  return `break-glass is not configured in bundle ${bundleName}: it lists no approver keys (freeze-windows.breakGlass), so no token unfreezes a change under it`;
+  return `break-glass is not configured in bundle ${bundleName}: it lists no approver keys (spec.breakGlass), so no token unfreezes a change under it`;
+}
+
+/** The bundle's break-glass settings: `spec.breakGlass`, or the older `freeze-windows.breakGlass`. */
+function breakGlassOf(bundle: CompiledBundle): BreakGlassConfig | undefined {
+  if (bundle.breakGlass) return bundle.breakGlass;
+  const freeze = bundle.policies.find((p) => p.policy.id === 'freeze-windows');
+  return freeze ? freezeParamsOf(bundle).breakGlass : undefined;
 }
 
 /** The verdict on any token under a bundle without break-glass: invalid, claims shown if readable. */
@@ -304,9 +317,9 @@ async function inspect(args: string[], io: CommandIO): Promise<number> {
     : extracted.target;
   const now = parseNow(str(values.now));
   const bundle = await loadBundleFile(str(values.bundle), io.cwd);
-  const params = freezeParamsOf(bundle);
-  const verdict: BreakGlassVerdict = params.breakGlass
-    ? await verifyBreakGlass(extracted.token, params.breakGlass, now, target)
+  const breakGlass = breakGlassOf(bundle);
+  const verdict: BreakGlassVerdict = breakGlass
+    ? await verifyBreakGlass(extracted.token, breakGlass, now, target)
     : unconfiguredVerdict(extracted.token, bundle.identity.name);
   if (format === 'json') {
     io.stdout(
@@ -316,8 +329,8 @@ async function inspect(args: string[], io: CommandIO): Promise<number> {
   }
   const out = describe(verdict.claims);
   out.push(
-    params.breakGlass
-      ? `approvers:  ${verdict.approvers.join(', ') || '(none verified)'} (${params.breakGlass.minApprovals} required)`
+    breakGlass
+      ? `approvers:  ${verdict.approvers.join(', ') || '(none verified)'} (${breakGlass.minApprovals} required)`
       : 'approvers:  (not checked: the bundle lists no approver keys)',
   );
   for (const s of verdict.signatures)

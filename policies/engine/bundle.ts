@@ -10,9 +10,11 @@ import addFormatsModule from 'ajv-formats';
 import semver from 'semver';
 import { isMap, isScalar, isSeq, LineCounter, parseDocument } from 'yaml';
 import type { Document } from 'yaml';
+import { breakGlassSchema, compileBreakGlass } from './break-glass.ts';
+import type { BreakGlassConfig } from './break-glass.ts';
 import { BundleError, ConfigError } from './errors/index.ts';
 import type { BundleIssue } from './errors/index.ts';
-import type { BundleIdentity, EnforcementAction, EnforcementPoint, Policy } from './types.ts';
+import type { BundleIdentity, BundleSettings, EnforcementAction, EnforcementPoint, Policy } from './types.ts';
 import { TOLLGATE_VERSION } from './version.ts';
 
 /** Enforcement as written in a bundle: one action, or one per enforcement point. */
@@ -52,6 +54,8 @@ export interface CompiledBundle {
   readonly source: string;
   readonly policies: readonly CompiledPolicy[];
   readonly exemptions: readonly CompiledExemption[];
+  /** Break-glass approvers configured once for the bundle (`spec.breakGlass`), if any. */
+  readonly breakGlass?: BreakGlassConfig;
   /** The validated document, for diffing and display. */
   readonly document: Readonly<Record<string, unknown>>;
 }
@@ -169,6 +173,11 @@ export function bundleSchema(
             description: 'semver range of tollgate versions this bundle works with',
           },
           policies: { type: 'object', properties: policyProperties, additionalProperties: false },
+          breakGlass: {
+            ...breakGlassSchema,
+            description:
+              'emergency changes: approver keys and rules for break-glass tokens, honoured by every policy that accepts them (freeze-windows, gitops-only)',
+          },
           rules: rules?.schema({ enforcement: enforcementSchema, controls: controlsSchema }) ?? noRulesSchema,
           exemptions: {
             type: 'array',
@@ -216,6 +225,7 @@ interface BundleDocument {
     >;
     exemptions?: ExemptionSpec[];
     rules?: RuleSpecBase[];
+    breakGlass?: Record<string, unknown>;
   };
 }
 
@@ -289,6 +299,17 @@ export function loadBundle(bytes: string | Uint8Array, options: LoadBundleOption
       line: lineOf('/spec/requires'),
     });
   }
+  const settings: { -readonly [K in keyof BundleSettings]: BundleSettings[K] } = {};
+  if (value.spec.breakGlass) {
+    try {
+      settings.breakGlass = deepFreeze(compileBreakGlass(value.spec.breakGlass, 'breakGlass'));
+    } catch (error) {
+      if (!(error instanceof ConfigError)) throw error;
+      const pointer = `/spec/${error.path.replace(/^\//, '')}`;
+      issues.push({ path: pointer, message: error.message, line: lineOf(pointer) });
+    }
+  }
+  Object.freeze(settings);
   const byId = new Map(options.policies.map((policy) => [policy.id, policy]));
   const compiled: CompiledPolicy[] = [];
   for (const [id, raw] of Object.entries(value.spec.policies)) {
@@ -299,7 +320,7 @@ export function loadBundle(bytes: string | Uint8Array, options: LoadBundleOption
       compiled.push(
         Object.freeze({
           policy,
-          params: deepFreeze(policy.compile(params)),
+          params: deepFreeze(policy.compile(params, settings)),
           enforcement: Object.freeze(resolveEnforcement(enforcement)),
           controls: Object.freeze([...(controls ?? [])]),
         }),
@@ -370,6 +391,7 @@ export function loadBundle(bytes: string | Uint8Array, options: LoadBundleOption
     source: options.source,
     policies: Object.freeze(compiled),
     exemptions: Object.freeze(exemptions),
+    ...(settings.breakGlass ? { breakGlass: settings.breakGlass } : {}),
     document: deepFreeze(value as unknown as Record<string, unknown>),
   });
 }

@@ -2,6 +2,7 @@
  * Container image references parsed by the distribution/reference grammar, normalized the
  * way the container runtime resolves them (docker.io default host, `library/` for official images).
  */
+import { matchesHostPath } from './host-path.ts';
 
 /** A parsed, normalized image reference. */
 export interface ImageReference {
@@ -112,9 +113,10 @@ export function isImageReferenceError(
  */
 export function matchesRegistryPrefix(ref: ImageReference, prefix: string): boolean {
   const normalized = normalizeRegistryPrefix(prefix);
-  if (normalized.domain !== ref.domain) return false;
-  if (normalized.path === '') return true;
-  return ref.path === normalized.path || ref.path.startsWith(`${normalized.path}/`);
+  return matchesHostPath(
+    { host: ref.domain, path: ref.path },
+    { host: normalized.domain, path: normalized.path },
+  );
 }
 
 /** Splits a registry prefix into host and path with the same rules as references. */

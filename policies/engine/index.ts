@@ -18,6 +18,8 @@ export {
 export { formatPath, joinPath, prefixPath, parsePath, type PathSegment } from './path.ts';
 export * from './workloads.ts';
 export * from './image-reference.ts';
+export * from './host-path.ts';
+export * from './gitops-owner.ts';
 export * from './quantity.ts';
 export {
   parseSource,

@@ -2,6 +2,7 @@
  * Core types of the tollgate policy engine. Everything here is plain data so that
  * the webhook and the CI gate can feed the same inputs and read the same reports.
  */
+import type { BreakGlassConfig } from './break-glass.ts';
 import type { ImageVerifier } from './image-verifier.ts';
 
 /** A raw Kubernetes object as JSON (never a client-node model class). */
@@ -158,8 +159,11 @@ export interface Policy<P = unknown> {
   readonly help: string;
   /** JSON Schema of the bundle parameters (without `enforcement`, which the engine handles). */
   readonly paramsSchema: Record<string, unknown>;
-  /** Turns validated raw parameters into the frozen object the policy reads; throws ConfigError on semantic errors. */
-  compile(raw: Record<string, unknown>): P;
+  /**
+   * Turns validated raw parameters into the frozen object the policy reads; throws ConfigError on
+   * semantic errors. `bundle` carries what the bundle configures once for every policy.
+   */
+  compile(raw: Record<string, unknown>, bundle: BundleSettings): P;
   /** Evaluates one object. May be async (e.g. registry look-ups through the context). */
   evaluate(
     input: PolicyInput,
@@ -169,6 +173,12 @@ export interface Policy<P = unknown> {
   ): PolicyOutcome | Promise<PolicyOutcome>;
   /** The API resources and operations this policy needs the webhook to see. */
   readonly admissionRules: readonly AdmissionRule[];
+}
+
+/** What a bundle configures once for all policies (`spec.breakGlass`), compiled before the policies. */
+export interface BundleSettings {
+  /** Break-glass approvers, honoured by every policy that lets an emergency change through. */
+  readonly breakGlass?: BreakGlassConfig;
 }
 
 /** A webhook rule a policy needs, used to generate the chart's ValidatingWebhookConfiguration. */

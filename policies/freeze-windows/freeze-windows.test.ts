@@ -8,8 +8,8 @@ import { deployment, runPolicy } from '../../test/support/policy.ts';
 import type { AdmissionInput, KubeObject, Policy, PolicyResult } from '../engine/types.ts';
 import { parseSource } from '../engine/yaml-source.ts';
 import { builtinPolicies } from '../index.ts';
-import type { BreakGlassClaims } from './break-glass.ts';
-import { addApproval, breakGlassAnnotation, createRequest } from './break-glass.ts';
+import type { BreakGlassClaims } from '../engine/break-glass.ts';
+import { addApproval, breakGlassAnnotation, createRequest } from '../engine/break-glass.ts';
 import { freezeWindowsPolicy } from './index.ts';
 
 const policy = freezeWindowsPolicy as Policy<unknown>;
@@ -284,6 +284,41 @@ describe('freeze-windows: break-glass', () => {
   const annotated = (value: string, namespace = 'tenant-prod') =>
     app(namespace, { [breakGlassAnnotation]: value });
 
+  /** The same policy parameters with break-glass moved to the bundle (`spec.breakGlass`). */
+  function bundleLevel(perPolicy: boolean): string {
+    const { breakGlass, ...rest } = params;
+    return JSON.stringify({
+      apiVersion: 'tollgate.dev/v1',
+      kind: 'PolicyBundle',
+      metadata: { name: 'bundle-level', version: '1.0.0' },
+      spec: {
+        breakGlass,
+        policies: {
+          'freeze-windows': { enforcement: 'deny', ...rest, ...(perPolicy ? { breakGlass } : {}) },
+        },
+      },
+    });
+  }
+
+  it('honours break-glass configured once for the bundle (spec.breakGlass)', async () => {
+    const bundle = loadBundle(bundleLevel(false), { source: 'bundle-level', policies: builtinPolicies });
+    expect(bundle.breakGlass?.minApprovals).toBe(2);
+    const context = { now: inFreeze, point: 'admission' as const, namespaces };
+    const valid = annotated(await token(claims(), [de, cfo]));
+    const allowed = await evaluate({ operation: 'CREATE', object: valid }, bundle, context);
+    expect(allowed.results[0]?.status).toBe('pass');
+    expect(allowed.results[0]?.records?.[0]?.kind).toBe('break-glass');
+    const short = annotated(await token(claims(), [de]));
+    const denied = await evaluate({ operation: 'CREATE', object: short }, bundle, context);
+    expect(denied.decision).toBe('deny');
+  });
+
+  it('refuses break-glass configured twice (spec.breakGlass and freeze-windows.breakGlass)', () => {
+    expect(() =>
+      loadBundle(bundleLevel(true), { source: 'bundle-level', policies: builtinPolicies }),
+    ).toThrow(/configured twice/);
+  });
+
   it('allows a change with a valid token and records ticket, requester and approvers', async () => {
     const result = await check(annotated(await token(claims(), [de, cfo])));
     expect(result.status).toBe('pass');
@@ -419,7 +454,7 @@ describe('freeze-windows: break-glass', () => {
       'metadata.annotations["tollgate.dev/break-glass"]',
     ]);
     expect(result.findings[1]?.message).toBe(
-      'break-glass is not configured in this bundle (freeze-windows.breakGlass is absent): the break-glass approval on this object is not checked and unfreezes nothing',
+      'break-glass is not configured in this bundle (spec.breakGlass is absent): the break-glass approval on this object is not checked and unfreezes nothing',
     );
     expect(result.records ?? []).toEqual([]);
   });

@@ -6,16 +6,16 @@ import { skip } from '../engine/evaluate.ts';
 import { ConfigError } from '../engine/errors/index.ts';
 import { formatPath } from '../engine/path.ts';
 import type { FindingDraft, Policy } from '../engine/types.ts';
-import type { BreakGlassConfig } from './break-glass.ts';
+import type { BreakGlassConfig } from '../engine/break-glass.ts';
 import {
   breakGlassAnnotation,
   breakGlassSchema,
   compileBreakGlass,
   verifyBreakGlass,
-} from './break-glass.ts';
+} from '../engine/break-glass.ts';
 import type { EntityCalendar } from './calendar.ts';
 import { compileEntity, entitySchema } from './calendar.ts';
-import type { ExemptIdentities, Scope } from './scope.ts';
+import type { ExemptIdentities, Scope } from '../engine/scope.ts';
 import {
   compileScope,
   exemptIdentity,
@@ -23,7 +23,7 @@ import {
   isBookkeepingOnlyUpdate,
   matchScope,
   scopeSchema,
-} from './scope.ts';
+} from '../engine/scope.ts';
 import type { FreezeWindow, WindowRule } from './windows.ts';
 import { activeWindows, compileWindow, windowSchema } from './windows.ts';
 
@@ -82,7 +82,7 @@ const annotationPath = formatPath(['metadata', 'annotations', breakGlassAnnotati
  * the bundle's name; the CLI, which can, names it).
  */
 export const breakGlassNotConfigured =
-  'break-glass is not configured in this bundle (freeze-windows.breakGlass is absent)';
+  'break-glass is not configured in this bundle (spec.breakGlass is absent)';
 
 /** The freeze-windows policy: close calendars per legal entity, scope, exemptions and break-glass. */
 export const freezeWindowsPolicy: Policy<FreezeWindowsParams> = {
@@ -110,7 +110,11 @@ export const freezeWindowsPolicy: Policy<FreezeWindowsParams> = {
       },
       scope: { ...scopeSchema, description: 'default scope of windows without their own' },
       exempt: { ...exemptSchema, description: 'identities that keep working during a freeze' },
-      breakGlass: breakGlassSchema,
+      breakGlass: {
+        ...breakGlassSchema,
+        description:
+          'deprecated: configure break-glass once for the bundle as spec.breakGlass (honoured by freeze-windows and gitops-only)',
+      },
     },
   },
   // Namespaced only: a cluster-wide wildcard would block nodes, CRDs and ClusterRoles whenever the
@@ -122,7 +126,7 @@ export const freezeWindowsPolicy: Policy<FreezeWindowsParams> = {
     // kubectl scale changes replicas through the scale subresource of any workload
     { apiGroups: ['*'], resources: ['*/scale'], operations: ['UPDATE'], scope: 'Namespaced' },
   ],
-  compile(raw) {
+  compile(raw, bundle) {
     const entities = Object.entries(raw.entities as Record<string, Record<string, unknown>>).map(
       ([id, entity]) => compileEntity(id, entity, `entities/${id}`),
     );
@@ -153,8 +157,14 @@ export const freezeWindowsPolicy: Policy<FreezeWindowsParams> = {
         groups: ((exempt.groups as unknown[] | undefined) ?? []).map(String),
       },
     };
+    if (raw.breakGlass && bundle.breakGlass)
+      throw new ConfigError(
+        'breakGlass',
+        'break-glass is configured twice: keep spec.breakGlass (honoured by every policy) and remove freeze-windows.breakGlass',
+      );
     if (raw.breakGlass)
       params.breakGlass = compileBreakGlass(raw.breakGlass as Record<string, unknown>, 'breakGlass');
+    else if (bundle.breakGlass) params.breakGlass = bundle.breakGlass;
     return params;
   },
   async evaluate(input, params, context, tools) {
@@ -182,7 +192,7 @@ export const freezeWindowsPolicy: Policy<FreezeWindowsParams> = {
         tokenFinding = {
           path: annotationPath,
           message: `${breakGlassNotConfigured}: the break-glass approval on this object is not checked and unfreezes nothing`,
-          fix: `merge after ${last.endLocal} ${last.zone}, or ask the policy owners to add approver keys under freeze-windows.breakGlass in the bundle`,
+          fix: `merge after ${last.endLocal} ${last.zone}, or ask the policy owners to add approver keys under spec.breakGlass in the bundle`,
           details: { reasons: [breakGlassNotConfigured] },
         };
       } else {

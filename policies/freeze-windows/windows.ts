@@ -9,6 +9,7 @@
  */
 import { CronExpressionParser } from 'cron-parser';
 import { ConfigError } from '../engine/errors/index.ts';
+import { parseDuration } from '../engine/duration.ts';
 import type { CivilDate, EntityCalendar } from './calendar.ts';
 import { businessDayFromMonthEnd, weekdayName } from './calendar.ts';
 import type { WallTime } from './zone.ts';
@@ -203,13 +204,6 @@ function compileAbsolute(text: string, path: string): AbsoluteTime {
   if (!/^\d{4}-\d{2}-\d{2}T.*(Z|[+-]\d{2}:\d{2})$/.test(text) || Number.isNaN(instant.getTime()))
     throw new ConfigError(path, `"${text}" is neither YYYY-MM-DDTHH:MM nor an ISO-8601 instant with offset`);
   return { instant };
-}
-
-/** Parses `1d12h30m` into minutes. */
-export function parseDuration(text: string): number | undefined {
-  const match = /^(?:(\d+)d)?(?:(\d+)h)?(?:(\d+)m)?$/.exec(text);
-  if (!match || text === '') return undefined;
-  return Number(match[1] ?? 0) * 1440 + Number(match[2] ?? 0) * 60 + Number(match[3] ?? 0);
 }
 
 /** Compiles one window rule; `path` is its parameter path for ConfigError. */

@@ -12,12 +12,8 @@ import { builtinPolicies, loadBuiltinBundle, loadBundle } from '../../policies/i
 import { evaluate } from '../../policies/engine/evaluate.ts';
 import type { CompiledBundle } from '../../policies/engine/bundle.ts';
 import type { AdmissionInput, KubeObject, PolicyResult, UserInfo } from '../../policies/engine/types.ts';
-import {
-  addApproval,
-  breakGlassAnnotation,
-  createRequest,
-} from '../../policies/freeze-windows/break-glass.ts';
-import type { BreakGlassClaims } from '../../policies/freeze-windows/break-glass.ts';
+import { addApproval, breakGlassAnnotation, createRequest } from '../../policies/engine/break-glass.ts';
+import type { BreakGlassClaims } from '../../policies/engine/break-glass.ts';
 import { parseManifests } from '../../ci-action/src/gate/manifests.ts';
 import { getIn } from '../../policies/engine/workloads.ts';
 

@@ -7,9 +7,9 @@
  */
 import { base64url, GeneralSign, generalVerify, importJWK } from 'jose';
 import type { CryptoKey, GeneralJWS, JWK, KeyObject } from 'jose';
-import { ConfigError } from '../engine/errors/index.ts';
-import { isRecord } from '../engine/workloads.ts';
-import { parseDuration } from './windows.ts';
+import { ConfigError } from './errors/index.ts';
+import { isRecord } from './workloads.ts';
+import { parseDuration } from './duration.ts';
 
 /** The annotation that carries a break-glass token. */
 export const breakGlassAnnotation = 'tollgate.dev/break-glass';

@@ -1,15 +1,12 @@
 /**
- * What a freeze window freezes: namespaces (by name or label selector on the namespace object),
- * kinds and operations; which UPDATEs are no change at all; and which identities are exempt.
+ * Which changes a policy governs (freeze-windows, gitops-only, gitops-sources): namespaces (by name
+ * or label selector on the namespace object, old labels counting too), kinds and operations; which
+ * UPDATEs are no change at all; and which identities are exempt.
  */
-import { ConfigError } from '../engine/errors/index.ts';
-import type { KubeObject, NamespaceLookup, Operation, PolicyInput, UserInfo } from '../engine/types.ts';
-import { isRecord } from '../engine/workloads.ts';
-import {
-  labelSelectorProblems,
-  labelSelectorSchema,
-  matchesLabelSelector,
-} from '../engine/label-selector.ts';
+import { ConfigError } from './errors/index.ts';
+import type { KubeObject, NamespaceLookup, Operation, PolicyInput, UserInfo } from './types.ts';
+import { isRecord } from './workloads.ts';
+import { labelSelectorProblems, labelSelectorSchema, matchesLabelSelector } from './label-selector.ts';
 
 /** A Kubernetes label selector requirement. */
 export interface SelectorRequirement {
@@ -24,7 +21,7 @@ export interface LabelSelector {
   readonly matchExpressions: readonly SelectorRequirement[];
 }
 
-/** Which changes a window freezes. */
+/** Which changes a policy governs (a freeze window freezes, gitops-only reserves for the GitOps controllers). */
 export interface Scope {
   /** Namespace names; a namespace matching a name OR the selector is in scope. */
   readonly namespaceNames?: readonly string[];
@@ -35,7 +32,7 @@ export interface Scope {
   readonly operations: readonly Operation[];
 }
 
-/** Identities that keep working during a freeze. */
+/** Identities a policy lets through (freeze-windows: those that keep working during a freeze). */
 export interface ExemptIdentities {
   readonly usernames: readonly string[];
   readonly groups: readonly string[];
@@ -165,7 +162,7 @@ export function kindsOfChange(input: PolicyInput, named: readonly string[]): str
 export type ScopeMatch = { readonly inScope: true } | { readonly inScope: false; readonly why: string };
 
 /**
- * Whether a change falls in a scope. The namespace's labels come from the context's namespace
+ * Whether a change falls in a scope (`notInScope` words the reasons: "not frozen"). The namespace's labels come from the context's namespace
  * lookup; a namespace the context does not know carries only `kubernetes.io/metadata.name`
  * (which the API server sets). A Namespace object is judged by its own labels, old and new, so
  * removing the selecting label is itself frozen.
@@ -174,14 +171,15 @@ export function matchScope(
   scope: Scope,
   input: PolicyInput,
   namespaces: NamespaceLookup | undefined,
+  notInScope = 'not frozen',
 ): ScopeMatch {
   if (!scope.operations.includes(input.operation))
-    return { inScope: false, why: `operation ${input.operation} is not frozen` };
+    return { inScope: false, why: `operation ${input.operation} is ${notInScope}` };
   const kind = typeof input.object.kind === 'string' ? input.object.kind : '';
   const kinds = kindsOfChange(input, [...(scope.kinds ?? []), ...scope.excludeKinds]);
   const what = kinds.length > 1 ? `kinds ${kinds.join(', ')}` : `kind ${kind}`;
   if (scope.kinds && !kinds.some((candidate) => scope.kinds?.includes(candidate)))
-    return { inScope: false, why: `${what} ${kinds.length > 1 ? 'are' : 'is'} not frozen` };
+    return { inScope: false, why: `${what} ${kinds.length > 1 ? 'are' : 'is'} ${notInScope}` };
   const excluded = kinds.find((candidate) => scope.excludeKinds.includes(candidate));
   if (excluded !== undefined) return { inScope: false, why: `kind ${excluded} is excluded` };
   if (!scope.namespaceNames && !scope.namespaceSelector) return { inScope: true };
@@ -194,7 +192,7 @@ export function matchScope(
   } else {
     name = input.namespace;
     if (!name)
-      return { inScope: false, why: 'the object is cluster-scoped and the window freezes namespaces' };
+      return { inScope: false, why: 'the object is cluster-scoped and the scope selects namespaces' };
     candidates = [labelsOf(namespaces?.(name))];
   }
   if (!name) return { inScope: false, why: 'the namespace has no name' };
@@ -208,7 +206,7 @@ export function matchScope(
     )
       return { inScope: true };
   }
-  return { inScope: false, why: `namespace ${name} is not frozen` };
+  return { inScope: false, why: `namespace ${name} is ${notInScope}` };
 }
 
 function withoutBookkeeping(object: KubeObject): unknown {
@@ -260,7 +258,7 @@ function deepEqual(left: unknown, right: unknown): boolean {
 
 /**
  * An UPDATE that changes only `status`, `metadata.managedFields`, `metadata.resourceVersion` or
- * `metadata.generation` changes nothing a freeze protects.
+ * `metadata.generation` changes nothing a policy protects (the API server and controllers write those).
  */
 export function isBookkeepingOnlyUpdate(input: PolicyInput): boolean {
   if (input.operation !== 'UPDATE' || !input.oldObject) return false;
