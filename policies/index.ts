@@ -76,3 +76,4 @@ export {
 } from './freeze-windows/windows.ts';
 export { parseDuration } from './engine/duration.ts';
 export { daysInMonth, formatInZone, formatWall, toWallTime } from './freeze-windows/zone.ts';
+export { freezeParamsIn, freezeStatusAt, type EntityFreezeStatus } from './freeze-windows/status.ts';

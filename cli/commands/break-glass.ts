@@ -2,14 +2,12 @@
  * `tollgate break-glass request|approve|inspect`: create an approval request for an emergency
  * change during a freeze, co-sign it with approver keys, and check a token against a bundle.
  */
-import { createPrivateKey } from 'node:crypto';
-import type { KeyObject } from 'node:crypto';
 import { readFile, writeFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import type { ParseArgsOptionsConfig } from 'node:util';
-import { importJWK } from 'jose';
-import type { GeneralJWS, JWK } from 'jose';
+
+import type { GeneralJWS } from 'jose';
 import { parseAllDocuments } from 'yaml';
 import type {
   BreakGlassClaims,
@@ -29,6 +27,8 @@ import {
   verifyBreakGlass,
 } from '../../policies/index.ts';
 import { loadBundleFile } from '../../io/bundle-file.ts';
+import { loadSigningKey } from '../../io/signing/signing.ts';
+import type { SigningKey } from '../../io/signing/signing.ts';
 import type { CommandIO } from '../io.ts';
 import { UsageError } from '../io.ts';
 import { parseNow } from '../flags.ts';
@@ -111,51 +111,24 @@ async function readInput(path: string | undefined, io: CommandIO, what: string):
   return path === '-' ? io.stdin() : readFile(resolve(io.cwd, path), 'utf8');
 }
 
-/** Loads an approver's private key: JWK JSON (with `d`) or PKCS#8 PEM. */
-export async function loadSigningKey(
+/** An approver's private key (any key `tollgate bundle sign` accepts) and the approver id. */
+function approverKey(
   text: string,
+  name: string,
   kidOption: string | undefined,
-): Promise<{ key: KeyObject | Awaited<ReturnType<typeof importJWK>>; alg: string; kid: string }> {
+): SigningKey & { kid: string } {
   const trimmed = text.trim();
-  if (trimmed.startsWith('{')) {
-    const jwk = JSON.parse(trimmed) as JWK;
-    if (typeof jwk.d !== 'string')
-      throw new UsageError('the key file is a public JWK; approving needs your private key');
-    const alg =
-      jwk.kty === 'EC' && jwk.crv === 'P-256'
-        ? 'ES256'
-        : jwk.kty === 'EC' && jwk.crv === 'P-384'
-          ? 'ES384'
-          : jwk.kty === 'OKP' && jwk.crv === 'Ed25519'
-            ? 'EdDSA'
-            : undefined;
-    if (!alg)
-      throw new UsageError(
-        `unsupported key ${String(jwk.kty)}/${String(jwk.crv)} (use P-256, P-384 or Ed25519)`,
-      );
-    const kid = kidOption ?? jwk.kid;
-    if (!kid) throw new UsageError('the JWK has no kid; pass --kid with your approver id');
-    return { key: await importJWK(jwk, alg), alg, kid };
-  }
-  let key: KeyObject;
+  if (trimmed.startsWith('{') && !/"d"\s*:/.test(trimmed))
+    throw new UsageError('the key file is a public JWK; approving needs your private key');
+  let signer: SigningKey;
   try {
-    key = createPrivateKey(trimmed);
+    signer = loadSigningKey(text, name);
   } catch (error) {
-    throw new UsageError(`the key file is neither a JWK nor a PEM private key: ${(error as Error).message}`);
+    throw new UsageError((error as Error).message);
   }
-  const curve = key.asymmetricKeyDetails?.namedCurve;
-  const alg =
-    key.asymmetricKeyType === 'ed25519'
-      ? 'EdDSA'
-      : key.asymmetricKeyType === 'ec' && curve === 'prime256v1'
-        ? 'ES256'
-        : key.asymmetricKeyType === 'ec' && curve === 'secp384r1'
-          ? 'ES384'
-          : undefined;
-  if (!alg)
-    throw new UsageError(`unsupported key type ${key.asymmetricKeyType ?? '?'} ${curve ?? ''}`.trim());
-  if (!kidOption) throw new UsageError('a PEM key carries no approver id; pass --kid');
-  return { key, alg, kid: kidOption };
+  const kid = kidOption ?? signer.kid;
+  if (!kid) throw new UsageError('the key has no kid; pass --kid with your approver id');
+  return { ...signer, kid };
 }
 
 function describe(claims: BreakGlassClaims | undefined): string[] {
@@ -257,7 +230,7 @@ async function approve(args: string[], io: CommandIO): Promise<number> {
   if (!claims) throw new UsageError(`the token's claims are invalid: ${problems.join('; ')}`);
   if (typeof values.key !== 'string') throw new UsageError('--key KEYFILE is required');
   const keyText = await readFile(resolve(io.cwd, values.key), 'utf8');
-  const signer = await loadSigningKey(keyText, typeof values.kid === 'string' ? values.kid : undefined);
+  const signer = approverKey(keyText, values.key, typeof values.kid === 'string' ? values.kid : undefined);
   if (signer.kid.toLowerCase() === claims.requester.toLowerCase())
     throw new UsageError(
       `you (${signer.kid}) are the requester of ${claims.ticket}; another approver must sign`,

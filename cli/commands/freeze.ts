@@ -11,13 +11,13 @@ import type {
   Scope,
 } from '../../policies/index.ts';
 import {
-  activeWindows,
   daysInMonth,
   describeLocal,
   entityWindows,
   formatInZone,
   formatWall,
-  nextWindow,
+  freezeParamsIn,
+  freezeStatusAt,
   TollgateError,
   toWallTime,
 } from '../../policies/index.ts';
@@ -42,13 +42,13 @@ windows: cron ORs day-of-month and day-of-week when both are restricted ("0 0 25
 
 /** The freeze-windows parameters of a bundle, or a clear error. */
 export function freezeParamsOf(bundle: CompiledBundle): FreezeWindowsParams {
-  const configured = bundle.policies.find((p) => p.policy.id === 'freeze-windows');
-  if (!configured)
+  const params = freezeParamsIn(bundle);
+  if (!params)
     throw new TollgateError(
       'TOLLGATE_FREEZE_NOT_CONFIGURED',
       `bundle ${bundle.identity.name} ${bundle.identity.version} does not configure freeze-windows`,
     );
-  return configured.params as FreezeWindowsParams;
+  return params;
 }
 
 /** One line describing which changes a scope freezes. */
@@ -101,21 +101,11 @@ function windowJson(w: FreezeWindow) {
   };
 }
 
-/** Per-entity freeze status at `now`. */
-export function freezeStatus(params: FreezeWindowsParams, now: Date) {
-  const rules = rulesOf(params);
-  return params.entities.map((entity) => {
-    const active = activeWindows(rules, entity, now);
-    const next = nextWindow(rules, entity, now);
-    return { entity, frozen: active.length > 0, active, next };
-  });
-}
-
 function statusText(params: FreezeWindowsParams, now: Date, bundle: CompiledBundle): string {
   const out = [
     `freeze status at ${now.toISOString()} (bundle ${bundle.identity.name} ${bundle.identity.version})`,
   ];
-  for (const { entity, active, next } of freezeStatus(params, now)) {
+  for (const { entity, active, next } of freezeStatusAt(params, now)) {
     out.push('');
     out.push(`${describeEntity(entity)}`);
     out.push(`  local time: ${describeLocal(formatWall(toWallTime(now, entity.zone)))}`);
@@ -305,7 +295,7 @@ export async function run(args: string[], io: CommandIO): Promise<number> {
     const bundle = await loadBundleFile(values.bundle, io.cwd);
     const params = freezeParamsOf(bundle);
     if (format === 'json') {
-      const status = freezeStatus(params, now).map(({ entity, frozen, active, next }) => ({
+      const status = freezeStatusAt(params, now).map(({ entity, frozen, active, next }) => ({
         entity: entity.id,
         zone: entity.zone,
         frozen,

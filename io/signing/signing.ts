@@ -31,6 +31,29 @@ export function privateKeyFrom(text: string, name: string): KeyObject {
   }
 }
 
+/** A private signing key with its JWS algorithm and, when it is a JWK that names one, its key id. */
+export interface SigningKey {
+  readonly key: KeyObject;
+  readonly alg: string;
+  readonly kid?: string;
+}
+
+/**
+ * The one private-key loader: PEM (PKCS#8, SEC1, PKCS#1) or a private JWK, Ed25519, EC P-256/384/521
+ * or RSA, for bundle signing, break-glass approvals and decision-log checkpoints alike.
+ */
+export function loadSigningKey(text: string, name: string): SigningKey {
+  const key = privateKeyFrom(text, name);
+  const alg = algorithmFor(key);
+  let kid: string | undefined;
+  const trimmed = text.trim();
+  if (trimmed.startsWith('{')) {
+    const jwk = JSON.parse(trimmed) as { kid?: unknown };
+    if (typeof jwk.kid === 'string' && jwk.kid !== '') kid = jwk.kid;
+  }
+  return { key, alg, ...(kid ? { kid } : {}) };
+}
+
 /** The JWS algorithm for a key: ES256/384/512 by curve, EdDSA for Ed25519, PS256 for RSA. */
 export function algorithmFor(key: KeyObject): string {
   const type = key.asymmetricKeyType;

@@ -36,7 +36,7 @@ export interface BreakGlassClaims {
 export interface ApproverKey {
   /** Approver identity (the JWK `kid`). */
   readonly kid: string;
-  readonly alg: 'ES256' | 'ES384' | 'EdDSA';
+  readonly alg: 'ES256' | 'ES384' | 'EdDSA' | 'PS256';
   readonly jwk: Readonly<JWK>;
 }
 
@@ -104,6 +104,8 @@ function algorithmOf(jwk: Record<string, unknown>): ApproverKey['alg'] | undefin
   if (jwk.kty === 'EC' && jwk.crv === 'P-256') return 'ES256';
   if (jwk.kty === 'EC' && jwk.crv === 'P-384') return 'ES384';
   if (jwk.kty === 'OKP' && jwk.crv === 'Ed25519') return 'EdDSA';
+  // RSA keys sign with RSASSA-PSS, as bundle signatures do (tollgate bundle sign).
+  if (jwk.kty === 'RSA') return 'PS256';
   return undefined;
 }
 
@@ -128,17 +130,20 @@ export function compileBreakGlass(raw: Record<string, unknown>, path: string): B
       if (!alg)
         throw new ConfigError(
           at,
-          `key "${key.kid}": unsupported key type ${String(key.kty)}/${String(key.crv)} (use EC P-256 for ES256, P-384 for ES384, or OKP Ed25519 for EdDSA)`,
+          `key "${key.kid}": unsupported key type ${String(key.kty)}/${String(key.crv)} (use EC P-256 for ES256, P-384 for ES384, OKP Ed25519 for EdDSA, or RSA of at least 2048 bits for PS256)`,
         );
       if (key.alg !== undefined && key.alg !== alg && !(alg === 'EdDSA' && key.alg === 'Ed25519'))
         throw new ConfigError(
           `${at}/alg`,
           `key "${key.kid}": alg ${String(key.alg)} does not match its curve (${alg})`,
         );
-      const coordinates = key.kty === 'EC' ? ['x', 'y'] : ['x'];
+      const coordinates = key.kty === 'EC' ? ['x', 'y'] : key.kty === 'RSA' ? ['n', 'e'] : ['x'];
       for (const coordinate of coordinates)
         if (typeof key[coordinate] !== 'string' || !/^[A-Za-z0-9_-]+$/.test(key[coordinate] as string))
           throw new ConfigError(`${at}/${coordinate}`, `key "${key.kid}": ${coordinate} must be base64url`);
+      // 2048-bit modulus: 256 bytes, 342 base64url characters.
+      if (key.kty === 'RSA' && (key.n as string).length < 342)
+        throw new ConfigError(`${at}/n`, `key "${key.kid}": an RSA key needs at least 2048 bits`);
       return { kid: key.kid, alg, jwk: { ...(key as JWK) } };
     },
   );

@@ -462,7 +462,9 @@ describe('freeze-windows: break-glass', () => {
   it.each([
     [{ ...{ kty: 'EC', crv: 'P-256', x: 'a', y: 'b', d: 'secret', kid: 'x' } }, /private key material/],
     [{ kty: 'EC', crv: 'P-256', x: 'a', y: 'b' }, /needs a kid/],
-    [{ kty: 'RSA', n: 'a', e: 'AQAB', kid: 'r' }, /unsupported key type RSA/],
+    [{ kty: 'RSA', n: 'a', e: 'AQAB', kid: 'r' }, /RSA key needs at least 2048 bits/],
+    [{ kty: 'oct', k: 'c2VjcmV0', kid: 's' }, /private key material/],
+    [{ kty: 'OKP', crv: 'X25519', x: 'a', kid: 'k' }, /unsupported key type OKP\/X25519/],
     [{ kty: 'OKP', crv: 'Ed25519', x: 'a', kid: 'k', alg: 'ES256' }, /does not match its curve/],
   ])('rejects approver key %j at bundle load', async (key, message) => {
     await expect(

@@ -4,8 +4,8 @@
  * policy's own pure calendar functions, so the summary says what the policy enforces — plus the
  * resources the policy actually blocked in this run.
  */
-import type { CompiledBundle, FreezeWindow, FreezeWindowsParams } from '../../../policies/index.ts';
-import { activeWindows, describeLocal, nextWindow } from '../../../policies/index.ts';
+import type { CompiledBundle, FreezeWindow } from '../../../policies/index.ts';
+import { describeLocal, freezeParamsIn, freezeStatusAt } from '../../../policies/index.ts';
 import type { ResourceReport } from '../gate/check.ts';
 import { objectLabel } from '../report/issues.ts';
 import { cell } from '../report/summary.ts';
@@ -20,24 +20,21 @@ function when(window: FreezeWindow, edge: 'start' | 'end'): string {
 }
 
 /** Summary lines about freeze windows; undefined when the bundle does not configure the policy. */
-export function freezeStatus(
+export function freezeSummary(
   bundle: CompiledBundle,
   reports: readonly ResourceReport[],
   now: Date,
 ): FreezeStatus | undefined {
   const configured = bundle.policies.find((p) => p.policy.id === POLICY);
-  if (!configured) return undefined;
-  const params = configured.params as FreezeWindowsParams;
-  const rules = params.rules.map((r) => r.rule);
+  const params = freezeParamsIn(bundle);
+  if (!configured || !params) return undefined;
   const lines: string[] = [
     `At ${now.toISOString()} (enforcement in CI: ${configured.enforcement.ci}):`,
     '',
     '| Entity | Status | Window | Until | Next window begins |',
     '| --- | --- | --- | --- | --- |',
   ];
-  for (const entity of params.entities) {
-    const active = activeWindows(rules, entity, now);
-    const next = nextWindow(rules, entity, now);
+  for (const { entity, active, next } of freezeStatusAt(params, now)) {
     const nextText = next ? `${cell(next.window)}: ${cell(when(next, 'start'))}` : 'none within 400 days';
     if (active.length > 0) {
       const last = active.reduce((a, b) => (a.end > b.end ? a : b));

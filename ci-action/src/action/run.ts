@@ -16,7 +16,7 @@ import { buildJsonReport } from '../report/json.ts';
 import { buildSarif } from '../report/sarif.ts';
 import { buildSummary } from '../report/summary.ts';
 import type { LinkBase } from '../report/summary.ts';
-import { freezeStatus } from './freeze.ts';
+import { freezeSummary } from './freeze.ts';
 import { changedFiles, changedLines, git } from '../gate/git.ts';
 import { getInputs } from './inputs.ts';
 import type { ActionSettings } from './inputs.ts';
@@ -201,7 +201,7 @@ async function check(settings: ActionSettings): Promise<void> {
     const sha = pullRequest()?.headSha ?? process.env.GITHUB_SHA;
     const links: LinkBase | undefined =
       repository && sha ? { server, repository, sha, prefix: await repoPrefix(cwd) } : undefined;
-    const freeze = freezeStatus(bundle, result.reports, now);
+    const freeze = freezeSummary(bundle, result.reports, now);
     const markdown = buildSummary({
       bundle,
       now,
