@@ -8,6 +8,8 @@ import { writeFile } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
+import { defaultWriterId } from '../../io/decision-log/chain.ts';
+import { loadCheckpointKey } from '../../io/decision-log/checkpoint.ts';
 import { defaultBundlePath } from '../../io/default-bundle.ts';
 import { bundleFlags, nowFlag, optionalNow, signedBundleFlags } from '../flags.ts';
 import type { CommandIO } from '../io.ts';
@@ -43,6 +45,12 @@ HTTPS, and /healthz, /readyz, /metrics over plain HTTP on the ops port.
   --failure-action A       deny | allow when no decision is made in time (default deny)
   --reload-interval SECS   how often the bundle and certificate files are checked (default 5)
   --log-level LEVEL        pino level (default info)
+  --decision-log FILE      append the hash-chained decision log to FILE (default: standard output)
+  --checkpoint-key FILE    private key (PEM or JWK; Ed25519, P-256/384/521, RSA) signing the log's
+                           checkpoints (tollgate evidence verify --trusted-keys checks them)
+  --checkpoint-every N     lines between checkpoints (default 1000)
+  --checkpoint-interval S  longest time between checkpoints in seconds (default 60)
+  --writer-id ID           the log's writer id (default: POD_NAME or host name, pid, random suffix)
   --now ISO-8601           TEST ONLY: evaluate every request at this fixed instant (freeze-window e2e)
 `;
 
@@ -72,7 +80,14 @@ function integer(
 export function parseServeArgs(
   args: string[],
   io: Pick<CommandIO, 'cwd' | 'env'>,
-): { options: StartWebhookOptions; writeCa?: string; help: boolean; clusterNote: string; logLevel: string } {
+): {
+  options: StartWebhookOptions;
+  writeCa?: string;
+  help: boolean;
+  clusterNote: string;
+  logLevel: string;
+  decisionLog: DecisionLogFlags;
+} {
   let parsed;
   try {
     parsed = parseArgs({
@@ -94,6 +109,11 @@ export function parseServeArgs(
         'failure-action': { type: 'string' },
         'reload-interval': { type: 'string' },
         'log-level': { type: 'string' },
+        'decision-log': { type: 'string' },
+        'checkpoint-key': { type: 'string' },
+        'checkpoint-every': { type: 'string' },
+        'checkpoint-interval': { type: 'string' },
+        'writer-id': { type: 'string' },
         ...nowFlag,
         help: { type: 'boolean', short: 'h' },
       },
@@ -160,18 +180,39 @@ export function parseServeArgs(
     help: v.help === true,
     clusterNote,
     logLevel: v['log-level'] ?? 'info',
+    decisionLog: {
+      ...(v['decision-log'] ? { file: resolve(io.cwd, v['decision-log']) } : {}),
+      ...(v['checkpoint-key'] ? { keyFile: resolve(io.cwd, v['checkpoint-key']) } : {}),
+      every: integer(v['checkpoint-every'], '--checkpoint-every', 1000, 1, 10_000_000),
+      intervalMs: integer(v['checkpoint-interval'], '--checkpoint-interval', 60, 1, 86_400) * 1000,
+      ...(v['writer-id'] ? { writer: v['writer-id'] } : {}),
+    },
   };
+}
+
+/** The decision log flags of `tollgate serve`. */
+export interface DecisionLogFlags {
+  readonly file?: string;
+  readonly keyFile?: string;
+  readonly every: number;
+  readonly intervalMs: number;
+  readonly writer?: string;
 }
 
 /** Runs `tollgate serve` until SIGTERM/SIGINT; returns the exit code. */
 export async function run(args: string[], io: CommandIO): Promise<number> {
-  const { options, writeCa, help: wantsHelp, clusterNote, logLevel } = parseServeArgs(args, io);
+  const { options, writeCa, help: wantsHelp, clusterNote, logLevel, decisionLog } = parseServeArgs(args, io);
   if (wantsHelp) {
     io.stdout(help);
     return 0;
   }
-  const { createLogger } = await import('../../webhook/src/decision-log.ts');
-  const webhook = await startWebhook({ ...options, logger: createLogger({ level: logLevel }) });
+  const { keyFile, ...logOptions } = decisionLog;
+  const key = keyFile ? await loadCheckpointKey(keyFile) : undefined;
+  const writer = logOptions.writer ?? defaultWriterId(io.env);
+  const webhook = await startWebhook({
+    ...options,
+    decisionLog: { ...logOptions, level: logLevel, writer, ...(key ? { key } : {}) },
+  });
   const { identity } = webhook.bundle.current();
   const host = options.host === '0.0.0.0' ? '127.0.0.1' : options.host;
   const lines = [
@@ -179,6 +220,7 @@ export async function run(args: string[], io: CommandIO): Promise<number> {
     `tollgate serve: ops on http://${options.opsHost === '0.0.0.0' ? '127.0.0.1' : options.opsHost}:${webhook.opsPort} (/healthz /readyz /metrics)`,
     `tollgate serve: bundle ${identity.name}@${identity.version} ${identity.digest} from ${options.bundleLabel ?? options.bundlePath}`,
     `tollgate serve: ${clusterNote}`,
+    `tollgate serve: decision log (hash-chained, writer ${writer}) to ${logOptions.file ?? 'standard output'}; checkpoints every ${logOptions.every} lines or ${logOptions.intervalMs / 1000} s, ${key ? `signed (kid ${key.kid})` : 'unsigned (no --checkpoint-key)'}`,
     `tollgate serve: deadline ${webhook.deadlineMs} ms (timeout ${options.timeoutSeconds} s), failure action ${options.failureAction}`,
   ];
   const signature = webhook.bundle.signature();

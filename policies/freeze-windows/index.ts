@@ -210,6 +210,7 @@ export const freezeWindowsPolicy: Policy<FreezeWindowsParams> = {
               approvers: [...verdict.approvers],
               reason: verdict.claims.reason,
               expires: new Date(verdict.claims.exp * 1000).toISOString(),
+              scope: verdict.claims.scope,
               windows: frozen.map((w) => `${w.window}/${w.entity}`),
             },
           });

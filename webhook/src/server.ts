@@ -37,7 +37,7 @@ export type FailureAction = 'deny' | 'allow';
 
 /** Options of {@link createWebhookServer}. */
 export interface WebhookServerOptions {
-  readonly bundle: Pick<BundleSource, 'current'>;
+  readonly bundle: Pick<BundleSource, 'current'> & Partial<Pick<BundleSource, 'signature'>>;
   readonly namespaces: NamespaceSource;
   readonly keyPair: ServingKeyPair;
   readonly metrics: WebhookMetrics;
@@ -244,6 +244,7 @@ async function handleValidate(req: Request, res: Response, options: WebhookServe
       request,
       decision: response.allowed ? 'allow' : 'deny',
       bundle: bundle.identity,
+      bundleSignature: options.bundle.signature?.(),
       durationMs,
       ...(report ? { report } : {}),
       ...(cause ? { cause } : {}),

@@ -10,7 +10,8 @@ import { builtinPolicies, BundleSignatureError } from '../../policies/index.ts';
 import type { NamespaceLookup, Policy, PolicyServices } from '../../policies/index.ts';
 import { openBundleSource } from './bundle-source.ts';
 import type { BundleSignatureRequirement, BundleSource } from './bundle-source.ts';
-import { createLogger } from './decision-log.ts';
+import { createDecisionLog } from './decision-log.ts';
+import type { DecisionLog, DecisionLogOptions } from './decision-log.ts';
 import type { FileWatcher } from './file-watch.ts';
 import { createMetrics } from './metrics.ts';
 import type { WebhookMetrics } from './metrics.ts';
@@ -63,7 +64,10 @@ export interface StartWebhookOptions {
   readonly now?: Date;
   /** Period of the bundle and certificate change checks. */
   readonly reloadIntervalMs: number;
+  /** Logger to use; without one, the webhook writes its own hash-chained decision log. */
   readonly logger?: Logger;
+  /** The chained decision log written when no `logger` is given (file, checkpoint key, writer id). */
+  readonly decisionLog?: DecisionLogOptions;
   /** Docker config.json with registry credentials for the image verifier. */
   readonly registryAuthFile?: string;
   /** Extra services merged over the default ones (tests). */
@@ -122,24 +126,33 @@ async function signatureRequirement(
  * signature that is missing or does not verify, and errors for unreadable TLS files.
  */
 export async function startWebhook(options: StartWebhookOptions): Promise<RunningWebhook> {
-  const logger = options.logger ?? createLogger();
+  let decisionLog: DecisionLog | undefined;
+  if (!options.logger) decisionLog = createDecisionLog(options.decisionLog);
+  const logger = options.logger ?? (decisionLog as DecisionLog).logger;
   const metrics = createMetrics({ defaultMetrics: options.defaultMetrics ?? true });
-  const bundle = await openBundleSource({
-    path: options.bundlePath,
-    ...(options.bundleLabel ? { label: options.bundleLabel } : {}),
-    ...(options.bundleSignature
-      ? {
-          signature: await signatureRequirement(
-            options.bundleSignature,
-            options.bundleLabel ?? options.bundlePath,
-          ),
-        }
-      : {}),
-    policies: options.policies ?? builtinPolicies,
-    intervalMs: options.reloadIntervalMs,
-    metrics,
-    logger,
-  });
+  let bundle: BundleSource;
+  try {
+    bundle = await openBundleSource({
+      path: options.bundlePath,
+      ...(options.bundleLabel ? { label: options.bundleLabel } : {}),
+      ...(options.bundleSignature
+        ? {
+            signature: await signatureRequirement(
+              options.bundleSignature,
+              options.bundleLabel ?? options.bundlePath,
+            ),
+          }
+        : {}),
+      policies: options.policies ?? builtinPolicies,
+      intervalMs: options.reloadIntervalMs,
+      metrics,
+      logger,
+    });
+  } catch (error) {
+    decisionLog?.close();
+    throw error;
+  }
+
   const cleanups: Array<() => Promise<void> | void> = [() => bundle.stop()];
   try {
     let keyPair: ServingKeyPair;
@@ -228,12 +241,14 @@ export async function startWebhook(options: StartWebhookOptions): Promise<Runnin
           await server.close(graceMs);
           for (const cleanup of cleanups.reverse()) await cleanup();
           logger.flush();
+          decisionLog?.close();
         })();
         return stopping;
       },
     };
   } catch (error) {
     for (const cleanup of cleanups.reverse()) await cleanup();
+    decisionLog?.close();
     throw error;
   }
 }
