@@ -9,7 +9,8 @@ import type { KeyObject } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { base64url, calculateJwkThumbprint, exportJWK } from 'jose';
 import { InputError } from '../../policies/index.ts';
-import { algorithmFor, privateKeyFrom } from '../signing/signing.ts';
+import { algorithmFor, loadSigningKey } from '../signing/signing.ts';
+import type { SigningKey } from '../signing/signing.ts';
 import { verifyBundleSignature } from '../signing/bundle-signature.ts';
 import type { TrustedKeys, VerifiedSignature } from '../signing/bundle-signature.ts';
 
@@ -31,7 +32,7 @@ export function checkpointPayload(fields: CheckpointFields): string {
 /** A checkpoint signing key with its key id. */
 export interface CheckpointKey {
   readonly key: KeyObject;
-  /** RFC 7638 thumbprint of the public key, as `tollgate bundle sign` names its keys. */
+  /** The JWK's `kid`, else the RFC 7638 thumbprint of the public key (as `tollgate bundle sign` names keys). */
   readonly kid: string;
 }
 
@@ -46,17 +47,17 @@ export async function loadCheckpointKey(file: string): Promise<CheckpointKey> {
   } catch (error) {
     throw new InputError(file, `cannot read the checkpoint signing key: ${(error as Error).message}`);
   }
-  let key: KeyObject;
+  let signing: SigningKey;
   try {
-    key = privateKeyFrom(text, file);
-    algorithmFor(key);
+    signing = loadSigningKey(text, file);
   } catch (error) {
     throw new InputError(
       file,
       `not a usable checkpoint signing key: ${(error as Error).message.replace(/^bundle .* refused: /, '')}`,
     );
   }
-  return { key, kid: await calculateJwkThumbprint(await exportJWK(createPublicKey(key))) };
+  const { key } = signing;
+  return { key, kid: signing.kid ?? (await calculateJwkThumbprint(await exportJWK(createPublicKey(key)))) };
 }
 
 /** Signs a checkpoint payload; returns the compact detached JWS `header..signature`. */
