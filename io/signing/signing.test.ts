@@ -7,7 +7,7 @@ import { generateKeyPairSync } from 'node:crypto';
 import type { KeyObject } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { addApproval, createRequest, verifyBreakGlass } from '../../policies/index.ts';
-import { compileBreakGlass } from '../../policies/freeze-windows/break-glass.ts';
+import { compileBreakGlass } from '../../policies/engine/break-glass.ts';
 import { loadSigningKey } from './signing.ts';
 
 const pairs: Array<[string, { privateKey: KeyObject; publicKey: KeyObject }, string]> = [
