@@ -6,6 +6,7 @@ import type { RenderSpec } from '../../ci-action/src/gate/render.ts';
 import { runGate } from '../../ci-action/src/gate/run.ts';
 import type { ChangedLines } from '../../ci-action/src/report/github.ts';
 import { formats, isFormat, renderReport } from '../../ci-action/src/report/index.ts';
+import { sarifLeftOutLine, selectSarifResults } from '../../ci-action/src/report/sarif.ts';
 import { failsGate } from '../../ci-action/src/report/issues.ts';
 import { bundleFlags, nowFlag, parseNow, signedBundleFlags } from '../flags.ts';
 import type { CommandIO } from '../io.ts';
@@ -92,6 +93,8 @@ export async function run(args: string[], io: CommandIO): Promise<number> {
   let changed: ChangedLines | undefined;
   if (values.baseline) changed = await changedLines(values.baseline, io.cwd).catch(() => undefined);
   io.stdout(renderReport(format, result, bundle, now, io.cwd, changed));
+  const leftOut = format === 'sarif' ? sarifLeftOutLine(selectSarifResults(result.issues)) : undefined;
+  if (leftOut) io.stderr(`tollgate: ${leftOut}\n`);
   if (result.errors.length > 0) return 2;
   return result.issues.some((issue) => failsGate(issue, 'deny')) ? 1 : 0;
 }

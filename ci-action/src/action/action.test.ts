@@ -287,18 +287,60 @@ describe('annotation caps and ranking', () => {
       { paths: 'k8s', bundle: 'tollgate.yaml', now: NOW, token: '' },
       await prEvent(dir, base),
     );
+    // 9 on the lines, and the final failure message (an error annotation too) makes 10
     const errors = errorsOf(run);
-    expect(errors).toHaveLength(10);
+    expect(errors).toHaveLength(9);
+    expect(run.commands.filter((c) => c.command === 'error')).toHaveLength(10);
+    expect(run.commands.filter((c) => c.command === 'error').at(-1)!.message).toMatch(/^tollgate denied: /);
     expect(errors[0]!.properties.file).toBe('k8s/z-new.yaml');
     expect(errors[0]!.properties.title).toContain('changed line');
-    expect(errors[9]!.message).toMatch(/… and 3 more errors not shown as annotations/);
-    expect(errors.slice(0, 9).every((e) => !e.message.includes('more errors'))).toBe(true);
+    expect(errors[8]!.message).toMatch(/… and 4 more errors not shown as annotations/);
+    expect(errors.slice(0, 8).every((e) => !e.message.includes('more errors'))).toBe(true);
     expect(run.summary).toContain(
-      '3 error(s), 0 warning(s) and 0 notice(s) more are listed below but not annotated',
+      '4 error(s), 0 warning(s) and 0 notice(s) more are listed below but not annotated',
     );
     expect(run.summary.match(/^\| :x: deny/gm)).toHaveLength(13);
     expect(run.status).toBe(1);
   });
+
+  it('with 12 unreadable files, emits 10 error annotations, the final failure message the last', async () => {
+    const files: Record<string, string> = { 'tollgate.yaml': bundle() };
+    for (let n = 0; n < 12; n++) files[`k8s/broken-${n}.yaml`] = 'kind: ConfigMap\nmetadata: [unclosed\n';
+    const { dir } = await repo(files);
+    const run = await runAction(dir, { paths: 'k8s', bundle: 'tollgate.yaml', now: NOW });
+    expect(run.status).toBe(1);
+    const errors = run.commands.filter((c) => c.command === 'error');
+    expect(errors).toHaveLength(10);
+    expect(errors.slice(0, 9).every((e) => e.properties.title === 'tollgate: input error')).toBe(true);
+    expect(errors[8]!.message).toContain('… and 3 more errors not shown as annotations');
+    expect(errors[9]!.properties.file).toBeUndefined();
+    expect(errors[9]!.message).toBe(
+      'tollgate denied: 12 input error(s) (see the annotations and the job summary)',
+    );
+  });
+
+  it('writes at most 25,000 SARIF results and says in the job summary how many were left out', async () => {
+    const images = Array.from({ length: 10 }, (_, i) => `docker.io/library/app${i}:1`);
+    const many = Array.from({ length: 2501 }, (_, n) => deployment(`app-${n}`, images)).join('---\n');
+    const { dir } = await repo({ 'tollgate.yaml': bundle(), 'k8s/many.yaml': many });
+    const run = await runAction(dir, {
+      paths: 'k8s',
+      bundle: 'tollgate.yaml',
+      now: NOW,
+      'sarif-file': 'out/tollgate.sarif',
+    });
+    expect(run.outputs.deny).toBe('25010');
+    const log = JSON.parse(await readFile(join(dir, 'out/tollgate.sarif'), 'utf8')) as {
+      runs: Array<{ results: unknown[]; invocations: Array<{ toolExecutionNotifications?: unknown[] }> }>;
+    };
+    expect(log.runs[0]!.results).toHaveLength(25_000);
+    expect(codeScanningErrors(log)).toEqual([]);
+    expect(log.runs[0]!.invocations[0]!.toolExecutionNotifications).toHaveLength(1);
+    expect(run.summary).toContain(
+      'SARIF: 10 of 25,010 results left out (10 error(s), 0 warning(s), 0 note(s))',
+    );
+    expect(run.commands.filter((c) => c.command === 'error')).toHaveLength(10);
+  }, 300_000);
 
   it('uses warnings for warn, passes at fail-on deny and fails at fail-on warn', async () => {
     const { dir } = await repo({

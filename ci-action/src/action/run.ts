@@ -13,7 +13,7 @@ import type { Annotation, ChangedLines } from '../report/github.ts';
 import { planAnnotations } from '../report/github.ts';
 import { failsGate } from '../report/issues.ts';
 import { buildJsonReport } from '../report/json.ts';
-import { buildSarif } from '../report/sarif.ts';
+import { buildSarif, sarifLeftOutLine, selectSarifResults } from '../report/sarif.ts';
 import { buildSummary } from '../report/summary.ts';
 import type { LinkBase } from '../report/summary.ts';
 import { freezeSummary } from './freeze.ts';
@@ -164,20 +164,12 @@ async function check(settings: ActionSettings): Promise<void> {
     }
   }
 
-  // Annotations: input errors first, then ranked issues within the per-level caps.
-  for (const error of result.errors) {
-    core.error(error.message, {
-      title: 'tollgate: input error',
-      file: error.file,
-      startLine: Math.max(1, error.line),
-      ...(error.column > 0 ? { startColumn: error.column } : {}),
-    });
-  }
-  const plan = planAnnotations(result.issues, changed, { error: Math.max(0, 10 - result.errors.length) });
-  for (const annotation of plan.annotations) emit(annotation);
-
+  // Annotations: input errors first, then ranked issues, within the per-level caps; a failing run
+  // keeps one error for its final message (core.setFailed is an error annotation too).
   const failing = result.issues.filter((issue) => failsGate(issue, settings.failOn));
   const failed = failing.length > 0 || result.errors.length > 0;
+  const plan = planAnnotations(result.issues, { changed, inputErrors: result.errors, failing: failed });
+  for (const annotation of plan.annotations) emit(annotation);
 
   // Reports.
   const json = {
@@ -194,6 +186,11 @@ async function check(settings: ActionSettings): Promise<void> {
       ...(settings.sarifCategory ? { automationId: `${settings.sarifCategory.replace(/\/?$/, '/')}` } : {}),
     });
     sarifPath = await writeTo(settings.sarifFile, `${JSON.stringify(sarif, null, 2)}\n`, cwd);
+    const leftOut = sarifLeftOutLine(selectSarifResults(result.issues));
+    if (leftOut) {
+      notes.push(leftOut);
+      core.info(`tollgate: ${leftOut}`);
+    }
   }
   if (process.env.GITHUB_STEP_SUMMARY) {
     const server = process.env.GITHUB_SERVER_URL ?? 'https://github.com';

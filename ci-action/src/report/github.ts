@@ -4,7 +4,7 @@
  * `tollgate check --format github` and printed by the action.
  */
 import type { Issue } from './issues.ts';
-import { objectLabel } from './issues.ts';
+import { failsGate, objectLabel } from './issues.ts';
 
 /** Annotation levels, one per reported action. */
 export type AnnotationLevel = 'error' | 'warning' | 'notice';
@@ -68,31 +68,55 @@ export interface AnnotationPlan {
   omitted: Record<AnnotationLevel, number>;
 }
 
+/** A file tollgate could not read, annotated as an error before any finding. */
+export interface InputErrorAt {
+  readonly file: string;
+  readonly line: number;
+  readonly column: number;
+  readonly message: string;
+}
+
+/** Options of {@link planAnnotations}. */
+export interface AnnotationOptions {
+  /** Lines the pull request changed: issues on them rank first and are tagged. */
+  readonly changed?: ChangedLines | undefined;
+  /** Input errors, annotated first among the errors. */
+  readonly inputErrors?: readonly InputErrorAt[];
+  /**
+   * Whether the step fails: its failure message (the Action's final message, or the runner's
+   * "Process completed with exit code" for `--format github`) is one more error annotation of the
+   * step, so one error fewer is planned.
+   */
+  readonly failing?: boolean;
+}
+
 /**
- * Picks the annotations to emit: the first {@link ANNOTATION_LIMIT} of each level in rank order.
+ * Picks the annotations of one step within GitHub's {@link ANNOTATION_LIMIT} per level: input
+ * errors first, then issues in rank order, leaving room for the failure message of a failing step.
  * The last annotation of a level that overflowed says how many more there are.
  */
-export function planAnnotations(
-  issues: readonly Issue[],
-  changed?: ChangedLines,
-  limits: Partial<Record<AnnotationLevel, number>> = {},
-): AnnotationPlan {
-  const limitOf = (level: AnnotationLevel): number => limits[level] ?? ANNOTATION_LIMIT;
-  const ranked = rankIssues(issues, changed);
+export function planAnnotations(issues: readonly Issue[], options: AnnotationOptions = {}): AnnotationPlan {
+  const { changed } = options;
+  const limitOf = (level: AnnotationLevel): number =>
+    level === 'error' && options.failing ? ANNOTATION_LIMIT - 1 : ANNOTATION_LIMIT;
   const annotations: Annotation[] = [];
   const shown: Record<AnnotationLevel, number> = { error: 0, warning: 0, notice: 0 };
   const omitted: Record<AnnotationLevel, number> = { error: 0, warning: 0, notice: 0 };
   const lastOf: Partial<Record<AnnotationLevel, Annotation>> = {};
-  for (const issue of ranked) {
-    const level = levelOf[issue.action];
+  const add = (level: AnnotationLevel, make: () => Annotation): void => {
     if (shown[level] >= limitOf(level)) {
       omitted[level]++;
-      continue;
+      return;
     }
     shown[level]++;
-    const annotation = annotationOf(issue, level, changed);
+    const annotation = make();
     annotations.push(annotation);
     lastOf[level] = annotation;
+  };
+  for (const error of options.inputErrors ?? []) add('error', () => inputErrorAnnotation(error));
+  for (const issue of rankIssues(issues, changed)) {
+    const level = levelOf[issue.action];
+    add(level, () => annotationOf(issue, level, changed));
   }
   for (const level of ['error', 'warning', 'notice'] as const) {
     const last = lastOf[level];
@@ -101,6 +125,21 @@ export function planAnnotations(
     }
   }
   return { annotations, omitted };
+}
+
+function inputErrorAnnotation(error: InputErrorAt): Annotation {
+  const line = Math.max(1, error.line);
+  const column = Math.max(1, error.column);
+  return {
+    level: 'error',
+    file: error.file,
+    line,
+    endLine: line,
+    column,
+    endColumn: column,
+    title: 'tollgate: input error',
+    message: error.message,
+  };
 }
 
 function annotationOf(issue: Issue, level: AnnotationLevel, changed: ChangedLines | undefined): Annotation {
@@ -150,29 +189,19 @@ export function formatWorkflowCommand(annotation: Annotation): string {
   return `::${annotation.level} ${text}::${escapeData(annotation.message)}`;
 }
 
-/** The `--format github` output: ranked, capped workflow commands and one closing line. */
+/**
+ * The `--format github` output: ranked, capped workflow commands and one closing line. A failing
+ * check (exit code 1 or 2) leaves room for the runner's error annotation about the exit code.
+ */
 export function formatGithub(
   issues: readonly Issue[],
-  inputErrors: ReadonlyArray<{ file: string; line: number; column: number; message: string }>,
+  inputErrors: readonly InputErrorAt[],
   closing: string,
   changed?: ChangedLines,
 ): string {
-  const lines: string[] = [];
-  const errorIssues: Annotation[] = inputErrors.map((error) => ({
-    level: 'error',
-    file: error.file,
-    line: Math.max(1, error.line),
-    endLine: Math.max(1, error.line),
-    column: Math.max(1, error.column),
-    endColumn: Math.max(1, error.column),
-    title: 'tollgate: input error',
-    message: error.message,
-  }));
-  const plan = planAnnotations(issues, changed, {
-    error: Math.max(0, ANNOTATION_LIMIT - errorIssues.length),
-  });
-  for (const annotation of [...errorIssues, ...plan.annotations])
-    lines.push(formatWorkflowCommand(annotation));
+  const failing = inputErrors.length > 0 || issues.some((issue) => failsGate(issue, 'deny'));
+  const plan = planAnnotations(issues, { changed, inputErrors, failing });
+  const lines = plan.annotations.map(formatWorkflowCommand);
   lines.push(closing);
   return `${lines.join('\n')}\n`;
 }

@@ -5,6 +5,10 @@
  * so alerts survive edits. Validated in tests against the official 2.1.0 schema vendored beside
  * this file (sarif-schema-2.1.0.json, the OASIS 2.1.0 "rtm.5" schema as shipped by the MIT-licensed
  * npm package @microsoft/jest-sarif, reformatted by prettier).
+ *
+ * GitHub code scanning rejects a run with more than {@link SARIF_RESULT_LIMIT} results, so a run
+ * keeps the denials first, then warnings, then notes up to that limit, and says in a run-level
+ * notification (and `tollgate check` and the Action in a summary line) how many were left out.
  */
 import { pathToFileURL } from 'node:url';
 import type { CompiledBundle } from '../../../policies/index.ts';
@@ -25,7 +29,11 @@ export interface SarifRun {
   automationDetails: { id: string; description?: { text: string } };
   originalUriBaseIds?: Record<string, { uri: string }>;
   results: SarifResult[];
-  invocations: Array<{ executionSuccessful: boolean; exitCode?: number }>;
+  invocations: Array<{
+    executionSuccessful: boolean;
+    exitCode?: number;
+    toolExecutionNotifications?: SarifNotification[];
+  }>;
   properties?: Record<string, unknown>;
 }
 
@@ -54,6 +62,13 @@ interface SarifRule {
     version?: string;
     controls?: string[];
   };
+}
+
+/** A run-level notification (`invocations[].toolExecutionNotifications`). */
+export interface SarifNotification {
+  descriptor: { id: string };
+  level: SarifLevel;
+  message: { text: string };
 }
 
 /** SARIF result levels. */
@@ -88,10 +103,56 @@ export interface SarifOptions {
 }
 
 const levelOf: Record<Issue['action'], SarifLevel> = { deny: 'error', warn: 'warning', audit: 'note' };
+const levelOrder: readonly Issue['action'][] = ['deny', 'warn', 'audit'];
+
+/** GitHub code scanning's limit of results per SARIF run (it rejects a larger upload whole). */
+export const SARIF_RESULT_LIMIT = 25_000;
+
+/** The issues a SARIF run carries and how many of each level it leaves out. */
+export interface SarifSelection {
+  /** Denials, then warnings, then notes (each in report order), at most {@link SARIF_RESULT_LIMIT}. */
+  readonly kept: readonly Issue[];
+  readonly leftOut: Readonly<Record<Issue['action'], number>>;
+  /** Every issue of the check, kept or not. */
+  readonly total: number;
+}
+
+/** Picks the results of a SARIF run within {@link SARIF_RESULT_LIMIT}: denials first, then warnings, then notes. */
+export function selectSarifResults(issues: readonly Issue[]): SarifSelection {
+  const kept: Issue[] = [];
+  const leftOut: Record<Issue['action'], number> = { deny: 0, warn: 0, audit: 0 };
+  for (const action of levelOrder) {
+    for (const issue of issues) {
+      if (issue.action !== action) continue;
+      if (kept.length < SARIF_RESULT_LIMIT) kept.push(issue);
+      else leftOut[action]++;
+    }
+  }
+  return { kept, leftOut, total: issues.length };
+}
+
+/**
+ * The line saying how many results a SARIF run left out (undefined when it holds them all): the
+ * run's notification, the CLI's note on stderr and the Action's job summary.
+ */
+export function sarifLeftOutLine(selection: SarifSelection): string | undefined {
+  const { deny, warn, audit } = selection.leftOut;
+  const count = deny + warn + audit;
+  if (count === 0) return undefined;
+  const fmt = (n: number): string => n.toLocaleString('en-US');
+  return (
+    `SARIF: ${fmt(count)} of ${fmt(selection.total)} results left out (${fmt(deny)} error(s), ${fmt(warn)} ` +
+    `warning(s), ${fmt(audit)} note(s)): GitHub code scanning accepts at most ${fmt(SARIF_RESULT_LIMIT)} ` +
+    'results per run, so the run keeps denials first, then warnings, then notes; the JSON report has them all.'
+  );
+}
 const severityOf: Record<string, string> = { deny: '8.0', warn: '5.0', audit: '2.0', off: '0.0' };
 const SCHEMA_URI = 'https://json.schemastore.org/sarif-2.1.0.json';
 
-/** Builds the SARIF log of a check run: one rule per configured policy, one result per issue. */
+/**
+ * Builds the SARIF log of a check run: one rule per configured policy, one result per issue kept by
+ * {@link selectSarifResults}, and a notification when some were left out.
+ */
 export function buildSarif(
   issues: readonly Issue[],
   bundle: CompiledBundle,
@@ -118,8 +179,10 @@ export function buildSarif(
     };
   });
   const ruleIndex = new Map(rules.map((rule, index) => [rule.id, index]));
+  const selection = selectSarifResults(issues);
+  const leftOut = sarifLeftOutLine(selection);
   const results: SarifResult[] = [];
-  for (const issue of issues) {
+  for (const issue of selection.kept) {
     let index = ruleIndex.get(issue.policy);
     if (index === undefined) {
       index = rules.length;
@@ -197,8 +260,26 @@ export function buildSarif(
           '%SRCROOT%': { uri: `${pathToFileURL(options.cwd).href.replace(/\/?$/, '/')}` },
         },
         results,
-        invocations: [{ executionSuccessful: options.executionSuccessful }],
-        properties: { bundle: bundle.identity },
+        invocations: [
+          {
+            executionSuccessful: options.executionSuccessful,
+            ...(leftOut
+              ? {
+                  toolExecutionNotifications: [
+                    {
+                      descriptor: { id: 'results-left-out' },
+                      level: 'warning' as const,
+                      message: { text: leftOut },
+                    },
+                  ],
+                }
+              : {}),
+          },
+        ],
+        properties: {
+          bundle: bundle.identity,
+          ...(leftOut ? { resultsLeftOut: { ...selection.leftOut } } : {}),
+        },
       },
     ],
   };
