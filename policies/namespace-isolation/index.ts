@@ -40,14 +40,18 @@ export const namespaceIsolationPolicy: Policy<NamespaceIsolationParams> = {
     'Everywhere except system namespaces: no hostNetwork/hostPID/hostIPC, hostPath volumes, hostPort, privileged ' +
     'containers, capabilities beyond `allowedCapabilities`, or Windows hostProcess (every container, init and ephemeral ' +
     'included); nothing in `default`; no Service externalIPs; no RoleBinding to cluster-admin; no Role or ClusterRole ' +
-    'granting escalate, bind, impersonate or `*`; no ClusterRoleBinding unless every subject is a ServiceAccount of a ' +
+    'granting escalate, bind, impersonate or `*`; no ClusterRole aggregating roles by anything but an `aggregate-to-<name>` ' +
+    'label (an empty or bootstrap-label selector inherits cluster-admin), none injecting wildcards into admin, edit or ' +
+    'view or Secrets or writes into view; no ClusterRoleBinding unless every subject is a ServiceAccount of a ' +
     'system, shared or known non-tenant namespace (platform components). In tenant namespaces: references to ' +
     'other namespaces (RoleBinding subjects; Traefik route services, middlewares, servers transports, TLS options and ' +
     'stores, parentRefs, Middleware chains and error pages, TraefikService weighted and mirroring services, and the ' +
     'router.middlewares, router.tls.options and service.serverstransport annotations, by namespace field or by ' +
     'provider-qualified name `<namespace>-<name>@kubernetescrd`; Gateway API parentRefs and ' +
     'backendRefs, ReferenceGrant from, PVC dataSourceRef) only to the same tenant or shared namespaces; Traefik ' +
-    'services of other providers (`api@internal`, `x@file`) only when listed in `traefikProviderReferences`; no ExternalName ' +
+    'services of other providers (`api@internal`, `x@file`) only when listed in `traefikProviderReferences`; Istio ' +
+    'VirtualService, DestinationRule and ServiceEntry hosts, route destinations, mirrors, gateways and exports only in ' +
+    'the tenant or shared namespaces (no wildcard hosts), and no ServiceEntry address spanning the internet; no ExternalName ' +
     'Services; no hand-written Endpoints or EndpointSlices; NetworkPolicy ingress never open to every source or every ' +
     'namespace, and namespaceSelectors keyed only on `kubernetes.io/metadata.name`, the tenant label or ' +
     '`trustedNamespaceLabels`. Requests by `controlPlaneUsers` are judged on host access only.',
@@ -82,6 +86,11 @@ export const namespaceIsolationPolicy: Policy<NamespaceIsolationParams> = {
         'middlewaretcps',
         'traefikservices',
       ],
+      operations: ['CREATE', 'UPDATE'],
+    },
+    {
+      apiGroups: ['networking.istio.io'],
+      resources: ['virtualservices', 'destinationrules', 'serviceentries'],
       operations: ['CREATE', 'UPDATE'],
     },
     {

@@ -1182,3 +1182,180 @@ describe('namespace-isolation: every Traefik reference and spelling (bypass clas
     expect((await run(allowed)).findings.map((f) => f.path)).toEqual(['spec.routes[0].services[0].name']);
   });
 });
+
+describe('namespace-isolation: roles that inherit rules they do not list (bypass class 5)', () => {
+  const clusterRole = (extra: Record<string, unknown>, labels: Record<string, string> = {}): KubeObject => ({
+    apiVersion: rbac,
+    kind: 'ClusterRole',
+    metadata: { name: 'odoo-operator', labels },
+    ...extra,
+  });
+  it.each([
+    ['an empty selector (every ClusterRole)', [{}], 'every ClusterRole'],
+    [
+      'the bootstrap label cluster-admin carries',
+      [{ matchLabels: { 'kubernetes.io/bootstrapping': 'rbac-defaults' } }],
+      'other than an aggregate-to',
+    ],
+    [
+      'an Exists expression',
+      [{ matchExpressions: [{ key: 'kubernetes.io/bootstrapping', operator: 'Exists' }] }],
+      'other than an aggregate-to',
+    ],
+    [
+      'a NotIn on an aggregation label',
+      [
+        {
+          matchExpressions: [
+            { key: 'rbac.authorization.k8s.io/aggregate-to-view', operator: 'NotIn', values: ['true'] },
+          ],
+        },
+      ],
+      'other than an aggregate-to',
+    ],
+  ])('denies an aggregationRule with %s', async (_name, clusterRoleSelectors, message) => {
+    const result = await run(clusterRole({ aggregationRule: { clusterRoleSelectors }, rules: [] }), {
+      namespace: undefined,
+    });
+    expect(result.findings.map((f) => f.path)).toEqual(['aggregationRule.clusterRoleSelectors[0]']);
+    expect(result.findings[0]?.message).toContain(message);
+    // Selecting roles written for aggregation is fine.
+    const pinned = clusterRole({
+      aggregationRule: {
+        clusterRoleSelectors: [{ matchLabels: { 'erp.example/aggregate-to-odoo-operator': 'true' } }],
+      },
+    });
+    expect((await run(pinned, { namespace: undefined })).findings).toEqual([]);
+  });
+
+  it.each([
+    ['view', { apiGroups: [''], resources: ['secrets'], verbs: ['get'] }, 'rules[0].resources[0]'],
+    ['view', { apiGroups: [''], resources: ['configmaps'], verbs: ['get', 'update'] }, 'rules[0].verbs[1]'],
+    ['edit', { apiGroups: ['*'], resources: ['pods'], verbs: ['get'] }, 'rules[0].apiGroups[0]'],
+    [
+      'admin',
+      { apiGroups: ['postgresql.cnpg.io'], resources: ['*'], verbs: ['get'] },
+      'rules[0].resources[0]',
+    ],
+  ])('denies a ClusterRole that injects a broad rule into %s', async (role, rule, path) => {
+    const labels = { [`rbac.authorization.k8s.io/aggregate-to-${role}`]: 'true' };
+    const result = await run(clusterRole({ rules: [rule] }, labels), { namespace: undefined });
+    expect(result.findings.map((f) => f.path)).toEqual([path]);
+    // The operator's own, narrow rules aggregated into the same role are fine.
+    const narrow = {
+      apiGroups: ['postgresql.cnpg.io'],
+      resources: ['clusters'],
+      verbs: ['get', 'list', 'watch'],
+    };
+    expect((await run(clusterRole({ rules: [narrow] }, labels), { namespace: undefined })).findings).toEqual(
+      [],
+    );
+  });
+});
+
+describe('namespace-isolation: Istio hosts, routes and gateways (bypass class 5)', () => {
+  const istio = (kind: string, spec: Record<string, unknown>): KubeObject => ({
+    apiVersion: 'networking.istio.io/v1',
+    kind,
+    metadata: { name: 'odoo' },
+    spec,
+  });
+  it.each([
+    [
+      "a VirtualService for another tenant's host",
+      istio('VirtualService', {
+        hosts: ['odoo.tenant-b.svc.cluster.local'],
+        http: [{ route: [{ destination: { host: 'odoo' } }] }],
+      }),
+      'spec.hosts[0]',
+    ],
+    [
+      'a VirtualService for every host',
+      istio('VirtualService', { hosts: ['*'], http: [{ route: [{ destination: { host: 'odoo' } }] }] }),
+      'spec.hosts[0]',
+    ],
+    [
+      "a route to another tenant's service",
+      istio('VirtualService', {
+        hosts: ['acme.erp.example'],
+        gateways: ['ingress/public'],
+        http: [{ route: [{ destination: { host: 'odoo.tenant-b.svc.cluster.local' } }] }],
+      }),
+      'spec.http[0].route[0].destination.host',
+    ],
+    [
+      'a mirror into another tenant',
+      istio('VirtualService', {
+        hosts: ['odoo'],
+        http: [{ route: [{ destination: { host: 'odoo' } }], mirror: { host: 'sink.tenant-b.svc' } }],
+      }),
+      'spec.http[0].mirror.host',
+    ],
+    [
+      'a gateway of another tenant',
+      istio('VirtualService', {
+        hosts: ['acme.erp.example'],
+        gateways: ['tenant-b/public'],
+        tcp: [{ route: [{ destination: { host: 'odoo' } }] }],
+      }),
+      'spec.gateways[0]',
+    ],
+    [
+      "a DestinationRule for another tenant's host (it can turn off mTLS to it)",
+      istio('DestinationRule', {
+        host: 'odoo.tenant-b.svc.cluster.local',
+        trafficPolicy: { tls: { mode: 'DISABLE' } },
+      }),
+      'spec.host',
+    ],
+    [
+      "a ServiceEntry claiming another tenant's host",
+      istio('ServiceEntry', {
+        hosts: ['odoo.tenant-b.svc.cluster.local'],
+        location: 'MESH_INTERNAL',
+        endpoints: [{ address: '10.9.9.9' }],
+      }),
+      'spec.hosts[0]',
+    ],
+    [
+      'a ServiceEntry capturing every address',
+      istio('ServiceEntry', {
+        hosts: ['sink.example'],
+        addresses: ['::ffff:0:0/96'],
+        ports: [{ number: 443, name: 'tls', protocol: 'TLS' }],
+      }),
+      'spec.addresses[0]',
+    ],
+    [
+      'an export to another tenant',
+      istio('ServiceEntry', { hosts: ['api.bank.example'], exportTo: ['.', 'tenant-b'] }),
+      'spec.exportTo[1]',
+    ],
+  ])('denies %s', async (_name, object, path) => {
+    expect((await run(object)).findings.map((f) => f.path)).toEqual([path]);
+  });
+
+  it("allows routing the tenant's own and external hosts through the shared gateway", async () => {
+    const own = istio('VirtualService', {
+      hosts: ['acme.erp.example', 'odoo.tenant-a.svc.cluster.local'],
+      gateways: ['ingress/public', 'mesh'],
+      http: [
+        {
+          route: [
+            { destination: { host: 'odoo' } },
+            { destination: { host: 'odoo.tenant-a-batch.svc.cluster.local' } },
+          ],
+        },
+      ],
+    });
+    expect((await run(own)).findings).toEqual([]);
+    expect(
+      (await run(istio('ServiceEntry', { hosts: ['api.bank.example'], addresses: ['203.0.113.0/24'] })))
+        .findings,
+    ).toEqual([]);
+    // but a ServiceEntry over 0.0.0.0/0 is not
+    expect(
+      (await run(istio('ServiceEntry', { hosts: ['x.example'], addresses: ['0.0.0.0/0'] }))).findings,
+    ).toHaveLength(1);
+  });
+});

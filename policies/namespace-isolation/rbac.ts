@@ -95,6 +95,10 @@ export function checkRbac(scope: Scope): void {
       });
   }
   const isClusterRole = isKind(object, ['ClusterRole'], rbacGroup);
+  if (isClusterRole) {
+    checkAggregationRule(scope);
+    checkAggregatedInto(scope);
+  }
   if (isClusterRole || (isKind(object, ['Role'], rbacGroup) && !isSystem(scope))) {
     forEachItem(object.rules, ['rules'], (rule, path) => {
       if (!Array.isArray(rule.verbs)) return;
@@ -111,4 +115,110 @@ export function checkRbac(scope: Scope): void {
       });
     });
   }
+}
+
+/** Label keys that mark a ClusterRole for aggregation (`rbac.authorization.k8s.io/aggregate-to-admin`, `example.com/aggregate-to-billing`). */
+const aggregationKeyRe = /(^|\/)aggregate-to-[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?$/;
+
+/**
+ * A ClusterRole with an `aggregationRule` holds no rules of its own: the controller copies in the
+ * rules of every ClusterRole its selectors match. A selector that is empty, or not pinned to an
+ * aggregation label (`*\/aggregate-to-<name>: "true"`), can match cluster-admin
+ * (`kubernetes.io/bootstrapping: rbac-defaults`) and inherit every verb on every resource, which
+ * neither the verb check nor the cluster-admin binding check would see.
+ */
+function checkAggregationRule(scope: Scope): void {
+  const rule = getIn(scope.object, ['aggregationRule']);
+  if (rule === undefined || rule === null) return;
+  const selectors = getIn(rule, ['clusterRoleSelectors']);
+  if (!Array.isArray(selectors)) return;
+  selectors.forEach((selector: unknown, index) => {
+    const path = ['aggregationRule', 'clusterRoleSelectors', index];
+    const matchLabels = getIn(selector, ['matchLabels']);
+    const expressions = getIn(selector, ['matchExpressions']);
+    const pinned =
+      (isRecord(matchLabels) &&
+        Object.entries(matchLabels).some(([key, value]) => aggregationKeyRe.test(key) && value !== '')) ||
+      (Array.isArray(expressions) &&
+        expressions.some(
+          (expression: unknown) =>
+            isRecord(expression) &&
+            expression.operator === 'In' &&
+            typeof expression.key === 'string' &&
+            aggregationKeyRe.test(expression.key) &&
+            Array.isArray(expression.values) &&
+            expression.values.length > 0,
+        ));
+    if (pinned) return;
+    const empty =
+      !isRecord(selector) ||
+      ((!isRecord(matchLabels) || Object.keys(matchLabels).length === 0) &&
+        (!Array.isArray(expressions) || expressions.length === 0));
+    scope.findings.push({
+      path: formatPath(path),
+      message: empty
+        ? `ClusterRole "${String(scope.object.metadata?.name ?? '?')}" aggregates every ClusterRole of the cluster (an empty selector), cluster-admin included: it inherits every verb on every resource without listing a rule`
+        : `ClusterRole "${String(scope.object.metadata?.name ?? '?')}" aggregates ClusterRoles by labels other than an aggregate-to-<name> label, which can select cluster-admin and the other built-in roles (kubernetes.io/bootstrapping: rbac-defaults) and inherit their rules without listing them`,
+      fix: 'select only roles written for aggregation, e.g. matchLabels: {example.com/aggregate-to-<this role>: "true"}, or list the rules',
+    });
+  });
+}
+
+/** The built-in roles that tenants are bound to, and the label that injects rules into each. */
+const builtinAggregationLabels: Readonly<Record<string, string>> = {
+  'rbac.authorization.k8s.io/aggregate-to-admin': 'admin',
+  'rbac.authorization.k8s.io/aggregate-to-edit': 'edit',
+  'rbac.authorization.k8s.io/aggregate-to-view': 'view',
+};
+const readVerbs = new Set(['get', 'list', 'watch']);
+
+/**
+ * A ClusterRole labelled `rbac.authorization.k8s.io/aggregate-to-{admin,edit,view}: "true"` adds
+ * its rules to that built-in role, and so to everyone bound to it in any namespace. Such a role
+ * must not grant wildcards (every resource or API group, which admin, edit and view never do), and
+ * a role aggregated into view must stay read-only and away from Secrets (view deliberately cannot
+ * read them).
+ */
+function checkAggregatedInto(scope: Scope): void {
+  const labels = getIn(scope.object, ['metadata', 'labels']);
+  if (!isRecord(labels)) return;
+  const targets = Object.entries(builtinAggregationLabels)
+    .filter(([key]) => labels[key] === 'true')
+    .map(([, role]) => role);
+  if (targets.length === 0) return;
+  const into = targets.join(', ');
+  forEachItem(scope.object.rules, ['rules'], (rule, path) => {
+    for (const field of ['apiGroups', 'resources'] as const) {
+      const values = rule[field];
+      if (!Array.isArray(values)) continue;
+      values.forEach((value: unknown, index) => {
+        if (value !== '*') return;
+        scope.findings.push({
+          path: formatPath([...path, field, index]),
+          message: `ClusterRole aggregated into ${into} grants "*" ${field === 'apiGroups' ? 'API groups' : 'resources'}, which every subject bound to ${into} in any namespace would gain`,
+          fix: `list the API groups and resources this role is for, or remove the aggregate-to-${targets[0] ?? 'view'} label`,
+        });
+      });
+    }
+    if (!targets.includes('view')) return;
+    if (Array.isArray(rule.verbs))
+      rule.verbs.forEach((verb: unknown, index) => {
+        if (typeof verb === 'string' && !readVerbs.has(verb) && !dangerousVerbs.has(verb.toLowerCase()))
+          scope.findings.push({
+            path: formatPath([...path, 'verbs', index]),
+            message: `ClusterRole aggregated into view grants "${verb}", but view is read-only for everyone bound to it`,
+            fix: 'grant only get, list and watch, or aggregate into edit instead of view',
+          });
+      });
+    if (Array.isArray(rule.resources))
+      rule.resources.forEach((resource: unknown, index) => {
+        if (resource === 'secrets')
+          scope.findings.push({
+            path: formatPath([...path, 'resources', index]),
+            message:
+              'ClusterRole aggregated into view grants access to Secrets, which view deliberately cannot read',
+            fix: 'remove secrets from this role, or aggregate it into admin or edit',
+          });
+      });
+  });
 }

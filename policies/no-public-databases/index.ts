@@ -340,6 +340,63 @@ function traefikFindings(scope: Scope, object: KubeObject): FindingDraft[] | { s
   return findings;
 }
 
+/**
+ * A TraefikService exists to be routed to by IngressRoutes: its weighted and mirroring backends are
+ * as public as the routes that reach it (HTTP databases such as Elasticsearch 9200, CouchDB 5984,
+ * ClickHouse 8123, InfluxDB 8086).
+ */
+function traefikServiceFindings(scope: Scope, object: KubeObject): FindingDraft[] {
+  const spec = isRecord(object.spec) ? object.spec : {};
+  const via = `TraefikService "${object.metadata?.name ?? '?'}" (reachable through every IngressRoute that routes to it)`;
+  const fix = 'remove this backend: databases are reached inside the cluster, not through Traefik services';
+  const findings: FindingDraft[] = [];
+  const judge = (service: Record<string, unknown>, base: PathSegment[]) => {
+    if (service.kind !== undefined && service.kind !== 'Service') return;
+    const finding = backendFinding(
+      scope,
+      {
+        name: service.name,
+        port: service.port,
+        namespace: typeof service.namespace === 'string' ? service.namespace : scope.namespace,
+        namePath: formatPath([...base, 'name']),
+        portPath: formatPath([...base, 'port']),
+      },
+      via,
+      fix,
+    );
+    if (finding) findings.push(finding);
+  };
+  records(getIn(spec, ['weighted', 'services'])).forEach((service, i) =>
+    judge(service, ['spec', 'weighted', 'services', i]),
+  );
+  const mirroring = getIn(spec, ['mirroring']);
+  if (isRecord(mirroring)) {
+    judge(mirroring, ['spec', 'mirroring']);
+    records(mirroring.mirrors).forEach((mirror, i) => judge(mirror, ['spec', 'mirroring', 'mirrors', i]));
+  }
+  return findings;
+}
+
+/**
+ * An Istio Gateway's servers open ports on the mesh's gateway pods (the ingress gateway faces the
+ * internet): a server on a database port publishes that database to whoever reaches the gateway.
+ */
+function istioGatewayFindings(scope: Scope, object: KubeObject): FindingDraft[] {
+  const findings: FindingDraft[] = [];
+  records(getIn(object, ['spec', 'servers'])).forEach((server, i) => {
+    const port = getIn(server, ['port', 'number']);
+    const product = portEvidence(scope.params, port);
+    if (!product) return;
+    findings.push({
+      path: formatPath(['spec', 'servers', i, 'port', 'number']),
+      message: `Istio Gateway "${object.metadata?.name ?? '?'}" server ${i} opens database port ${product} on the gateway pods it selects, which face clients outside the cluster`,
+      fix: 'remove this server: databases are reached inside the mesh, not through the ingress gateway',
+      details: { evidence: `port ${product}`, fromRelatedObjects: false },
+    });
+  });
+  return findings;
+}
+
 function gatewayRouteFindings(scope: Scope, object: KubeObject): FindingDraft[] | { skip: string } {
   const spec = isRecord(object.spec) ? object.spec : {};
   const parents = records(spec.parentRefs).map((p) => {
@@ -518,6 +575,8 @@ function evaluateObject(input: PolicyInput, params: NoPublicDatabasesParams, con
   if (kind === 'Ingress' && ingressGroups.has(group)) return ingressFindings(scope, object);
   if (kind === 'ConfigMap' && group === '') return nginxStreamFindings(scope, object);
   if (traefikKinds.has(kind) && traefikGroups.has(group)) return traefikFindings(scope, object);
+  if (kind === 'TraefikService' && traefikGroups.has(group)) return traefikServiceFindings(scope, object);
+  if (kind === 'Gateway' && group === 'networking.istio.io') return istioGatewayFindings(scope, object);
   if (gatewayKinds.has(kind) && group === 'gateway.networking.k8s.io')
     return gatewayRouteFindings(scope, object);
   if (kind === 'Cluster' && group === 'postgresql.cnpg.io') return cnpgFindings(scope, object);
@@ -544,6 +603,7 @@ export const noPublicDatabasesPolicy: Policy<NoPublicDatabasesParams> = {
     "submitted together. Denied exposures: Service type NodePort, type LoadBalancer without the provider's " +
     'internal annotation, load-balancer source ranges open to the internet, externalIPs, hostNetwork and hostPort, ' +
     'Ingress backends, ingress-nginx TCP/UDP services maps, Traefik IngressRoute/IngressRouteTCP/IngressRouteUDP ' +
+    'and the weighted and mirroring backends of a TraefikService, Istio Gateway servers on a database port, ' +
     'and Gateway API routes to a database, ' +
     'CloudNativePG additional services and Pooler templates of type LoadBalancer/NodePort, and Zalando ' +
     'postgresql load balancers.',
@@ -557,9 +617,10 @@ export const noPublicDatabasesPolicy: Policy<NoPublicDatabasesParams> = {
     },
     {
       apiGroups: ['traefik.io', 'traefik.containo.us'],
-      resources: ['ingressroutes', 'ingressroutetcps', 'ingressrouteudps'],
+      resources: ['ingressroutes', 'ingressroutetcps', 'ingressrouteudps', 'traefikservices'],
       operations: ['CREATE', 'UPDATE'],
     },
+    { apiGroups: ['networking.istio.io'], resources: ['gateways'], operations: ['CREATE', 'UPDATE'] },
     {
       apiGroups: ['gateway.networking.k8s.io'],
       resources: ['httproutes', 'grpcroutes', 'tcproutes', 'tlsroutes', 'udproutes'],

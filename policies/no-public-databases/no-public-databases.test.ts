@@ -1150,3 +1150,46 @@ describe('no-public-databases: source ranges read as Kubernetes reads them (bypa
     ]);
   });
 });
+
+describe('no-public-databases: mesh and Traefik objects that publish a database (bypass class 5)', () => {
+  it('denies an Istio Gateway server on a database port, and allows HTTPS', async () => {
+    const gateway = (number: number): KubeObject => ({
+      apiVersion: 'networking.istio.io/v1',
+      kind: 'Gateway',
+      metadata: { name: 'public', namespace: 'tenant-a' },
+      spec: {
+        selector: { istio: 'ingressgateway' },
+        servers: [
+          { port: { number: 443, name: 'https', protocol: 'HTTPS' }, hosts: ['erp.example'] },
+          { port: { number, name: 'db', protocol: 'TCP' }, hosts: ['*'] },
+        ],
+      },
+    });
+    expect(await paths(gateway(5432))).toEqual(['spec.servers[1].port.number']);
+    expect(await paths(gateway(8443))).toEqual([]);
+  });
+
+  it('denies a TraefikService that weights or mirrors traffic to a database port', async () => {
+    const traefikService: KubeObject = {
+      apiVersion: 'traefik.io/v1alpha1',
+      kind: 'TraefikService',
+      metadata: { name: 'search', namespace: 'tenant-a' },
+      spec: {
+        weighted: {
+          services: [
+            { name: 'odoo', port: 8069, weight: 9 },
+            { name: 'elasticsearch', port: 9200, weight: 1 },
+          ],
+        },
+      },
+    };
+    expect(await paths(traefikService)).toEqual(['spec.weighted.services[1].port']);
+    const mirror: KubeObject = {
+      ...traefikService,
+      spec: {
+        mirroring: { name: 'odoo', port: 8069, mirrors: [{ name: 'couch', port: 5984, percent: 10 }] },
+      },
+    };
+    expect(await paths(mirror)).toEqual(['spec.mirroring.mirrors[0].port']);
+  });
+});

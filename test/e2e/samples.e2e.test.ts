@@ -125,7 +125,13 @@ async function resourceFor(apiVersion: string, kind: string): Promise<ResourceIn
   if (known) return known;
   const [group, version] = apiVersion.includes('/') ? apiVersion.split('/') : ['', apiVersion];
   if (!group || !version) throw new Error(`kind ${kind} of ${apiVersion} is not served by the API server`);
-  const plural = `${kind.toLowerCase()}s`;
+  const lower = kind.toLowerCase();
+  // The conventional plural, as the projects name theirs (ServiceEntry: serviceentries, Ingress: ingresses).
+  const plural = /(s|x|ch|sh)$/.test(lower)
+    ? `${lower}es`
+    : /[^aeiou]y$/.test(lower)
+      ? `${lower.slice(0, -1)}ies`
+      : `${lower}s`;
   const crd = {
     apiVersion: 'apiextensions.k8s.io/v1',
     kind: 'CustomResourceDefinition',
