@@ -1,4 +1,5 @@
 import { TollgateError } from '../../policies/index.ts';
+import type { TollgateErrorCode } from '../../policies/index.ts';
 
 /**
  * Why a registry operation failed: `unreachable` (network, timeout, deadline, rate limit, 5xx,
@@ -7,6 +8,12 @@ import { TollgateError } from '../../policies/index.ts';
  */
 export type RegistryErrorKind = 'unreachable' | 'not-found' | 'invalid';
 
+const codes: Record<RegistryErrorKind, TollgateErrorCode> = {
+  unreachable: 'TOLLGATE_REGISTRY_UNREACHABLE',
+  'not-found': 'TOLLGATE_REGISTRY_NOT_FOUND',
+  invalid: 'TOLLGATE_REGISTRY_INVALID',
+};
+
 /** A container registry could not give what was asked (code `TOLLGATE_REGISTRY_<KIND>`). */
 export class RegistryError extends TollgateError {
   readonly kind: RegistryErrorKind;
@@ -14,7 +21,7 @@ export class RegistryError extends TollgateError {
   readonly status?: number;
 
   constructor(kind: RegistryErrorKind, message: string, options?: ErrorOptions & { status?: number }) {
-    super(`TOLLGATE_REGISTRY_${kind.toUpperCase().replace('-', '_')}`, message, options);
+    super(codes[kind], message, options);
     this.kind = kind;
     if (options?.status !== undefined) this.status = options.status;
   }

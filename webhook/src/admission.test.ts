@@ -7,8 +7,6 @@ import {
   redactRecord,
   responseLimits,
 } from './admission.ts';
-import { skipReason } from '../../policies/index.ts';
-import type { AdmissionRequest } from '../../policies/index.ts';
 
 describe('audit annotation keys', () => {
   it.each([
@@ -66,27 +64,5 @@ describe('records', () => {
       approvals: [{ by: 'carol', signature: '[redacted]' }],
       nested: { clientSecret: '[redacted]' },
     });
-  });
-});
-
-describe('which requests are evaluated', () => {
-  const request = (resource: string, subResource?: string, group = ''): AdmissionRequest => ({
-    uid: 'u',
-    operation: 'UPDATE',
-    kind: { group, version: 'v1', name: 'Pod' },
-    resource: { group, version: 'v1', name: resource },
-    ...(subResource ? { subResource } : {}),
-    dryRun: false,
-  });
-  it.each([
-    ['pods', undefined, '', undefined],
-    ['pods', 'ephemeralcontainers', '', undefined],
-    ['pods', 'resize', '', undefined],
-    ['pods', 'status', '', 'subresource pods/status is not evaluated'],
-    ['deployments', 'scale', 'apps', undefined],
-    ['statefulsets', 'status', 'apps', 'subresource statefulsets/status is not evaluated'],
-    ['widgets', 'resize', 'example.com', 'subresource widgets/resize is not evaluated'],
-  ])('%s/%s (group %j)', (resource, subResource, group, reason) => {
-    expect(skipReason(request(resource, subResource, group))).toBe(reason);
   });
 });

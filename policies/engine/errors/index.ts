@@ -1,4 +1,4 @@
-export { TollgateError } from './tollgate-error.ts';
+export { TollgateError, type TollgateErrorCode } from './tollgate-error.ts';
 export { BundleError, type BundleIssue } from './bundle-error.ts';
 export { ConfigError } from './config-error.ts';
 export { InputError } from './input-error.ts';
