@@ -9,6 +9,7 @@ export default defineConfig({
       'policies/**/*.test.ts',
       'webhook/**/*.test.ts',
       'ci-action/**/*.test.ts',
+      'audit/**/*.test.ts',
       'test/**/*.test.ts',
       'bin/**/*.test.ts',
     ],

@@ -29,6 +29,10 @@ const commands: Record<string, CommandEntry> = {
     summary: 'request, approve (co-sign) and inspect break-glass approvals for frozen changes',
     load: () => import('./commands/break-glass.ts'),
   },
+  audit: {
+    summary: 'judge the live cluster with the policies and against Git; write PolicyReports',
+    load: () => import('./commands/audit.ts'),
+  },
   serve: {
     summary: 'run the validating admission webhook',
     load: () => import('./commands/serve.ts'),

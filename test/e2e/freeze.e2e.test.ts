@@ -3,17 +3,15 @@
  * month-end close; inside it, creates, updates and deletes in scope are denied, and a break-glass
  * token approved by two approvers lets the change through.
  */
-import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { KubeClient, type KubeStatus } from './kube.ts';
 import {
+  breakGlassToken,
   chartWebhookConfiguration,
   ensureNamespace,
   pod,
   registerWebhook,
-  nodeBin,
   repoRoot,
   startTollgate,
   unregisterWebhook,
@@ -25,7 +23,6 @@ import {
 const cluster = inject('cluster');
 const kube = new KubeClient(cluster);
 const bundle = join(repoRoot, 'test', 'e2e', 'fixtures', 'freeze-bundle.yaml');
-const keys = join(repoRoot, 'policies', 'freeze-windows', 'samples', 'keys');
 const FROZEN_NS = 'e2e-frozen';
 /** Monday 2026-11-30, inside the close of November (Thu 26th 18:00 to Wed 2 Dec 23:59, Berlin). */
 const IN_CLOSE = '2026-11-30T12:00:00+01:00';
@@ -56,45 +53,6 @@ async function restartAt(now: string): Promise<void> {
 
 function messageOf(body: unknown): string {
   return (body as KubeStatus | undefined)?.message ?? '';
-}
-
-/** A break-glass token for Deployment ledger, requested by alice and approved by two controllers. */
-function breakGlassToken(): string {
-  const dir = mkdtempSync(join(cluster.dir, 'break-glass-'));
-  const tollgateCli = (args: readonly string[]): void => {
-    execFileSync(nodeBin, [join(repoRoot, 'bin', 'tollgate.js'), 'break-glass', ...args], {
-      cwd: repoRoot,
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-  };
-  const request = join(dir, 'request.json');
-  tollgateCli([
-    'request',
-    '--requester=alice@corp.example',
-    '--ticket=CHG-4711',
-    '--reason=e2e: emergency rollback during close',
-    `--namespace=${FROZEN_NS}`,
-    '--kind=Deployment',
-    '--name=ledger',
-    '--not-before=2026-01-01T00:00:00Z',
-    '--expires=2027-01-01T00:00:00Z',
-    `--out=${request}`,
-  ]);
-  const once = join(dir, 'approved-1.json');
-  const twice = join(dir, 'approved-2.json');
-  tollgateCli([
-    'approve',
-    request,
-    `--key=${join(keys, 'TEST-ONLY.controller-de@corp.example.private.jwk.json')}`,
-    `--out=${once}`,
-  ]);
-  tollgateCli([
-    'approve',
-    once,
-    `--key=${join(keys, 'TEST-ONLY.controller-us@corp.example.private.jwk.json')}`,
-    `--out=${twice}`,
-  ]);
-  return readFileSync(twice, 'utf8').trim();
 }
 
 beforeAll(async () => {
@@ -146,7 +104,7 @@ describe('freeze windows through the API server (tollgate serve --now)', () => {
   });
 
   it('allows the delete when the object carries a valid break-glass token', async () => {
-    const token = breakGlassToken();
+    const token = breakGlassToken(cluster.dir, { namespace: FROZEN_NS, kind: 'Deployment', name: 'ledger' });
     const annotate = await kube.patch(`${deployments}/ledger`, {
       metadata: { annotations: { 'tollgate.dev/break-glass': token } },
     });

@@ -1,5 +1,5 @@
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -299,4 +299,52 @@ export async function waitForWebhookTraffic(
     if (Date.now() > deadline) throw new Error(`API server sent nothing to ${server.url} after 30 s`);
     await sleep(250);
   }
+}
+
+/** The TEST-ONLY approver keys of the freeze-windows samples (their private halves are public). */
+const breakGlassKeys = join(repoRoot, 'policies', 'freeze-windows', 'samples', 'keys');
+
+/**
+ * A break-glass token for one object, requested by alice (ticket CHG-4711) and approved by the two
+ * TEST-ONLY controllers, made with the real `tollgate break-glass` CLI in a scratch directory.
+ */
+export function breakGlassToken(
+  scratch: string,
+  target: { readonly namespace: string; readonly kind: string; readonly name: string },
+): string {
+  const dir = mkdtempSync(join(scratch, 'break-glass-'));
+  const tollgateCli = (args: readonly string[]): void => {
+    execFileSync(nodeBin, [join(repoRoot, 'bin', 'tollgate.js'), 'break-glass', ...args], {
+      cwd: repoRoot,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+  };
+  const request = join(dir, 'request.json');
+  tollgateCli([
+    'request',
+    '--requester=alice@corp.example',
+    '--ticket=CHG-4711',
+    '--reason=e2e: emergency rollback during close',
+    `--namespace=${target.namespace}`,
+    `--kind=${target.kind}`,
+    `--name=${target.name}`,
+    '--not-before=2026-01-01T00:00:00Z',
+    '--expires=2027-01-01T00:00:00Z',
+    `--out=${request}`,
+  ]);
+  const once = join(dir, 'approved-1.json');
+  const twice = join(dir, 'approved-2.json');
+  tollgateCli([
+    'approve',
+    request,
+    `--key=${join(breakGlassKeys, 'TEST-ONLY.controller-de@corp.example.private.jwk.json')}`,
+    `--out=${once}`,
+  ]);
+  tollgateCli([
+    'approve',
+    once,
+    `--key=${join(breakGlassKeys, 'TEST-ONLY.controller-us@corp.example.private.jwk.json')}`,
+    `--out=${twice}`,
+  ]);
+  return readFileSync(twice, 'utf8').trim();
 }

@@ -1,0 +1,115 @@
+import { describe, expect, it } from 'vitest';
+import { codeScanningErrors, sarifSchemaErrors } from '../test/support/sarif-validator.ts';
+import type { PolicyResult } from '../policies/index.ts';
+import type { AuditResult } from './audit.ts';
+import { auditExitCode, auditText, renderAudit } from './format.ts';
+import { buildReports, resultsPerReport } from './reports.ts';
+
+const fail: PolicyResult = {
+  policy: 'approved-registries',
+  version: '1.0.0',
+  status: 'fail',
+  action: 'deny',
+  controls: ['PCI-DSS-6.4.2'],
+  findings: [
+    {
+      policy: 'approved-registries',
+      action: 'deny',
+      path: 'spec.containers[0].image',
+      message: 'nginx:latest is not from an approved registry',
+      fix: 'use registry.corp.example/erp',
+    },
+  ],
+};
+const pass: PolicyResult = { ...fail, status: 'pass', findings: [] };
+
+function audit(failing: number, passing = 1): AuditResult {
+  const object = (name: string) => ({ apiVersion: 'v1', kind: 'Pod', namespace: 'pay', name, uid: name });
+  return {
+    cluster: 'https://127.0.0.1:6443',
+    now: '2026-11-30T11:00:00.000Z',
+    bundle: { name: 'b', version: '1.0.0', digest: 'sha256:0' },
+    resources: ['v1/pods'],
+    objects: failing + passing,
+    audited: [
+      ...Array.from({ length: failing }, (_, i) => ({
+        object: object(`bad-${i}`),
+        decision: 'deny' as const,
+        results: [fail],
+      })),
+      ...Array.from({ length: passing }, (_, i) => ({
+        object: object(`good-${i}`),
+        decision: 'allow' as const,
+        results: [pass],
+      })),
+    ],
+    drift: {
+      declared: 1,
+      images: [],
+      entries: [
+        {
+          type: 'fields',
+          object: { apiVersion: 'apps/v1', kind: 'Deployment', namespace: 'pay', name: 'ledger' },
+          source: { file: 'apps/ledger.yaml', line: 3 },
+          message: '1 field(s) differ',
+          fields: [
+            {
+              path: 'spec.replicas',
+              declared: 2,
+              live: 5,
+              changedBy: { manager: 'kubectl-edit', operation: 'Update', time: '2026-11-20T09:30:00Z' },
+            },
+          ],
+        },
+      ],
+    },
+  };
+}
+
+describe('audit reports', () => {
+  it('lists failures and drift, counts passes, and splits a namespace into reports the API server stores', () => {
+    const reports = buildReports(audit(resultsPerReport + 10, 3));
+    expect(reports.map((r) => [r.kind, r.metadata.name, r.metadata.namespace, r.results.length])).toEqual([
+      ['PolicyReport', 'tollgate-audit', 'pay', resultsPerReport],
+      ['PolicyReport', 'tollgate-audit-2', 'pay', 11],
+    ]);
+    expect(reports[0]?.summary).toEqual({ pass: 3, fail: resultsPerReport + 11, warn: 0, error: 0, skip: 0 });
+    const drift = reports[1]?.results.at(-1);
+    expect(drift).toMatchObject({
+      policy: 'tollgate-drift',
+      rule: 'fields',
+      result: 'fail',
+      properties: {
+        field: 'spec.replicas',
+        declared: '2',
+        live: '5',
+        manager: 'kubectl-edit',
+        source: 'apps/ledger.yaml:3',
+      },
+    });
+    expect(reports[0]?.results[0]).toMatchObject({
+      result: 'fail',
+      severity: 'high',
+      category: 'PCI-DSS-6.4.2',
+      resources: [{ kind: 'Pod', name: 'bad-0', namespace: 'pay', uid: 'bad-0' }],
+      timestamp: { seconds: Date.parse('2026-11-30T11:00:00Z') / 1000, nanos: 0 },
+    });
+  });
+
+  it('prints SARIF that code scanning accepts', () => {
+    const sarif = JSON.parse(renderAudit('sarif', audit(2))) as unknown;
+    expect(sarifSchemaErrors(sarif)).toEqual([]);
+    expect(codeScanningErrors(sarif)).toEqual([]);
+  });
+
+  it('prints a table per namespace and exits like check', () => {
+    const text = auditText(audit(1));
+    expect(text).toContain('namespace pay');
+    expect(text).toMatch(
+      /Pod\/bad-0\s+approved-registries\s+fail\s+deny\s+spec\.containers\[0\]\.image: nginx/,
+    );
+    expect(text).toMatch(/Deployment\/ledger\s+fields\s+spec\.replicas: Git 2, live 5\s+kubectl-edit/);
+    expect(auditExitCode(audit(1))).toBe(1);
+    expect(auditExitCode({ ...audit(0), drift: { declared: 1, entries: [], images: [] } })).toBe(0);
+  });
+});

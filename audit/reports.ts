@@ -1,0 +1,274 @@
+/**
+ * `wgpolicyk8s.io/v1alpha2` PolicyReports (one set per namespace) and ClusterPolicyReports, the
+ * format Kyverno and Policy Reporter read. Results are what needs attention (fail, warn, error),
+ * results that recorded a fact (a break-glass approval used) and every drift; pass and skip are counted in the summary only, so a report stays far below the API
+ * server's object size limit; a namespace with more results gets further reports of
+ * {@link resultsPerReport} each. Written by server-side apply with tollgate's field manager, so a
+ * rerun changes nothing when nothing changed; reports tollgate wrote earlier that this run does not
+ * write (objects gone, namespaces clean) are deleted.
+ */
+import type { KubeObject, PolicyResult, PolicyStatus } from '../policies/index.ts';
+import type { AuditResult, LiveRef } from './audit.ts';
+import type { ClusterClient } from './cluster.ts';
+import { sourceText, type DriftEntry } from './drift.ts';
+
+/** The field manager of everything tollgate writes. */
+export const fieldManager = 'tollgate';
+/** The name (prefix) of tollgate's reports. */
+export const reportName = 'tollgate-audit';
+/** The label marking reports tollgate owns. */
+export const managedByLabel = { 'app.kubernetes.io/managed-by': 'tollgate' } as const;
+/** Results per report object (a result is about 1 KB; the API server stores up to 1.5 MB). */
+export const resultsPerReport = 500;
+/** The policy name drift results carry. */
+export const driftPolicy = 'tollgate-drift';
+
+const group = 'wgpolicyk8s.io';
+const version = 'v1alpha2';
+
+/** One result of a PolicyReport. */
+export interface ReportResult {
+  policy: string;
+  rule?: string;
+  result: PolicyStatus;
+  severity?: 'critical' | 'high' | 'medium' | 'low' | 'info';
+  category?: string;
+  source: string;
+  scored: boolean;
+  message: string;
+  timestamp: { seconds: number; nanos: number };
+  resources: Array<{ apiVersion: string; kind: string; name: string; namespace?: string; uid?: string }>;
+  properties?: Record<string, string>;
+}
+
+/** A PolicyReport or ClusterPolicyReport as tollgate writes it. */
+export interface PolicyReportObject extends KubeObject {
+  apiVersion: string;
+  kind: 'PolicyReport' | 'ClusterPolicyReport';
+  metadata: { name: string; namespace?: string; labels: Record<string, string> };
+  summary: Record<'pass' | 'fail' | 'warn' | 'error' | 'skip', number>;
+  results: ReportResult[];
+}
+
+const severityOf = { deny: 'high', warn: 'medium', audit: 'low', off: 'info' } as const;
+
+function policyResult(object: LiveRef, result: PolicyResult, seconds: number): ReportResult {
+  const message =
+    result.findings.length > 0
+      ? result.findings.map((f) => `${f.path}: ${f.message}`).join('; ')
+      : (result.reason ?? result.status);
+  const properties: Record<string, string> = { version: result.version, action: result.action };
+  if (result.controls?.length) properties['controls'] = result.controls.join(',');
+  if (result.findings.length > 0) properties['paths'] = result.findings.map((f) => f.path).join(',');
+  for (const record of result.records ?? []) {
+    properties['record'] = record.kind;
+    for (const [key, value] of Object.entries(record.data))
+      properties[`record.${key}`] = Array.isArray(value) ? value.join(',') : String(value);
+  }
+  return {
+    policy: result.policy,
+    rule: result.policy,
+    result: result.status,
+    severity: severityOf[result.action],
+    ...(result.controls?.[0] ? { category: result.controls[0] } : {}),
+    source: 'tollgate',
+    scored: true,
+    message: message.slice(0, 4000),
+    timestamp: { seconds, nanos: 0 },
+    resources: [resourceOf(object)],
+    properties,
+  };
+}
+
+function resourceOf(object: {
+  apiVersion: string;
+  kind: string;
+  name: string;
+  namespace?: string;
+  uid?: string;
+}): ReportResult['resources'][number] {
+  return {
+    apiVersion: object.apiVersion,
+    kind: object.kind,
+    name: object.name,
+    ...(object.namespace !== undefined ? { namespace: object.namespace } : {}),
+    ...(object.uid !== undefined ? { uid: object.uid } : {}),
+  };
+}
+
+const show = (value: unknown): string => (value === undefined ? '(absent)' : JSON.stringify(value));
+
+/** The PolicyReport results of one drift entry: one per drifted field, else one for the entry. */
+export function driftResults(entry: DriftEntry, seconds: number): ReportResult[] {
+  const base = {
+    policy: driftPolicy,
+    rule: entry.type,
+    result: 'fail' as const,
+    severity: 'medium' as const,
+    category: 'drift',
+    source: 'tollgate',
+    scored: true,
+    timestamp: { seconds, nanos: 0 },
+    resources: [resourceOf(entry.object)],
+  };
+  const where = entry.source ? { source: sourceText(entry.source) } : {};
+  if (entry.fields?.length)
+    return entry.fields.map((field) => ({
+      ...base,
+      message: `${field.path}: Git declares ${show(field.declared)}, live is ${show(field.live)}${field.changedBy ? `, changed by ${field.changedBy.manager}${field.changedBy.time ? ` at ${field.changedBy.time}` : ''}` : ''}`,
+      properties: {
+        ...where,
+        field: field.path,
+        declared: show(field.declared),
+        live: show(field.live),
+        ...(field.changedBy ? managerProperties(field.changedBy) : {}),
+      },
+    }));
+  const image = entry.image;
+  return [
+    {
+      ...base,
+      message: entry.message.slice(0, 4000),
+      properties: {
+        ...where,
+        ...(entry.changedBy ? managerProperties(entry.changedBy) : {}),
+        ...(image
+          ? {
+              field: `container ${image.container} image`,
+              ...(image.declared !== undefined ? { declared: image.declared } : {}),
+              live: image.live,
+              running: image.running.map((r) => `${r.digest}=${r.pods.join('+')}`).join(','),
+            }
+          : {}),
+      },
+    },
+  ];
+}
+
+function managerProperties(manager: { manager: string; operation?: string; time?: string }) {
+  return {
+    manager: manager.manager,
+    ...(manager.operation ? { operation: manager.operation } : {}),
+    ...(manager.time ? { changedAt: manager.time } : {}),
+  };
+}
+
+/** Builds every report object of an audit: per namespace PolicyReports, ClusterPolicyReports for cluster-scoped objects. */
+export function buildReports(result: AuditResult): PolicyReportObject[] {
+  const seconds = Math.floor(Date.parse(result.now) / 1000);
+  const byScope = new Map<string, { results: ReportResult[]; summary: PolicyReportObject['summary'] }>();
+  const scope = (namespace: string | undefined) => {
+    const key = namespace ?? '';
+    let entry = byScope.get(key);
+    if (!entry) {
+      entry = { results: [], summary: { pass: 0, fail: 0, warn: 0, error: 0, skip: 0 } };
+      byScope.set(key, entry);
+    }
+    return entry;
+  };
+  for (const audited of result.audited) {
+    const target = scope(audited.object.namespace);
+    for (const policy of audited.results) {
+      target.summary[policy.status]++;
+      if (reported(policy)) target.results.push(policyResult(audited.object, policy, seconds));
+    }
+  }
+  for (const entry of result.drift?.entries ?? []) {
+    const target = scope(entry.object.namespace);
+    const results = driftResults(entry, seconds);
+    target.summary.fail += results.length;
+    target.results.push(...results);
+  }
+  const reports: PolicyReportObject[] = [];
+  for (const [namespace, { results, summary }] of [...byScope].sort(([a], [b]) => a.localeCompare(b))) {
+    const chunks = Math.max(1, Math.ceil(results.length / resultsPerReport));
+    for (let chunk = 0; chunk < chunks; chunk++) {
+      const slice = results.slice(chunk * resultsPerReport, (chunk + 1) * resultsPerReport);
+      reports.push({
+        apiVersion: `${group}/${version}`,
+        kind: namespace === '' ? 'ClusterPolicyReport' : 'PolicyReport',
+        metadata: {
+          name: chunk === 0 ? reportName : `${reportName}-${chunk + 1}`,
+          ...(namespace !== '' ? { namespace } : {}),
+          labels: { ...managedByLabel },
+        },
+        // The summary counts every result of the namespace; the first report carries it whole.
+        summary: chunk === 0 ? summary : countResults(slice),
+        results: slice,
+      });
+    }
+  }
+  return reports;
+}
+
+/** Results a report lists: what needs attention, and any result that recorded a fact (a break-glass used). */
+export function reported(result: PolicyResult): boolean {
+  return (
+    result.status === 'fail' ||
+    result.status === 'warn' ||
+    result.status === 'error' ||
+    (result.records?.length ?? 0) > 0
+  );
+}
+
+function countResults(results: readonly ReportResult[]): PolicyReportObject['summary'] {
+  const summary = { pass: 0, fail: 0, warn: 0, error: 0, skip: 0 };
+  for (const r of results) summary[r.result]++;
+  return summary;
+}
+
+function reportPath(report: { kind: string; metadata: { name?: string; namespace?: string } }): string {
+  const name = encodeURIComponent(report.metadata.name ?? '');
+  return report.kind === 'PolicyReport'
+    ? `/apis/${group}/${version}/namespaces/${encodeURIComponent(report.metadata.namespace ?? '')}/policyreports/${name}`
+    : `/apis/${group}/${version}/clusterpolicyreports/${name}`;
+}
+
+/** What writing the reports did. */
+export interface WriteSummary {
+  readonly applied: number;
+  readonly deleted: number;
+}
+
+/**
+ * Applies the reports (server-side apply, field manager `tollgate`) and deletes the reports
+ * tollgate wrote before that this run no longer has (restricted to `namespaces` when given).
+ */
+export async function writeReports(
+  client: ClusterClient,
+  reports: readonly PolicyReportObject[],
+  namespaces?: ReadonlySet<string>,
+): Promise<WriteSummary> {
+  const wanted = new Set(reports.map(reportPath));
+  let applied = 0;
+  const queue = [...reports];
+  const workers = Array.from({ length: Math.min(8, queue.length) }, async () => {
+    for (let report = queue.shift(); report; report = queue.shift()) {
+      await client.apply(reportPath(report), report, fieldManager);
+      applied++;
+    }
+  });
+  await Promise.all(workers);
+  let deleted = 0;
+  const stale: string[] = [];
+  for (const [kind, path] of [
+    ['PolicyReport', `/apis/${group}/${version}/policyreports`],
+    ['ClusterPolicyReport', `/apis/${group}/${version}/clusterpolicyreports`],
+  ] as const) {
+    if (namespaces && kind === 'ClusterPolicyReport') continue;
+    for await (const page of client.list(path))
+      for (const item of page) {
+        const labels = item.metadata?.labels ?? {};
+        if (labels['app.kubernetes.io/managed-by'] !== managedByLabel['app.kubernetes.io/managed-by'])
+          continue;
+        if (namespaces && !namespaces.has(item.metadata?.namespace ?? '')) continue;
+        const itemPath = reportPath({ kind, metadata: item.metadata ?? {} });
+        if (!wanted.has(itemPath)) stale.push(itemPath);
+      }
+  }
+  for (const path of stale) {
+    await client.delete(path);
+    deleted++;
+  }
+  return { applied, deleted };
+}

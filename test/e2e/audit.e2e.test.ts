@@ -1,0 +1,449 @@
+/**
+ * The drift audit against the real API server: `tollgate audit --write-reports --git` after five
+ * things an admission webhook cannot see: a Pod admitted while the webhook was down, a bundle
+ * tightened after admission, a `kubectl edit` on a GitOps-managed Deployment, a Pod whose image tag
+ * moved (status set through the status subresource), and a break-glass change during month-end
+ * close. Each appears in the PolicyReports (applied to the vendored CRD, so the API server validates
+ * them) and in the drift report with the field, the values and the field manager.
+ */
+import { spawnSync } from 'node:child_process';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { parseAllDocuments } from 'yaml';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { freePort } from './harness.ts';
+import { KubeClient, type KubeObject } from './kube.ts';
+import {
+  breakGlassToken,
+  chartWebhookConfiguration,
+  ensureNamespace,
+  nodeBin,
+  registerWebhook,
+  repoRoot,
+  unregisterWebhook,
+} from './tollgate.ts';
+
+const cluster = inject('cluster');
+const kube = new KubeClient(cluster);
+const NS = 'e2e-audit';
+const FROZEN = 'e2e-audit-frozen';
+/** Monday 2026-11-30, inside the November close of the bundle's de-gmbh entity. */
+const IN_CLOSE = '2026-11-30T12:00:00+01:00';
+const GITOPS = 'argocd-controller';
+const bundle = join(repoRoot, 'test', 'e2e', 'fixtures', 'audit-bundle.yaml');
+const release = 'tollgate-e2e-audit';
+const crdDir = join(repoRoot, 'charts', 'tollgate', 'files', 'crds');
+const REPORTS = '/apis/wgpolicyk8s.io/v1alpha2';
+const DIGEST_A = `sha256:${'a'.repeat(64)}`;
+const DIGEST_B = `sha256:${'b'.repeat(64)}`;
+let gitDir: string;
+let tightened: string;
+
+function deployment(name: string, image: string, extra: Record<string, unknown> = {}): KubeObject {
+  return {
+    apiVersion: 'apps/v1',
+    kind: 'Deployment',
+    metadata: { name, labels: { app: name } },
+    spec: {
+      replicas: 2,
+      selector: { matchLabels: { app: name } },
+      template: {
+        metadata: { labels: { app: name } },
+        spec: { containers: [{ name: 'app', image, ...extra }] },
+      },
+    },
+  };
+}
+
+/** What Git declares, by file. */
+const git: Record<string, KubeObject & { metadata: { name: string; namespace: string } }> = {
+  'payments/ledger.yaml': {
+    ...deployment('ledger', 'registry.corp.example/erp/ledger:2.1', {
+      env: [{ name: 'LOG_LEVEL', value: 'info' }],
+      // written as Git writes it; the API server stores 500m
+      resources: { limits: { cpu: '0.5', memory: '256Mi' } },
+    }),
+    metadata: { name: 'ledger', namespace: NS, labels: { app: 'ledger' } },
+  },
+  'payments/payments.yaml': {
+    ...deployment('payments', 'registry.corp.example/erp/payments:1.4'),
+    metadata: { name: 'payments', namespace: NS, labels: { app: 'payments' } },
+  },
+  'payments/reports.yaml': {
+    ...deployment('reports', 'registry.corp.example/legacy/reports:3.0'),
+    metadata: { name: 'reports', namespace: NS, labels: { app: 'reports' } },
+  },
+  'payments/ledger-config.yaml': {
+    apiVersion: 'v1',
+    kind: 'ConfigMap',
+    metadata: { name: 'ledger-config', namespace: NS },
+    data: { currency: 'EUR' },
+  },
+  'settlement/settlement.yaml': {
+    ...deployment('settlement', 'registry.corp.example/erp/settlement:5.0'),
+    metadata: { name: 'settlement', namespace: FROZEN, labels: { app: 'settlement' } },
+  },
+};
+
+function collection(object: KubeObject): string {
+  const ns = object.metadata?.namespace ?? NS;
+  return object.apiVersion === 'v1'
+    ? `/api/v1/namespaces/${ns}/${object.kind === 'Pod' ? 'pods' : 'configmaps'}`
+    : `/apis/apps/v1/namespaces/${ns}/deployments`;
+}
+
+/** Server-side apply as a GitOps controller does it. */
+async function gitopsApply(object: KubeObject): Promise<void> {
+  const res = await kube.request('PATCH', `${collection(object)}/${object.metadata?.name ?? ''}`, object, {
+    contentType: 'application/apply-patch+yaml',
+    query: { fieldManager: GITOPS, force: 'true' },
+  });
+  expect(res.status, JSON.stringify(res.body)).toBeLessThan(300);
+}
+
+function replicaSetPod(name: string, app: string, image: string): Record<string, unknown> {
+  return {
+    apiVersion: 'v1',
+    kind: 'Pod',
+    metadata: {
+      name,
+      labels: { app },
+      ownerReferences: [
+        {
+          apiVersion: 'apps/v1',
+          kind: 'ReplicaSet',
+          name: `${app}-7d9f`,
+          uid: '00000000-0000-4000-8000-000000000001',
+          controller: true,
+        },
+      ],
+    },
+    spec: { containers: [{ name: 'app', image }] },
+  };
+}
+
+/** Creates a Pod as its ReplicaSet would and reports the digest it runs through the status subresource. */
+async function startPod(name: string, app: string, image: string, imageID: string): Promise<void> {
+  expect((await kube.create(`/api/v1/namespaces/${NS}/pods`, replicaSetPod(name, app, image))).status).toBe(
+    201,
+  );
+  const status = await kube.patch(`/api/v1/namespaces/${NS}/pods/${name}/status`, {
+    status: {
+      phase: 'Running',
+      containerStatuses: [
+        {
+          name: 'app',
+          image,
+          imageID,
+          ready: true,
+          restartCount: 0,
+          state: { running: { startedAt: '2026-11-20T08:00:00Z' } },
+        },
+      ],
+    },
+  });
+  expect(status.status, JSON.stringify(status.body)).toBe(200);
+}
+
+interface Run {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+function audit(args: readonly string[]): Run {
+  const result = spawnSync(
+    nodeBin,
+    [
+      join(repoRoot, 'bin', 'tollgate.js'),
+      'audit',
+      `--kubeconfig=${cluster.kubeconfigFile}`,
+      `--namespace=${NS}`,
+      `--namespace=${FROZEN}`,
+      `--now=${IN_CLOSE}`,
+      '--offline',
+      ...args,
+    ],
+    { cwd: gitDir, encoding: 'utf8', timeout: 60_000 },
+  );
+  return { code: result.status, stdout: result.stdout, stderr: result.stderr };
+}
+
+interface AuditJson {
+  summary: { denied: number; drift: Record<string, number> };
+  objects: Array<{
+    object: { kind: string; name: string; namespace?: string };
+    results: Array<{ policy: string; status: string; records?: Array<Record<string, unknown>> }>;
+  }>;
+  drift: {
+    entries: Array<{
+      type: string;
+      object: { kind: string; name: string; namespace?: string };
+      source?: { file: string; line?: number };
+      changedBy?: { manager: string };
+      fields?: Array<{ path: string; declared: unknown; live?: unknown; changedBy?: { manager: string } }>;
+      image?: { declared?: string; live: string; running: Array<{ digest: string; pods: string[] }> };
+    }>;
+  };
+}
+
+function json(run: Run): AuditJson {
+  expect(run.stderr).not.toContain('error');
+  return JSON.parse(run.stdout) as AuditJson;
+}
+
+interface ReportResult {
+  policy: string;
+  rule?: string;
+  result: string;
+  message: string;
+  resources: Array<{ kind: string; name: string; uid?: string }>;
+  properties?: Record<string, string>;
+}
+
+async function report(namespace: string): Promise<{ resourceVersion: string; results: ReportResult[] }> {
+  const res = await kube.get<{ metadata: { resourceVersion: string }; results?: ReportResult[] }>(
+    `${REPORTS}/namespaces/${namespace}/policyreports/tollgate-audit`,
+  );
+  expect(res.status).toBe(200);
+  return { resourceVersion: res.body.metadata.resourceVersion, results: res.body.results ?? [] };
+}
+
+const about = (results: readonly ReportResult[], name: string) =>
+  results.filter((r) => r.resources.some((resource) => resource.name === name));
+
+async function installCrds(): Promise<void> {
+  for (const file of ['wgpolicyk8s.io_policyreports.yaml', 'wgpolicyk8s.io_clusterpolicyreports.yaml']) {
+    const docs = parseAllDocuments(readFileSync(join(crdDir, file), 'utf8'));
+    const crd = docs.map((d) => d.toJS() as KubeObject).find((d) => d?.kind === 'CustomResourceDefinition');
+    const res = await kube.create('/apis/apiextensions.k8s.io/v1/customresourcedefinitions', crd);
+    expect([201, 409]).toContain(res.status);
+  }
+  for (let i = 0; i < 100; i++) {
+    const res = await kube.get<{ resources?: Array<{ name: string }> }>(REPORTS);
+    if (res.status === 200 && res.body.resources?.some((r) => r.name === 'clusterpolicyreports')) return;
+    await sleep(100);
+  }
+  throw new Error('the PolicyReport CRDs did not become established');
+}
+
+beforeAll(async () => {
+  await installCrds();
+  await ensureNamespace(kube, NS);
+  await ensureNamespace(kube, FROZEN);
+  gitDir = join(cluster.dir, 'audit-git');
+  for (const [file, object] of Object.entries(git)) {
+    mkdirSync(join(gitDir, file, '..'), { recursive: true });
+    writeFileSync(join(gitDir, file), JSON.stringify(object, null, 2));
+    if (object.kind !== 'ConfigMap') await gitopsApply(object); // the ConfigMap never synced
+  }
+  tightened = join(cluster.dir, 'audit-bundle-tightened.yaml');
+  writeFileSync(
+    tightened,
+    readFileSync(bundle, 'utf8')
+      .replace('        - registry.corp.example/legacy\n', '')
+      .replace('version: 1.0.0', 'version: 1.1.0'),
+  );
+
+  // 1. The webhook is down (registered, nothing listening, failurePolicy Ignore): a Pod gets in.
+  await registerWebhook(
+    kube,
+    chartWebhookConfiguration({
+      release,
+      url: `https://127.0.0.1:${await freePort()}/validate`,
+      caPem: readFileSync(cluster.caFile, 'utf8'),
+      failurePolicy: 'Ignore',
+      timeoutSeconds: 2,
+    }),
+  );
+  const rogue = await kube.request(
+    'POST',
+    `/api/v1/namespaces/${NS}/pods`,
+    {
+      apiVersion: 'v1',
+      kind: 'Pod',
+      metadata: { name: 'rogue' },
+      spec: { containers: [{ name: 'app', image: 'nginx:latest' }] },
+    },
+    { query: { fieldManager: 'kubectl-run' } },
+  );
+  expect(rogue.status).toBe(201);
+  await unregisterWebhook(kube, release);
+
+  // 3. A human edits the GitOps-managed ledger (kubectl edit sends an Update as kubectl-edit).
+  const edit = await kube.request(
+    'PATCH',
+    `/apis/apps/v1/namespaces/${NS}/deployments/ledger`,
+    {
+      spec: {
+        replicas: 5,
+        template: { spec: { containers: [{ name: 'app', env: [{ name: 'LOG_LEVEL', value: 'debug' }] }] } },
+      },
+    },
+    { contentType: 'application/strategic-merge-patch+json', query: { fieldManager: 'kubectl-edit' } },
+  );
+  expect(edit.status, JSON.stringify(edit.body)).toBe(200);
+
+  // 4. The tag payments:1.4 moved between the starts of two Pods.
+  await startPod(
+    'payments-7d9f-a',
+    'payments',
+    'registry.corp.example/erp/payments:1.4',
+    `registry.corp.example/erp/payments@${DIGEST_A}`,
+  );
+  await startPod(
+    'payments-7d9f-b',
+    'payments',
+    'registry.corp.example/erp/payments:1.4',
+    `registry.corp.example/erp/payments@${DIGEST_B}`,
+  );
+
+  // 5. During the close, an engineer rolls settlement forward under a break-glass approval.
+  const token = breakGlassToken(cluster.dir, { namespace: FROZEN, kind: 'Deployment', name: 'settlement' });
+  const breakGlass = await kube.request(
+    'PATCH',
+    `/apis/apps/v1/namespaces/${FROZEN}/deployments/settlement`,
+    {
+      metadata: { annotations: { 'tollgate.dev/break-glass': token } },
+      spec: {
+        template: {
+          spec: { containers: [{ name: 'app', image: 'registry.corp.example/erp/settlement:5.0.1' }] },
+        },
+      },
+    },
+    { contentType: 'application/strategic-merge-patch+json', query: { fieldManager: 'kubectl-edit' } },
+  );
+  expect(breakGlass.status, JSON.stringify(breakGlass.body)).toBe(200);
+});
+
+afterAll(() => {
+  kube.close();
+});
+
+describe('tollgate audit against the real API server', () => {
+  let first: AuditJson;
+
+  it('judges what got in while the webhook was down, and writes validated PolicyReports', async () => {
+    const run = audit(['--bundle', bundle, '--git', '.', '--format', 'json', '--write-reports']);
+    expect(run.code, run.stderr).toBe(1);
+    expect(run.stderr).toMatch(/wrote \d+ report\(s\)/);
+    first = json(run);
+    const rogue = first.objects.find((o) => o.object.name === 'rogue');
+    expect(rogue?.results.find((r) => r.policy === 'approved-registries')?.status).toBe('fail');
+    const undeclared = first.drift.entries.find((e) => e.type === 'undeclared' && e.object.name === 'rogue');
+    expect(undeclared?.changedBy?.manager).toBe('kubectl-run');
+    const results = about((await report(NS)).results, 'rogue');
+    expect(results.map((r) => [r.policy, r.result])).toEqual(
+      expect.arrayContaining([
+        ['approved-registries', 'fail'],
+        ['tollgate-drift', 'fail'],
+      ]),
+    );
+    expect(results.find((r) => r.rule === 'undeclared')?.properties?.['manager']).toBe('kubectl-run');
+    // Pods a controller owns are never "undeclared"; the never-synced ConfigMap is missing.
+    expect(first.drift.entries.filter((e) => e.type === 'undeclared').map((e) => e.object.name)).toEqual([
+      'rogue',
+    ]);
+    const missing = first.drift.entries.find((e) => e.type === 'missing');
+    expect([missing?.object.kind, missing?.object.name, missing?.source?.file]).toEqual([
+      'ConfigMap',
+      'ledger-config',
+      'payments/ledger-config.yaml',
+    ]);
+  });
+
+  it('names the field, both values and the human field manager of a kubectl edit', async () => {
+    const ledger = first.drift.entries.find((e) => e.type === 'fields' && e.object.name === 'ledger');
+    expect(ledger?.fields).toEqual([
+      {
+        path: 'spec.replicas',
+        declared: 2,
+        live: 5,
+        changedBy: expect.objectContaining({ manager: 'kubectl-edit' }),
+      },
+      {
+        path: 'spec.template.spec.containers[0].env[0].value',
+        declared: 'info',
+        live: 'debug',
+        changedBy: expect.objectContaining({ manager: 'kubectl-edit' }),
+      },
+    ]);
+    // cpu: "0.5" in Git is stored as 500m: not drift; neither is anything the API server defaulted.
+    const fields = about((await report(NS)).results, 'ledger').filter((r) => r.rule === 'fields');
+    expect(fields.map((r) => r.properties)).toEqual([
+      expect.objectContaining({
+        field: 'spec.replicas',
+        declared: '2',
+        live: '5',
+        manager: 'kubectl-edit',
+        source: 'payments/ledger.yaml:1',
+      }),
+      expect.objectContaining({
+        field: 'spec.template.spec.containers[0].env[0].value',
+        declared: '"info"',
+        live: '"debug"',
+        manager: 'kubectl-edit',
+      }),
+    ]);
+  });
+
+  it('shows a tag that moved after admission from the digests the Pods run', async () => {
+    const image = first.drift.entries.find((e) => e.type === 'image' && e.object.name === 'payments');
+    expect(image?.image).toMatchObject({
+      declared: 'registry.corp.example/erp/payments:1.4',
+      live: 'registry.corp.example/erp/payments:1.4',
+      running: [
+        { digest: DIGEST_A, pods: ['payments-7d9f-a'] },
+        { digest: DIGEST_B, pods: ['payments-7d9f-b'] },
+      ],
+    });
+    const result = about((await report(NS)).results, 'payments').find((r) => r.rule === 'image');
+    expect(result?.message).toContain('the tag moved');
+    expect(result?.properties?.['running']).toContain(DIGEST_B);
+  });
+
+  it('records a break-glass change: the approval used, and the drift with its manager', async () => {
+    const settlement = first.objects.find((o) => o.object.name === 'settlement');
+    const freeze = settlement?.results.find((r) => r.policy === 'freeze-windows');
+    expect(freeze?.status).toBe('pass');
+    expect(JSON.stringify(freeze?.records)).toContain('CHG-4711');
+    const drift = first.drift.entries.find((e) => e.object.name === 'settlement' && e.type === 'fields');
+    expect(drift?.fields).toEqual([
+      {
+        path: 'spec.template.spec.containers[0].image',
+        declared: 'registry.corp.example/erp/settlement:5.0',
+        live: 'registry.corp.example/erp/settlement:5.0.1',
+        changedBy: expect.objectContaining({ manager: 'kubectl-edit' }),
+      },
+    ]);
+    const results = about((await report(FROZEN)).results, 'settlement');
+    expect(results.find((r) => r.policy === 'freeze-windows')?.properties?.['record.ticket']).toBe(
+      'CHG-4711',
+    );
+    expect(results.find((r) => r.rule === 'fields')?.properties).toMatchObject({
+      declared: '"registry.corp.example/erp/settlement:5.0"',
+      live: '"registry.corp.example/erp/settlement:5.0.1"',
+      manager: 'kubectl-edit',
+    });
+  });
+
+  it('is idempotent, judges with a tightened bundle, and forgets objects that are gone', async () => {
+    const before = await report(NS);
+    expect(audit(['--bundle', bundle, '--git', '.', '--format', 'json', '--write-reports']).code).toBe(1);
+    expect((await report(NS)).resourceVersion).toBe(before.resourceVersion);
+
+    // 2. The bundle drops the legacy registry after reports was admitted.
+    expect(about(before.results, 'reports').filter((r) => r.policy === 'approved-registries')).toEqual([]);
+    const run = audit(['--bundle', tightened, '--git', '.', '--format', 'text', '--write-reports']);
+    expect(run.code).toBe(1);
+    expect(run.stdout).toContain('namespace e2e-audit');
+    expect(run.stdout).toMatch(/Deployment\/reports\s+approved-registries\s+fail\s+deny/);
+    const tightenedResults = about((await report(NS)).results, 'reports');
+    expect(tightenedResults.find((r) => r.policy === 'approved-registries')?.result).toBe('fail');
+
+    expect((await kube.delete(`/api/v1/namespaces/${NS}/pods/rogue`)).status).toBe(200);
+    expect(audit(['--bundle', tightened, '--git', '.', '--format', 'json', '--write-reports']).code).toBe(1);
+    expect(about((await report(NS)).results, 'rogue')).toEqual([]);
+  });
+});
