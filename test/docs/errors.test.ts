@@ -20,7 +20,7 @@ function sources(dir: string): string[] {
   });
 }
 
-const files = ['cli', 'io', 'policies', 'webhook', 'ci-action/src'].flatMap(sources);
+const files = ['cli', 'io', 'policies', 'webhook', 'ci-action/src', 'audit'].flatMap(sources);
 const text = new Map(files.map((file) => [file, readFileSync(join(root, file), 'utf8')]));
 
 /** `TOLLGATE_*` codes written as string literals in the sources, with a file that raises each. */
