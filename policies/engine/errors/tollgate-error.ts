@@ -13,7 +13,8 @@ export type TollgateErrorCode =
   | 'TOLLGATE_REGISTRY_UNREACHABLE'
   | 'TOLLGATE_REGISTRY_NOT_FOUND'
   | 'TOLLGATE_REGISTRY_INVALID'
-  | 'TOLLGATE_FREEZE_NOT_CONFIGURED';
+  | 'TOLLGATE_FREEZE_NOT_CONFIGURED'
+  | 'TOLLGATE_CLUSTER';
 
 /** Base class of every error tollgate raises on purpose; `code` is stable and documented. */
 export class TollgateError extends Error {
