@@ -3,7 +3,7 @@
  * normalized reference (host exact and case-insensitive with port, path on `/` boundaries).
  */
 import { skip } from '../engine/evaluate.ts';
-import { skipDelete, skipWithoutPodSpec } from '../engine/adjudicators.ts';
+import { skipDelete, skipWithoutImages } from '../engine/adjudicators.ts';
 import { ConfigError } from '../engine/errors/index.ts';
 import {
   isImageReferenceError,
@@ -67,7 +67,7 @@ export const approvedRegistriesPolicy: Policy<ApprovedRegistriesParams> = {
     const deleted = skipDelete(input);
     if (deleted) return skip(deleted);
     const malformed = malformedWorkloadFields(input.object);
-    const reason = malformed.length === 0 ? skipWithoutPodSpec(input) : undefined;
+    const reason = malformed.length === 0 ? skipWithoutImages(input) : undefined;
     if (reason) return skip(reason);
     const allowed = params.registries.join(', ');
     const findings: FindingDraft[] = malformed.map(({ path, message }) => ({

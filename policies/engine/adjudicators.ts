@@ -3,7 +3,7 @@
  * Each returns a skip reason, or undefined when the policy applies.
  */
 import type { PolicyInput } from './types.ts';
-import { podSpecsOf } from './workloads.ts';
+import { imageFieldsOf, podSpecsOf } from './workloads.ts';
 
 /** Content policies judge what will run; removing an object cannot violate them. */
 export function skipDelete(input: PolicyInput): string | undefined {
@@ -14,5 +14,12 @@ export function skipDelete(input: PolicyInput): string | undefined {
 export function skipWithoutPodSpec(input: PolicyInput): string | undefined {
   return podSpecsOf(input.object).length === 0
     ? `${input.object.kind ?? 'object'} carries no pod spec`
+    : undefined;
+}
+
+/** Skips objects that carry neither a pod spec nor an image field (CloudNativePG's imageName, for one). */
+export function skipWithoutImages(input: PolicyInput): string | undefined {
+  return podSpecsOf(input.object).length === 0 && imageFieldsOf(input.object).length === 0
+    ? `${input.object.kind ?? 'object'} carries no pod spec and no image`
     : undefined;
 }

@@ -8,6 +8,15 @@ import { normalizeCapability } from './params.ts';
 import type { Scope } from './tenancy.ts';
 import { forEachItem } from './tenancy.ts';
 
+/** Probe and lifecycle handlers whose `httpGet`/`tcpSocket` may name a host. */
+const probeHandlers: readonly (readonly string[])[] = [
+  ['livenessProbe'],
+  ['readinessProbe'],
+  ['startupProbe'],
+  ['lifecycle', 'postStart'],
+  ['lifecycle', 'preStop'],
+];
+
 /** Reports host access in every pod spec and container of the object. */
 export function checkHostAccess(scope: Scope): void {
   const { findings, params } = scope;
@@ -54,6 +63,18 @@ export function checkHostAccess(scope: Scope): void {
         fix: 'remove hostPort and expose the port through a Service',
       });
     });
+    // Probes and lifecycle hooks with a `host` are dialled by the kubelet from the node's network
+    // (Pod Security baseline "Probe / Lifecycle Host"): a way to reach node-local and cloud metadata addresses.
+    for (const handler of probeHandlers)
+      for (const action of ['httpGet', 'tcpSocket'] as const) {
+        const host = getIn(container, [...handler, action, 'host']);
+        if (host === undefined || host === null || host === '') continue;
+        findings.push({
+          path: formatPath([...location.path, ...handler, action, 'host']),
+          message: `${label} ${handler.join('.')} ${action} dials host ${JSON.stringify(host)} from the node's network (the kubelet makes the connection)`,
+          fix: `remove ${action}.host: the kubelet then probes the pod's own IP`,
+        });
+      }
     const securityContext = [...location.path, 'securityContext'];
     if (getIn(container, ['securityContext', 'privileged']) === true)
       findings.push({

@@ -1359,3 +1359,28 @@ describe('namespace-isolation: Istio hosts, routes and gateways (bypass class 5)
     ).toHaveLength(1);
   });
 });
+
+describe('namespace-isolation: hosts the kubelet dials for a pod (attacker pass)', () => {
+  it.each([
+    [['livenessProbe'], 'httpGet'],
+    [['readinessProbe'], 'tcpSocket'],
+    [['startupProbe'], 'httpGet'],
+    [['lifecycle', 'postStart'], 'httpGet'],
+    [['lifecycle', 'preStop'], 'tcpSocket'],
+  ])('denies %j %s.host (node-network SSRF, e.g. to the cloud metadata address)', async (handler, action) => {
+    const probe: Record<string, unknown> = { [action]: { host: '169.254.169.254', port: 80, path: '/' } };
+    const container: Record<string, unknown> = { ...app };
+    if (handler.length === 1) container[handler[0] as string] = probe;
+    else container.lifecycle = { [handler[1] as string]: probe };
+    const result = await run(pod({ containers: [container] }));
+    expect(result.findings.map((f) => f.path)).toEqual([
+      `spec.containers[0].${handler.join('.')}.${action}.host`,
+    ]);
+    // Without a host the kubelet probes the pod itself.
+    const own: Record<string, unknown> = {
+      ...app,
+      livenessProbe: { httpGet: { port: 8069, path: '/web/health' } },
+    };
+    expect((await run(pod({ containers: [own] }))).findings).toEqual([]);
+  });
+});

@@ -378,6 +378,30 @@ function traefikServiceFindings(scope: Scope, object: KubeObject): FindingDraft[
 }
 
 /**
+ * A Gateway API Gateway's listeners open ports on the gateway's load balancer; a listener on a
+ * database port publishes whatever TCPRoute or TLSRoute attaches to it, unless the Gateway is
+ * listed in internalGateways.
+ */
+function gatewayListenerFindings(scope: Scope, object: KubeObject): FindingDraft[] | { skip: string } {
+  const name = object.metadata?.name ?? '?';
+  const internal = scope.params.internalGateways;
+  if (internal.has(`${scope.namespace ?? ''}/${name}`) || internal.has(name))
+    return skip(`Gateway ${name} is internal (internalGateways)`);
+  const findings: FindingDraft[] = [];
+  records(getIn(object, ['spec', 'listeners'])).forEach((listener, i) => {
+    const product = portEvidence(scope.params, listener.port);
+    if (!product) return;
+    findings.push({
+      path: formatPath(['spec', 'listeners', i, 'port']),
+      message: `Gateway "${name}" listener ${str(listener.name ?? i)} opens database port ${product} on the gateway's address`,
+      fix: 'remove this listener, or list the Gateway in internalGateways if it is reachable only from internal networks',
+      details: { evidence: `port ${product}`, fromRelatedObjects: false },
+    });
+  });
+  return findings;
+}
+
+/**
  * An Istio Gateway's servers open ports on the mesh's gateway pods (the ingress gateway faces the
  * internet): a server on a database port publishes that database to whoever reaches the gateway.
  */
@@ -577,6 +601,8 @@ function evaluateObject(input: PolicyInput, params: NoPublicDatabasesParams, con
   if (traefikKinds.has(kind) && traefikGroups.has(group)) return traefikFindings(scope, object);
   if (kind === 'TraefikService' && traefikGroups.has(group)) return traefikServiceFindings(scope, object);
   if (kind === 'Gateway' && group === 'networking.istio.io') return istioGatewayFindings(scope, object);
+  if (kind === 'Gateway' && group === 'gateway.networking.k8s.io')
+    return gatewayListenerFindings(scope, object);
   if (gatewayKinds.has(kind) && group === 'gateway.networking.k8s.io')
     return gatewayRouteFindings(scope, object);
   if (kind === 'Cluster' && group === 'postgresql.cnpg.io') return cnpgFindings(scope, object);
@@ -603,7 +629,8 @@ export const noPublicDatabasesPolicy: Policy<NoPublicDatabasesParams> = {
     "submitted together. Denied exposures: Service type NodePort, type LoadBalancer without the provider's " +
     'internal annotation, load-balancer source ranges open to the internet, externalIPs, hostNetwork and hostPort, ' +
     'Ingress backends, ingress-nginx TCP/UDP services maps, Traefik IngressRoute/IngressRouteTCP/IngressRouteUDP ' +
-    'and the weighted and mirroring backends of a TraefikService, Istio Gateway servers on a database port, ' +
+    'and the weighted and mirroring backends of a TraefikService, Istio Gateway servers and Gateway API listeners ' +
+    '(outside internalGateways) on a database port, ' +
     'and Gateway API routes to a database, ' +
     'CloudNativePG additional services and Pooler templates of type LoadBalancer/NodePort, and Zalando ' +
     'postgresql load balancers.',
@@ -623,7 +650,7 @@ export const noPublicDatabasesPolicy: Policy<NoPublicDatabasesParams> = {
     { apiGroups: ['networking.istio.io'], resources: ['gateways'], operations: ['CREATE', 'UPDATE'] },
     {
       apiGroups: ['gateway.networking.k8s.io'],
-      resources: ['httproutes', 'grpcroutes', 'tcproutes', 'tlsroutes', 'udproutes'],
+      resources: ['httproutes', 'grpcroutes', 'tcproutes', 'tlsroutes', 'udproutes', 'gateways'],
       operations: ['CREATE', 'UPDATE'],
     },
     {

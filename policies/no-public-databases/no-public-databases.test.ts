@@ -1193,3 +1193,24 @@ describe('no-public-databases: mesh and Traefik objects that publish a database 
     expect(await paths(mirror)).toEqual(['spec.mirroring.mirrors[0].port']);
   });
 });
+
+describe('no-public-databases: Gateway API listeners on database ports (attacker pass)', () => {
+  const gateway = (port: number): KubeObject => ({
+    apiVersion: 'gateway.networking.k8s.io/v1',
+    kind: 'Gateway',
+    metadata: { name: 'public', namespace: 'tenant-a' },
+    spec: {
+      gatewayClassName: 'traefik',
+      listeners: [
+        { name: 'https', port: 443, protocol: 'HTTPS' },
+        { name: 'db', port, protocol: 'TCP' },
+      ],
+    },
+  });
+  it('denies a listener on a database port unless the Gateway is internal', async () => {
+    expect(await paths(gateway(6379))).toEqual(['spec.listeners[1].port']);
+    expect(await paths(gateway(8080))).toEqual([]);
+    const internal = await check(gateway(6379), { params: { internalGateways: ['tenant-a/public'] } });
+    expect(internal.status).toBe('skip');
+  });
+});

@@ -6,7 +6,7 @@
  * findings, never a pass.
  */
 import { skip } from '../engine/evaluate.ts';
-import { skipDelete, skipWithoutPodSpec } from '../engine/adjudicators.ts';
+import { skipDelete, skipWithoutImages } from '../engine/adjudicators.ts';
 import { ConfigError } from '../engine/errors/index.ts';
 import type { ImageReference } from '../engine/image-reference.ts';
 import {
@@ -282,7 +282,7 @@ export const signedImagesPolicy: Policy<SignedImagesParams> = {
     };
   },
   async evaluate(input, params, context) {
-    const reason = skipDelete(input) ?? skipWithoutPodSpec(input);
+    const reason = skipDelete(input) ?? skipWithoutImages(input);
     if (reason) return skip(reason);
     const service = context.services?.imageVerifier;
     const verifier: ImageVerifier | undefined = isImageVerifier(service) ? service : undefined;

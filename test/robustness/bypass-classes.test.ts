@@ -17,6 +17,9 @@ kind: PolicyBundle
 metadata: { name: bypass-classes, version: 1.0.0 }
 spec:
   policies:
+    approved-registries:
+      enforcement: deny
+      registries: [registry.corp.example/erp]
     namespace-isolation:
       enforcement: deny
       tenantLabel: tollgate.dev/tenant
@@ -216,6 +219,210 @@ describe('class 4: values that mean "unlimited" or "everyone"', () => {
     // Control: positive limits within the maximum are allowed.
     const result = await admit(deploymentWith(resources.limits));
     expect(result.allowed, result.message).toBe(true);
+  });
+});
+
+const podTemplate = (spec: Record<string, unknown>) => ({
+  metadata: { labels: { app: 'odoo' } },
+  spec: { containers: [{ name: 'odoo', image, resources }], ...spec },
+});
+
+function tenantObject(
+  apiVersion: string,
+  kind: string,
+  body: Record<string, unknown>,
+  name = 'odoo',
+): KubeObject {
+  return { apiVersion, kind, metadata: { name, namespace: 'tenant-acme' }, ...body };
+}
+
+describe('class 5: references and pod templates the policies follow', () => {
+  it.each([
+    [
+      'an Argo Rollout with a privileged container',
+      tenantObject('argoproj.io/v1alpha1', 'Rollout', {
+        spec: {
+          selector: { matchLabels: { app: 'odoo' } },
+          template: {
+            ...podTemplate({}),
+            spec: { containers: [{ name: 'odoo', image, resources, securityContext: { privileged: true } }] },
+          },
+        },
+      }),
+      'rollouts',
+      'namespace-isolation',
+      'spec.template.spec.containers[0].securityContext.privileged',
+    ],
+    [
+      'a KEDA ScaledJob on the host PID namespace',
+      tenantObject('keda.sh/v1alpha1', 'ScaledJob', {
+        spec: { jobTargetRef: { template: podTemplate({ hostPID: true, restartPolicy: 'Never' }) } },
+      }),
+      'scaledjobs',
+      'namespace-isolation',
+      'spec.jobTargetRef.template.spec.hostPID',
+    ],
+    [
+      'an Argo Workflow whose podSpecPatch rewrites the pod',
+      tenantObject('argoproj.io/v1alpha1', 'Workflow', {
+        spec: {
+          entrypoint: 'main',
+          templates: [
+            {
+              name: 'main',
+              container: { image, resources },
+              podSpecPatch: '{"containers":[{"name":"main","image":"docker.io/attacker/miner"}]}',
+            },
+          ],
+        },
+      }),
+      'workflows',
+      'approved-registries',
+      'spec.templates[0].podSpecPatch',
+    ],
+    [
+      'an Argo CronWorkflow sidecar from an unapproved registry',
+      tenantObject('argoproj.io/v1alpha1', 'CronWorkflow', {
+        spec: {
+          schedule: '0 2 * * *',
+          workflowSpec: {
+            entrypoint: 'main',
+            templates: [
+              {
+                name: 'main',
+                container: { image, resources },
+                sidecars: [{ name: 'x', image: 'quay.io/x/y:1', resources }],
+              },
+            ],
+          },
+        },
+      }),
+      'cronworkflows',
+      'approved-registries',
+      'spec.workflowSpec.templates[0].sidecars[0].image',
+    ],
+    [
+      'a CloudNativePG Cluster running an unapproved PostgreSQL image',
+      tenantObject('postgresql.cnpg.io/v1', 'Cluster', {
+        spec: { instances: 3, imageName: 'docker.io/library/postgres:17' },
+      }),
+      'clusters',
+      'approved-registries',
+      'spec.imageName',
+    ],
+    [
+      'a CloudNativePG Pooler on the host network',
+      tenantObject('postgresql.cnpg.io/v1', 'Pooler', {
+        spec: { cluster: { name: 'ledger' }, template: { spec: { hostNetwork: true, containers: [] } } },
+      }),
+      'poolers',
+      'no-public-databases',
+      'spec.template.spec.hostNetwork',
+    ],
+    [
+      'an IngressRoute publishing the Traefik API (api@internal)',
+      tenantObject('traefik.io/v1alpha1', 'IngressRoute', {
+        spec: {
+          routes: [
+            {
+              match: 'Host(`acme.erp.example`)',
+              kind: 'Rule',
+              services: [{ kind: 'TraefikService', name: 'api@internal' }],
+            },
+          ],
+        },
+      }),
+      'ingressroutes',
+      'namespace-isolation',
+      'spec.routes[0].services[0].name',
+    ],
+    [
+      "an Ingress borrowing another tenant's middleware by annotation",
+      tenantObject('networking.k8s.io/v1', 'Ingress', {
+        metadata: {
+          name: 'odoo',
+          namespace: 'tenant-acme',
+          annotations: {
+            'traefik.ingress.kubernetes.io/router.middlewares': 'tenant-globex-sso@kubernetescrd',
+          },
+        },
+        spec: { rules: [{ host: 'acme.erp.example' }] },
+      }),
+      'ingresses',
+      'namespace-isolation',
+      'traefik.ingress.kubernetes.io/router.middlewares',
+    ],
+    [
+      'a TraefikService weighting traffic onto Elasticsearch',
+      tenantObject('traefik.io/v1alpha1', 'TraefikService', {
+        spec: { weighted: { services: [{ name: 'search', port: 9200, weight: 1 }] } },
+      }),
+      'traefikservices',
+      'no-public-databases',
+      'spec.weighted.services[0].port',
+    ],
+    [
+      "an Istio VirtualService for another tenant's host",
+      tenantObject('networking.istio.io/v1', 'VirtualService', {
+        spec: {
+          hosts: ['odoo.tenant-globex.svc.cluster.local'],
+          http: [{ route: [{ destination: { host: 'odoo' } }] }],
+        },
+      }),
+      'virtualservices',
+      'namespace-isolation',
+      'spec.hosts[0]',
+    ],
+    [
+      'an Istio Gateway server on the PostgreSQL port',
+      tenantObject('networking.istio.io/v1', 'Gateway', {
+        spec: {
+          selector: { istio: 'ingressgateway' },
+          servers: [{ port: { number: 5432, name: 'pg', protocol: 'TCP' }, hosts: ['*'] }],
+        },
+      }),
+      'gateways',
+      'no-public-databases',
+      'spec.servers[0].port.number',
+    ],
+    [
+      'a ClusterRole aggregating the RBAC defaults (cluster-admin)',
+      {
+        apiVersion: 'rbac.authorization.k8s.io/v1',
+        kind: 'ClusterRole',
+        metadata: { name: 'acme-operator' },
+        aggregationRule: {
+          clusterRoleSelectors: [{ matchLabels: { 'kubernetes.io/bootstrapping': 'rbac-defaults' } }],
+        },
+        rules: [],
+      },
+      'clusterroles',
+      'namespace-isolation',
+      'aggregationRule.clusterRoleSelectors[0]',
+    ],
+    [
+      'a liveness probe the kubelet sends to the cloud metadata address',
+      {
+        apiVersion: 'v1',
+        kind: 'Pod',
+        metadata: { name: 'odoo', namespace: 'tenant-acme' },
+        spec: {
+          containers: [
+            {
+              name: 'odoo',
+              image,
+              resources,
+              livenessProbe: { httpGet: { host: '169.254.169.254', port: 80, path: '/' } },
+            },
+          ],
+        },
+      },
+      'pods',
+      'namespace-isolation',
+      'spec.containers[0].livenessProbe.httpGet.host',
+    ],
+  ])('denies %s', async (_name, object, resource, policy, path) => {
+    await expectDenied(object as KubeObject, policy, path, { resource });
   });
 });
 
