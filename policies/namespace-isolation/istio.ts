@@ -18,7 +18,7 @@ import { checkReference, forEachItem, isKind } from './tenancy.ts';
 const istioGroups = ['networking.istio.io'];
 
 /** The namespace a cluster-local host names (`name.ns.svc[.cluster.local]`), `*` for a wildcard over services. */
-function hostNamespace(host: string): string | undefined {
+export function hostNamespace(host: string): string | undefined {
   const lower = host.toLowerCase().replace(/\.$/, '');
   if (lower === '*' || /^\*\.(svc\.)?cluster\.local$/.test(lower) || lower === '*.svc' || lower === '*.local')
     return '*';

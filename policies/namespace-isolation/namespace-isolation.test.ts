@@ -1384,3 +1384,23 @@ describe('namespace-isolation: hosts the kubelet dials for a pod (attacker pass)
     expect((await run(pod({ containers: [own] }))).findings).toEqual([]);
   });
 });
+
+describe('namespace-isolation: Traefik calls a tenant can aim at another tenant (attacker pass)', () => {
+  const forwardAuth = (address: string) => ingressRoute('Middleware', { forwardAuth: { address } });
+  it.each([
+    'http://odoo.tenant-b.svc.cluster.local:8069/web/session',
+    'http://odoo.tenant-b.svc:8069/',
+    'https://user:pw@odoo.tenant-b:8069/auth',
+  ])('denies a forwardAuth address at another tenant: %s', async (address) => {
+    expect((await run(forwardAuth(address))).findings.map((f) => f.path)).toEqual([
+      'spec.forwardAuth.address',
+    ]);
+    // its own Service, a shared one and an external identity provider are fine
+    for (const fine of [
+      'http://auth.tenant-a.svc:8080/',
+      'http://oauth2-proxy.ingress:4180/',
+      'https://sso.corp.example/verify',
+    ])
+      expect((await run(forwardAuth(fine))).findings).toEqual([]);
+  });
+});

@@ -14,6 +14,7 @@ import { formatPath } from '../engine/path.ts';
 import { getIn, isRecord } from '../engine/workloads.ts';
 import type { Scope } from './tenancy.ts';
 import { checkReference, forEachItem, isKind, mayReference } from './tenancy.ts';
+import { hostNamespace } from './istio.ts';
 
 const traefikGroups = ['traefik.io', 'traefik.containo.us'];
 
@@ -161,6 +162,7 @@ export function checkTraefik(scope: Scope): void {
       ['spec', 'chain', 'middlewares'],
       (ref, path) => checkMiddlewareRef(scope, ref, path, 'Middleware chain entry'),
     );
+    checkForwardAuth(scope, getIn(object, ['spec', 'forwardAuth', 'address']));
     const errors = getIn(object, ['spec', 'errors', 'service']);
     if (isRecord(errors))
       checkService(scope, errors, ['spec', 'errors', 'service'], 'Middleware error-page service');
@@ -204,4 +206,24 @@ function checkAnnotations(scope: Scope): void {
       checkQualifiedName(scope, trimmed, path, `annotation ${key} entry`);
     }
   }
+}
+
+/**
+ * A forwardAuth middleware makes Traefik (in the shared ingress namespace, which tenants'
+ * NetworkPolicies admit) call its address with each request's headers: an address at another
+ * tenant's Service (`http://odoo.tenant-b.svc:8069`, or `odoo.tenant-b` through the resolver's
+ * search path) reaches past that tenant's network isolation.
+ */
+function checkForwardAuth(scope: Scope, address: unknown): void {
+  if (typeof address !== 'string') return;
+  const host = /^[a-z][a-z0-9+.-]*:\/\/(?:[^@/]*@)?(\[[^\]]*\]|[^:/?#]*)/i.exec(address.trim())?.[1];
+  if (!host) return;
+  const path = ['spec', 'forwardAuth', 'address'];
+  const namespace = hostNamespace(host);
+  const labels = host.toLowerCase().split('.');
+  const short =
+    labels.length === 2 && scope.context.namespaces?.(labels[1] ?? '') !== undefined ? labels[1] : undefined;
+  const target = namespace ?? short;
+  if (target === undefined || target === '*') return;
+  checkReference(scope, target, path, `Middleware forwardAuth address "${address}"`);
 }
