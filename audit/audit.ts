@@ -15,7 +15,7 @@ import {
   type PolicyServices,
   type WebhookRule,
 } from '../policies/index.ts';
-import { collectionPath, type ApiResource, type ClusterClient } from './cluster.ts';
+import { ClusterError, collectionPath, type ApiResource, type ClusterClient } from './cluster.ts';
 import { compareWithGit, liveKey, type DeclaredObject, type DriftReport, type LiveIndex } from './drift.ts';
 
 /** What to audit. */
@@ -59,6 +59,8 @@ export interface AuditResult {
   readonly resources: readonly string[];
   /** Objects reviewed (including skipped ones). */
   readonly objects: number;
+  /** Resources the audit may not list (HTTP 403): not audited; grant `list` to include them. */
+  readonly forbidden: readonly string[];
   readonly audited: readonly AuditedObject[];
   readonly drift?: DriftReport;
 }
@@ -71,6 +73,8 @@ const wildcardExcluded = new Set([
   'discovery.k8s.io/endpointslices',
   'coordination.k8s.io/leases',
   '/componentstatuses',
+  // Secret values are never read by the audit unless a policy names Secrets itself.
+  '/secrets',
   'wgpolicyk8s.io/policyreports',
   'wgpolicyk8s.io/clusterpolicyreports',
   'authorization.k8s.io/*',
@@ -127,6 +131,7 @@ export async function runAudit(options: AuditOptions): Promise<AuditResult> {
   };
   const live = options.declared ? newLiveIndex() : undefined;
   const audited: AuditedObject[] = [];
+  const forbidden: string[] = [];
   let objects = 0;
   for (const resource of resources) {
     const paths =
@@ -135,23 +140,28 @@ export async function runAudit(options: AuditOptions): Promise<AuditResult> {
         : [collectionPath(resource)];
     if (only && !resource.namespaced && resource.resource !== 'namespaces') continue;
     for (const path of paths) {
-      for await (const page of client.list(path, options.pageSize)) {
-        const items = page
-          .map((item) => ({ ...item, apiVersion: apiVersionOf(resource), kind: resource.kind }))
-          .filter((item) => !only || resource.namespaced || only.has(item.metadata?.name ?? ''));
-        objects += items.length;
-        const reviewed = await Promise.all(items.map((item) => review({ live: item }, bundle, context)));
-        items.forEach((item, index) => {
-          const outcome = reviewed[index];
-          const ref = refOf(item);
-          if (!outcome) return;
-          audited.push(
-            outcome.skipped !== undefined
-              ? { object: ref, results: [], skipped: outcome.skipped }
-              : { object: ref, decision: outcome.report.decision, results: outcome.report.results },
-          );
-          live?.add(resource, item);
-        });
+      try {
+        for await (const page of client.list(path, options.pageSize)) {
+          const items = page
+            .map((item) => ({ ...item, apiVersion: apiVersionOf(resource), kind: resource.kind }))
+            .filter((item) => !only || resource.namespaced || only.has(item.metadata?.name ?? ''));
+          objects += items.length;
+          const reviewed = await Promise.all(items.map((item) => review({ live: item }, bundle, context)));
+          items.forEach((item, index) => {
+            const outcome = reviewed[index];
+            const ref = refOf(item);
+            if (!outcome) return;
+            audited.push(
+              outcome.skipped !== undefined
+                ? { object: ref, results: [], skipped: outcome.skipped }
+                : { object: ref, decision: outcome.report.decision, results: outcome.report.results },
+            );
+            live?.add(resource, item);
+          });
+        }
+      } catch (error) {
+        if (!(error instanceof ClusterError) || error.status !== 403) throw error;
+        forbidden.push(path);
       }
     }
   }
@@ -161,6 +171,7 @@ export async function runAudit(options: AuditOptions): Promise<AuditResult> {
     bundle: bundle.identity,
     resources: resources.map((r) => `${apiVersionOf(r)}/${r.resource}`),
     objects,
+    forbidden,
     audited,
   };
   if (!options.declared || !live) return result;

@@ -31,6 +31,7 @@ function audit(failing: number, passing = 1): AuditResult {
     bundle: { name: 'b', version: '1.0.0', digest: 'sha256:0' },
     resources: ['v1/pods'],
     objects: failing + passing,
+    forbidden: [],
     audited: [
       ...Array.from({ length: failing }, (_, i) => ({
         object: object(`bad-${i}`),

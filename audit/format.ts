@@ -84,6 +84,7 @@ export function auditDocument(result: AuditResult): Record<string, unknown> {
     now: result.now,
     bundle: result.bundle,
     resources: result.resources,
+    forbidden: result.forbidden,
     summary: summarizeAudit(result),
     objects: result.audited,
     ...(result.drift ? { drift: result.drift } : {}),
@@ -134,6 +135,8 @@ export function auditText(result: AuditResult): string {
     `tollgate audit of ${result.cluster} at ${result.now} with ${result.bundle.name} ${result.bundle.version}`,
     `${summary.objects} object(s) of ${result.resources.length} resource(s): ${summary.denied} denied; ${summary.fail} fail, ${summary.warn} warn, ${summary.error} error, ${summary.pass} pass, ${summary.skip} skip`,
   ];
+  if (result.forbidden.length > 0)
+    out.push(`not audited (list forbidden to this identity): ${result.forbidden.join(', ')}`);
   if (result.drift) {
     const d = summary.drift;
     out.push(

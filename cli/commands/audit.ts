@@ -4,6 +4,7 @@
  * with `tollgate check`'s readers (files and directories as kubectl reads them, helm and kustomize
  * renders), wired here because the audit edge does not import the CI edge.
  */
+import { setTimeout as sleep } from 'node:timers/promises';
 import { parseArgs } from 'node:util';
 import { loadManifests, parseManifests } from '../../ci-action/src/gate/manifests.ts';
 import type { Manifest } from '../../ci-action/src/gate/manifests.ts';
@@ -11,12 +12,18 @@ import { parseRenderSpec, renderSource } from '../../ci-action/src/gate/render.t
 import { signedBundleVerifier } from '../../io/signing/signing.ts';
 import { loadBundleFile } from '../../io/bundle-file.ts';
 import { createServices } from '../../io/services.ts';
-import { runAudit } from '../../audit/audit.ts';
+import { runAudit, type AuditResult } from '../../audit/audit.ts';
 import { connect } from '../../audit/cluster.ts';
 import type { DeclaredObject } from '../../audit/drift.ts';
-import { auditExitCode, auditFormats, isAuditFormat, renderAudit } from '../../audit/format.ts';
+import {
+  auditExitCode,
+  auditFormats,
+  isAuditFormat,
+  renderAudit,
+  summarizeAudit,
+} from '../../audit/format.ts';
 import { buildReports, writeReports } from '../../audit/reports.ts';
-import { InputError } from '../../policies/index.ts';
+import { InputError, parseDuration } from '../../policies/index.ts';
 import { bundleFlags, nowFlag, parseNow, signedBundleFlags } from '../flags.ts';
 import type { CommandIO } from '../io.ts';
 import { UsageError } from '../io.ts';
@@ -26,6 +33,7 @@ const help = `usage: tollgate audit [--kubeconfig FILE] [--context NAME] [--name
                       [--format text|json|sarif|policyreport] [--write-reports] [--now ISO-8601]
                       [--bundle FILE] [--require-signed-bundle --trusted-keys JWKS|PEM
                       [--bundle-signature FILE.jws]] [--offline] [--page-size N]
+                      [--interval DURATION [--metrics-port PORT]]
 
 Audits the live cluster: lists every object of the kinds the bundle's policies judge (custom
 resources through discovery; paginated) and judges each as the webhook would admit it now, at the
@@ -41,6 +49,9 @@ and running images (the digests Pods run, from status.containerStatuses[].imageI
 --write-reports writes wgpolicyk8s.io/v1alpha2 PolicyReports (per namespace) and
 ClusterPolicyReports by server-side apply (field manager tollgate) and deletes tollgate's reports
 that no longer have anything to say. --format policyreport prints those objects instead.
+--interval (e.g. 15m, 1h) keeps auditing, rereading the bundle and Git before each run and logging
+one JSON line per run on stderr instead of the report; --metrics-port serves Prometheus gauges
+(violations per policy, namespace and control; drift per type and namespace) on /metrics.
 Exit codes: 0 nothing denied and no drift, 1 a live object is denied or drifted, 2 usage, bundle,
 input or cluster errors.
 `;
@@ -64,6 +75,8 @@ export async function run(args: string[], io: CommandIO): Promise<number> {
         'write-reports': { type: 'boolean' },
         offline: { type: 'boolean' },
         'page-size': { type: 'string' },
+        interval: { type: 'string' },
+        'metrics-port': { type: 'string' },
         help: { type: 'boolean', short: 'h' },
       },
     });
@@ -87,44 +100,102 @@ export async function run(args: string[], io: CommandIO): Promise<number> {
   } catch (error) {
     throw new UsageError((error as Error).message);
   }
-  const now = parseNow(values.now);
+  const minutes = values.interval === undefined ? undefined : parseDuration(values.interval);
+  if (values.interval !== undefined && !minutes)
+    throw new UsageError(`--interval must be a duration such as 15m, 1h or 1d, not "${values.interval}"`);
+  const metricsPort = values['metrics-port'] === undefined ? undefined : Number(values['metrics-port']);
+  if (
+    metricsPort !== undefined &&
+    (!minutes || !Number.isInteger(metricsPort) || metricsPort < 1 || metricsPort > 65535)
+  )
+    throw new UsageError('--metrics-port takes a port (1-65535) and needs --interval');
+  if (values.now !== undefined && minutes)
+    throw new UsageError('--now fixes the instant of one audit: it does not combine with --interval');
   const signedBundle = signedBundleFlags(values, io.cwd);
-  const bundle = await loadBundleFile(
-    values.bundle,
-    io.cwd,
-    signedBundle ? signedBundleVerifier(signedBundle) : undefined,
-  );
-  const declared =
-    values.git?.length || render.length ? await readGit(values.git ?? [], render, io) : undefined;
   const client = await connect({
     ...(values.kubeconfig !== undefined ? { kubeconfig: values.kubeconfig } : {}),
     ...(values.context !== undefined ? { context: values.context } : {}),
   });
+  const namespaces = values.namespace?.length ? values.namespace : undefined;
   const services = await createServices({ offline: values.offline === true, registryAuth: 'docker-config' });
-  try {
+  /** One audit: the bundle and Git are read again each time (a ConfigMap or a sync may have changed them). */
+  const once = async (): Promise<AuditResult> => {
+    const bundle = await loadBundleFile(
+      values.bundle,
+      io.cwd,
+      signedBundle ? signedBundleVerifier(signedBundle) : undefined,
+    );
+    const declared =
+      values.git?.length || render.length ? await readGit(values.git ?? [], render, io) : undefined;
     const result = await runAudit({
       client,
       bundle,
-      now,
+      now: parseNow(values.now),
       pageSize,
       services: services.services,
-      ...(values.namespace?.length ? { namespaces: values.namespace } : {}),
+      ...(namespaces ? { namespaces } : {}),
       ...(declared ? { declared } : {}),
     });
     if (values['write-reports']) {
       const written = await writeReports(
         client,
         buildReports(result),
-        values.namespace?.length ? new Set(values.namespace) : undefined,
+        namespaces ? new Set(namespaces) : undefined,
       );
-      io.stderr(
-        `tollgate audit: wrote ${written.applied} report(s) (server-side apply, field manager tollgate), deleted ${written.deleted} stale\n`,
-      );
+      if (!minutes)
+        io.stderr(
+          `tollgate audit: wrote ${written.applied} report(s) (server-side apply, field manager tollgate), deleted ${written.deleted} stale\n`,
+        );
     }
-    io.stdout(renderAudit(format, result));
-    return auditExitCode(result);
+    return result;
+  };
+  try {
+    if (!minutes) {
+      const result = await once();
+      io.stdout(renderAudit(format, result));
+      return auditExitCode(result);
+    }
+    await repeat(once, minutes, metricsPort, io);
+    return 0;
   } finally {
     await services.stop();
+  }
+}
+
+/** Audits every `minutes` until SIGTERM or SIGINT, logging one JSON line per run; a failed run is logged and retried next time. */
+async function repeat(
+  once: () => Promise<AuditResult>,
+  minutes: number,
+  metricsPort: number | undefined,
+  io: CommandIO,
+): Promise<void> {
+  const { createAuditMetrics } = await import('../../audit/metrics.ts');
+  const metrics = await createAuditMetrics();
+  const server = metricsPort !== undefined ? await metrics.listen(metricsPort) : undefined;
+  const stop = new AbortController();
+  const onSignal = () => stop.abort();
+  process.once('SIGTERM', onSignal);
+  process.once('SIGINT', onSignal);
+  try {
+    while (!stop.signal.aborted) {
+      const started = performance.now();
+      try {
+        const result = await once();
+        const seconds = (performance.now() - started) / 1000;
+        metrics.observe(result, seconds);
+        io.stderr(
+          `${JSON.stringify({ event: 'audit', at: result.now, seconds: Number(seconds.toFixed(2)), ...summarizeAudit(result), forbidden: result.forbidden })}\n`,
+        );
+      } catch (error) {
+        metrics.failed();
+        io.stderr(`${JSON.stringify({ event: 'audit-failed', error: (error as Error).message })}\n`);
+      }
+      await sleep(minutes * 60_000, undefined, { signal: stop.signal }).catch(() => undefined);
+    }
+  } finally {
+    process.off('SIGTERM', onSignal);
+    process.off('SIGINT', onSignal);
+    server?.close();
   }
 }
 
