@@ -267,6 +267,8 @@ describe('charts/tollgate', () => {
     [['--set', 'replicas=3'], 'replicas'],
     [['--set', 'tls.mode=secret'], 'existingSecret'],
     [['--set', 'registryCredentials.enabled=true'], 'secretNames'],
+    [['--set', 'audit.interval=15 minutes'], 'interval'],
+    [['--set', 'audit.git.paths={../etc}'], 'paths'],
   ])('rejects bad values %j with a clear message', (args, field) => {
     const result = spawnSync(helm, ['template', 'tollgate', chart, ...kubeVersion, ...args], {
       encoding: 'utf8',
@@ -317,6 +319,79 @@ describe('charts/tollgate', () => {
       );
       expect({ file, denied, errored }).toEqual({ file, denied: [], errored: [] });
     }
+  });
+
+  it('the audit component: read-only on what the policies judge, writes PolicyReports only, serves gauges', () => {
+    expect(template([]).objects.filter((o) => o.metadata?.name?.includes('audit'))).toEqual([]);
+    const { objects } = template(['-f', `${chart}/ci/audit-values.yaml`]);
+    const role = (name: string) =>
+      objects.find((o) => o.kind === 'ClusterRole' && o.metadata?.name === name) as
+        (KubeObject & { rules: { apiGroups: string[]; resources: string[]; verbs: string[] }[] }) | undefined;
+    const read = role('tollgate-audit-read');
+    const reports = role('tollgate-audit-reports');
+    expect(read?.rules.flatMap((r) => r.verbs)).toEqual(expect.arrayContaining(['get', 'list']));
+    expect(new Set(read?.rules.flatMap((r) => r.verbs))).toEqual(new Set(['get', 'list']));
+    const readable = read?.rules.flatMap((r) =>
+      r.apiGroups.flatMap((g) => r.resources.map((res) => `${g}/${res}`)),
+    );
+    expect(readable).toEqual(
+      expect.arrayContaining(['/pods', 'apps/deployments', 'argoproj.io/rollouts', '/namespaces']),
+    );
+    expect(
+      readable?.filter((r) => r.includes('*') || r.includes('secrets') || r.split('/').length > 2),
+    ).toEqual([]);
+    expect(reports?.rules).toEqual([
+      {
+        apiGroups: ['wgpolicyk8s.io'],
+        resources: ['policyreports', 'clusterpolicyreports'],
+        verbs: ['get', 'list', 'create', 'patch', 'delete'],
+      },
+    ]);
+    const deployment = objects.find(
+      (o) => o.kind === 'Deployment' && o.metadata?.name === 'tollgate-audit',
+    ) as DeploymentShape | undefined;
+    const container = deployment?.spec.template.spec.containers[0];
+    expect(container?.args).toEqual([
+      'audit',
+      '--interval=15m',
+      '--metrics-port=9090',
+      '--write-reports',
+      '--namespace=payments',
+      '--namespace=ledger',
+      '--git=/var/lib/tollgate/git/clusters/prod/payments',
+      '--git=/var/lib/tollgate/git/clusters/prod/ledger',
+    ]);
+    // The webhook's Service and PodDisruptionBudget never select the audit Pod.
+    const webhook = objects.find((o) => o.kind === 'Deployment' && o.metadata?.name === 'tollgate') as
+      (KubeObject & { spec: { selector: { matchLabels: Record<string, string> } } }) | undefined;
+    const auditLabels =
+      (deployment?.spec.template as { metadata?: { labels?: Record<string, string> } }).metadata?.labels ??
+      {};
+    expect(
+      Object.entries(webhook?.spec.selector.matchLabels ?? {}).every(([k, v]) => auditLabels[k] === v),
+    ).toBe(false);
+    expect(objects.filter((o) => o.kind === 'ServiceMonitor').map((o) => o.metadata?.name)).toContain(
+      'tollgate-audit',
+    );
+    const crds = objects.filter((o) => o.kind === 'CustomResourceDefinition') as (KubeObject & {
+      spec: { versions: { name: string; served: boolean }[] };
+    })[];
+    expect(crds.map((c) => c.metadata?.name)).toEqual([
+      'policyreports.wgpolicyk8s.io',
+      'clusterpolicyreports.wgpolicyk8s.io',
+    ]);
+    expect(crds.every((c) => c.spec.versions.some((v) => v.name === 'v1alpha2' && v.served))).toBe(true);
+    for (const file of readdirSync(`${chart}/files/crds`))
+      expect(readFileSync(`${chart}/files/crds/${file}`, 'utf8')).toMatch(
+        /^# Vendored from github.com\/kubernetes-sigs\/wg-policy-prototypes at commit [0-9a-f]{40},[\s\S]*Apache License, Version 2\.0/,
+      );
+    const noCrds = template([
+      '-f',
+      `${chart}/ci/audit-values.yaml`,
+      '--set',
+      'audit.installCRDs=false',
+    ]).objects;
+    expect(noCrds.filter((o) => o.kind === 'CustomResourceDefinition')).toEqual([]);
   });
 
   it('webhook rules are generated from the policies and in sync with the chart', () => {
