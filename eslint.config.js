@@ -65,6 +65,7 @@ export default tseslint.config(
       'webhook/**/*.ts',
       'ci-action/src/**/*.ts',
       'audit/**/*.ts',
+      'evidence/**/*.ts',
       'cli/**/*.ts',
       'bin/**/*.js',
     ],

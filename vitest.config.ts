@@ -10,6 +10,7 @@ export default defineConfig({
       'webhook/**/*.test.ts',
       'ci-action/**/*.test.ts',
       'audit/**/*.test.ts',
+      'evidence/**/*.test.ts',
       'test/**/*.test.ts',
       'bin/**/*.test.ts',
     ],

@@ -37,6 +37,10 @@ const commands: Record<string, CommandEntry> = {
     summary: 'run the validating admission webhook',
     load: () => import('./commands/serve.ts'),
   },
+  evidence: {
+    summary: 'verify the hash-chained decision log; build the evidence report for auditors',
+    load: () => import('./commands/evidence.ts'),
+  },
 };
 
 function usage(): string {

@@ -529,7 +529,10 @@ export class ChainVerifier {
 
 /** A log source: a file path, or `-` with a stream (stdin). */
 export interface LogSource {
+  /** The name messages use (as the user gave it). */
   readonly name: string;
+  /** Where to read it (default: `name`). */
+  readonly path?: string;
   readonly stream?: Readable;
 }
 
@@ -547,7 +550,7 @@ export async function verifyLogs(
     let last = 0;
     let complete = true;
     try {
-      for await (const item of readLogLines(source.stream ?? openLogFile(source.name))) {
+      for await (const item of readLogLines(source.stream ?? openLogFile(source.path ?? source.name))) {
         last = item.line;
         const parsed = verifier.line(item.text, item.line);
         if (parsed && options.onLine) options.onLine(parsed);
@@ -556,7 +559,7 @@ export async function verifyLogs(
     } catch (error) {
       throw new InputError(source.name, `cannot read the decision log: ${(error as Error).message}`);
     }
-    if (complete && !source.stream) complete = await endsWithNewline(source.name);
+    if (complete && !source.stream) complete = await endsWithNewline(source.path ?? source.name);
     verifier.endFile(complete, last);
   }
   return verifier.finish();

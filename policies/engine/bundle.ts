@@ -29,6 +29,8 @@ export interface ExemptionSpec {
   kinds?: string[];
   reason: string;
   ticket: string;
+  /** Who answers for the exception (a person or team); shown in evidence reports. */
+  owner?: string;
   /** Last day (UTC) on which the exemption applies, `YYYY-MM-DD`, or an exact ISO-8601 instant. */
   expires: string;
 }
@@ -199,6 +201,11 @@ export function bundleSchema(
                 kinds: { type: 'array', items: { type: 'string', minLength: 1 }, minItems: 1 },
                 reason: { type: 'string', minLength: 1 },
                 ticket: { type: 'string', minLength: 1 },
+                owner: {
+                  type: 'string',
+                  minLength: 1,
+                  description: 'who answers for the exception (a person or team); evidence reports list it',
+                },
                 expires: {
                   type: 'string',
                   anyOf: [{ format: 'date' }, { format: 'date-time' }],

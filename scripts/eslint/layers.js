@@ -1,7 +1,7 @@
 // @ts-check
 /**
  * ESLint rule `tollgate/layers`: dependencies point one way,
- * `policies` ← `io` ← { `webhook`, `ci-action`, `audit` } ← `cli`, and edges enter `policies/`
+ * `policies` ← `io` ← { `webhook`, `ci-action`, `audit`, `evidence` } ← `cli`, and edges enter `policies/`
  * only through `policies/index.ts`. Each relative import is resolved to the top-level folder it
  * lands in and checked against what the importing folder may use.
  */
@@ -14,7 +14,8 @@ export const allowedLayers = Object.freeze({
   webhook: ['policies', 'io', 'bundles'],
   'ci-action': ['policies', 'io', 'bundles'],
   audit: ['policies', 'io', 'bundles'],
-  cli: ['policies', 'io', 'bundles', 'webhook', 'ci-action', 'audit'],
+  evidence: ['policies', 'io', 'bundles'],
+  cli: ['policies', 'io', 'bundles', 'webhook', 'ci-action', 'audit', 'evidence'],
   bin: ['cli'],
 });
 
@@ -33,7 +34,7 @@ export const layersRule = {
     schema: [{ type: 'object', properties: { root: { type: 'string' } }, additionalProperties: false }],
     messages: {
       upward:
-        '{{from}}/ must not import {{to}}/ ({{spec}}): dependencies point one way, policies ← io ← {webhook, ci-action, audit} ← cli.',
+        '{{from}}/ must not import {{to}}/ ({{spec}}): dependencies point one way, policies ← io ← {webhook, ci-action, audit, evidence} ← cli.',
       door: '{{from}}/ enters policies/ only through policies/index.ts, not {{spec}}.',
     },
   },

@@ -8,6 +8,7 @@ import { closeSync, mkdirSync, openSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { ChainWriter } from '../../io/decision-log/chain.ts';
 import type { CheckpointKey } from '../../io/decision-log/checkpoint.ts';
+import type { BundleIdentity } from '../../policies/index.ts';
 import type { DecisionLine, DecisionPolicy } from '../../webhook/src/decision-log.ts';
 
 /** Options of {@link generateDecisionMonth}. */
@@ -26,6 +27,8 @@ export interface DecisionMonthOptions {
   readonly key?: CheckpointKey;
   readonly every?: number;
   readonly seed?: number;
+  /** The two bundle identities decisions name (the second from day 12 on); default {@link monthBundles}. */
+  readonly bundles?: readonly [BundleIdentity, BundleIdentity];
 }
 
 /** What was generated. */
@@ -81,7 +84,7 @@ function random(seed: number): () => number {
 }
 
 /** The bundles active over the month: the baseline, tightened on day 12. */
-export const monthBundles = [
+export const monthBundles: readonly [BundleIdentity, BundleIdentity] = [
   { name: 'finance-baseline', version: '1.0.0', digest: `sha256:${'a1'.repeat(32)}` },
   { name: 'finance-baseline', version: '1.1.0', digest: `sha256:${'b2'.repeat(32)}` },
 ] as const;
@@ -149,7 +152,7 @@ export function generateDecisionMonth(options: DecisionMonthOptions): DecisionMo
       active[0] = open(`tollgate-webhook-0-r1`);
     }
     const target = active[Math.floor(next() * active.length)] as Open;
-    const line = decision(next, i, clockMs, from);
+    const line = decision(next, i, clockMs, from, options.bundles ?? monthBundles);
     if (line.decision === 'deny') denials++;
     if (line.policies.some((p) => p.breakGlass)) breakGlass++;
     target.writer.append({
@@ -167,7 +170,13 @@ export function generateDecisionMonth(options: DecisionMonthOptions): DecisionMo
   return { files, writers, decisions: options.decisions, denials, breakGlass };
 }
 
-function decision(next: () => number, i: number, timeMs: number, from: number): DecisionLine {
+function decision(
+  next: () => number,
+  i: number,
+  timeMs: number,
+  from: number,
+  bundles: readonly [BundleIdentity, BundleIdentity],
+): DecisionLine {
   const kind = kinds[Math.floor(next() * kinds.length)] as (typeof kinds)[number];
   const namespace = namespaces[Math.floor(next() * namespaces.length)] as string;
   const roll = next();
@@ -175,7 +184,7 @@ function decision(next: () => number, i: number, timeMs: number, from: number): 
   const warning = roll >= 0.04 && roll < 0.07;
   const exempted = roll >= 0.07 && roll < 0.08;
   const glass = roll >= 0.08 && roll < 0.081;
-  const bundle = timeMs - from < 11 * 86_400_000 ? monthBundles[0] : monthBundles[1];
+  const bundle = timeMs - from < 11 * 86_400_000 ? bundles[0] : bundles[1];
   const policies: DecisionPolicy[] = Object.entries(policyControls).map(([policy, controls]) => {
     const part: DecisionPolicy = { policy, version: '1.0.0', status: 'pass', action: 'deny', controls };
     if (policy === failing) {

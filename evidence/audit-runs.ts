@@ -1,0 +1,132 @@
+/**
+ * The drift audit's JSON runs (`tollgate audit --format json`, kind `AuditReport`) as evidence: each
+ * run's time and drift entries, the history of each finding across runs (first seen, last seen,
+ * resolved at the first later run without it) and whether Git caught up with a break-glass change.
+ */
+import { readFile } from 'node:fs/promises';
+import { InputError } from '../policies/index.ts';
+import type { DriftEntry } from './report.ts';
+
+/** One drift finding of a run. */
+export interface RunDrift {
+  readonly type: string;
+  /** `Kind namespace/name`. */
+  readonly object: string;
+  readonly kind: string;
+  readonly namespace?: string;
+  readonly name: string;
+  readonly message: string;
+  readonly changedBy?: string;
+}
+
+/** An audit run. */
+export interface AuditRun {
+  readonly source: string;
+  /** The run's instant (ISO-8601). */
+  readonly time: string;
+  readonly drift: readonly RunDrift[];
+}
+
+const str = (value: unknown): string | undefined => (typeof value === 'string' ? value : undefined);
+
+/** Reads an audit run; an InputError names the file and what is wrong. */
+export async function readAuditRun(file: string): Promise<AuditRun> {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(await readFile(file, 'utf8'));
+  } catch (error) {
+    throw new InputError(file, `cannot read the audit JSON: ${(error as Error).message}`);
+  }
+  const doc = parsed as Record<string, unknown>;
+  if (typeof doc !== 'object' || doc === null || doc['kind'] !== 'AuditReport')
+    throw new InputError(file, 'is not the JSON of tollgate audit --format json (kind AuditReport)');
+  const time = str(doc['now']);
+  if (!time || Number.isNaN(Date.parse(time))) throw new InputError(file, '"now" is not an ISO-8601 instant');
+  const drift = doc['drift'] as { entries?: unknown } | undefined;
+  const entries = Array.isArray(drift?.entries) ? (drift.entries as Array<Record<string, unknown>>) : [];
+  return {
+    source: file,
+    time: new Date(time).toISOString(),
+    drift: entries.map((entry, index) => {
+      const object = (entry['object'] ?? {}) as Record<string, unknown>;
+      const kind = str(object['kind']);
+      const name = str(object['name']);
+      if (!kind || !name) throw new InputError(file, `drift.entries[${index}].object needs kind and name`);
+      const namespace = str(object['namespace']);
+      const changedBy = entry['changedBy'] as Record<string, unknown> | undefined;
+      const manager = changedBy ? str(changedBy['manager']) : undefined;
+      return {
+        type: str(entry['type']) ?? 'drift',
+        object: `${kind} ${namespace ? `${namespace}/` : ''}${name}`,
+        kind,
+        ...(namespace ? { namespace } : {}),
+        name,
+        message: str(entry['message']) ?? '',
+        ...(manager ? { changedBy: manager } : {}),
+      };
+    }),
+  };
+}
+
+const keyOf = (drift: RunDrift): string => `${drift.type}\u0000${drift.object}`;
+
+/** Each finding across the runs: first and last seen, and resolved at the first later run without it. */
+export function driftHistory(runs: readonly AuditRun[]): DriftEntry[] {
+  const ordered = [...runs].sort((a, b) => a.time.localeCompare(b.time));
+  const open = new Map<string, DriftEntry>();
+  const done: DriftEntry[] = [];
+  for (const run of ordered) {
+    const present = new Set<string>();
+    for (const drift of run.drift) {
+      const key = keyOf(drift);
+      present.add(key);
+      const known = open.get(key);
+      if (known) known.lastSeen = run.time;
+      else
+        open.set(key, {
+          type: drift.type,
+          object: drift.object,
+          ...(drift.namespace ? { namespace: drift.namespace } : {}),
+          message: drift.message,
+          firstSeen: run.time,
+          lastSeen: run.time,
+          resolution: 'open',
+          ...(drift.changedBy ? { changedBy: drift.changedBy } : {}),
+        });
+    }
+    for (const [key, entry] of open) {
+      if (present.has(key)) continue;
+      entry.resolution = 'resolved';
+      entry.resolvedAt = run.time;
+      done.push(entry);
+      open.delete(key);
+    }
+  }
+  return [...done, ...open.values()].sort(
+    (a, b) => a.firstSeen.localeCompare(b.firstSeen) || a.object.localeCompare(b.object),
+  );
+}
+
+/**
+ * Whether Git caught up with a break-glass change, per the audit runs after it: `caught-up` at the
+ * first later run without drift on the object, `drifting` while the latest later run still shows it,
+ * `unknown` when no audit ran after the change.
+ */
+export function gitCaughtUp(
+  runs: readonly AuditRun[],
+  change: { time: string; kind: string; namespace?: string; name?: string },
+): { status: 'caught-up' | 'drifting' | 'unknown'; detail: string } {
+  const later = runs.filter((run) => run.time > change.time).sort((a, b) => a.time.localeCompare(b.time));
+  if (later.length === 0) return { status: 'unknown', detail: 'no drift audit ran after the change' };
+  const matches = (drift: RunDrift) =>
+    drift.kind === change.kind &&
+    drift.name === change.name &&
+    (drift.namespace ?? '') === (change.namespace ?? '');
+  for (const run of later) {
+    if (!run.drift.some(matches))
+      return { status: 'caught-up', detail: `no drift in the audit of ${run.time}` };
+  }
+  const last = later[later.length - 1] as AuditRun;
+  const drift = last.drift.find(matches) as RunDrift;
+  return { status: 'drifting', detail: `still drifting in the audit of ${last.time}: ${drift.message}` };
+}
