@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs and builds every tool the tests need, on a fresh machine or a warm one: Debian packages
 # (etcd-server, skopeo, docker-registry, openssl), helm (go install), and kube-apiserver built from
-# the k8s.io/kubernetes Go module pinned in test/e2e/apiserver/go.mod. `npm test` runs it first
+# the k8s.io/kubernetes Go module pinned in test/e2e/apiserver/go.mod, and from the same module the
+# kubectl reader oracle (test/e2e/apiserver/oracle) the reader tests compare with. `npm test` runs it first
 # (the `pretest` script), so the README's test command passes on a fresh clone.
 #
 # Built binaries are cached outside the repository in
@@ -80,6 +81,11 @@ k8s_cached() {
 	[ -x "$BIN/kube-apiserver" ] && [ "$(cat "$BIN/.kube-apiserver.stamp" 2>/dev/null)" = "$k8s_stamp" ] &&
 		"$BIN/kube-apiserver" --version 2>/dev/null | grep -qx "Kubernetes $K8S_VERSION"
 }
+# The kubectl reader oracle: its stamp covers the pinned module files and its source.
+oracle_stamp=$(cat "$APISERVER_MOD/go.mod" "$APISERVER_MOD/go.sum" "$APISERVER_MOD/oracle/main.go" | sha256sum | cut -c1-16)
+oracle_cached() {
+	[ -x "$BIN/kubectl-reader-oracle" ] && [ "$(cat "$BIN/.kubectl-reader-oracle.stamp" 2>/dev/null)" = "$oracle_stamp" ]
+}
 
 # --- the plan, in one line ---------------------------------------------------
 # Minutes measured on 2 cores with empty Go caches (module downloads included).
@@ -101,6 +107,12 @@ if ! k8s_cached; then
 	plan+=("kube-apiserver $K8S_VERSION built with Go (~8 min)")
 	minutes=$((minutes + 8))
 fi
+need_oracle=0
+if ! oracle_cached; then
+	need_oracle=1
+	plan+=("the kubectl reader oracle built with Go (~1 min after kube-apiserver, ~5 min alone)")
+	minutes=$((minutes + 1))
+fi
 if [ ${#plan[@]} -eq 0 ]; then
 	log "test tools ready in $BIN"
 else
@@ -110,7 +122,7 @@ fi
 
 # The Go toolchain installed on the machine is used as is; no toolchain download.
 # k8s.io/kubernetes v1.34 needs Go >= 1.24 (Debian's golang package is older).
-if [ $((need_helm + need_k8s)) -gt 0 ]; then
+if [ $((need_helm + need_k8s + need_oracle)) -gt 0 ]; then
 	if ! command -v go >/dev/null && [ -x /usr/local/go/bin/go ]; then export PATH=$PATH:/usr/local/go/bin; fi
 	if ! command -v go >/dev/null; then
 		log "Go >= 1.24 is required to build helm and kube-apiserver, and none is on PATH"
@@ -160,6 +172,19 @@ if [ "$need_k8s" = 1 ]; then
 	if [ "$DRY_RUN" = 0 ]; then
 		echo "$k8s_stamp" >"$BIN/.kube-apiserver.stamp"
 		log "kube-apiserver built in $(($(now) - t0))s"
+	fi
+fi
+
+# --- kubectl reader oracle --------------------------------------------------
+# kubectl's manifest reader (k8s.io/cli-runtime, same pinned module: it reuses the compiled packages).
+if [ "$need_oracle" = 1 ]; then
+	log "go build test/e2e/apiserver/oracle (kubectl's manifest reader)"
+	t0=$(now)
+	(cd "$APISERVER_MOD" && act go build -trimpath -o "$BIN/kubectl-reader-oracle.tmp" ./oracle)
+	act mv "$BIN/kubectl-reader-oracle.tmp" "$BIN/kubectl-reader-oracle"
+	if [ "$DRY_RUN" = 0 ]; then
+		echo "$oracle_stamp" >"$BIN/.kubectl-reader-oracle.stamp"
+		log "kubectl reader oracle built in $(($(now) - t0))s"
 	fi
 fi
 

@@ -1,12 +1,12 @@
 /**
  * Bundles the GitHub Action into ci-action/dist/index.js (ESM, platform node, target node22) with
- * esbuild. The embedded default bundle's YAML is compiled in through `define`, so dist/ needs no
+ * esbuild, beside kubectl's YAML reader (kube-yaml.wasm.gz). The embedded default bundle's YAML is compiled in through `define`, so dist/ needs no
  * bundles/ folder. The build is deterministic: a test rebuilds into a temporary directory and
  * compares the bytes with the committed dist/ (`npm run build:action` to refresh it).
  *
  * Usage: node scripts/build-action.ts [OUTDIR]   (default ci-action/dist)
  */
-import { readFile } from 'node:fs/promises';
+import { copyFile, readFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
 
@@ -36,7 +36,9 @@ export async function buildAction(outdir: string): Promise<string[]> {
   });
   if (result.errors.length > 0)
     throw new Error(`esbuild failed: ${result.errors.map((e) => e.text).join('; ')}`);
-  return [`${outdir}/index.js`];
+  // kubectl's YAML reader (WebAssembly), loaded by ci-action/src/gate/kube-yaml.ts from beside the bundle.
+  await copyFile(`${root}ci-action/kube-yaml/kube-yaml.wasm.gz`, `${outdir}/kube-yaml.wasm.gz`);
+  return [`${outdir}/index.js`, `${outdir}/kube-yaml.wasm.gz`];
 }
 
 if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {

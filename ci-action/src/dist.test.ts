@@ -4,12 +4,13 @@
  */
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
 import { buildAction } from '../../scripts/build-action.ts';
 
 const committed = fileURLToPath(new URL('../dist/index.js', import.meta.url));
+const committedDir = fileURLToPath(new URL('../dist/', import.meta.url));
 
 describe('ci-action/dist', () => {
   let dir: string | undefined;
@@ -19,13 +20,14 @@ describe('ci-action/dist', () => {
 
   it('is what `npm run build:action` produces from the current sources', async () => {
     dir = await mkdtemp(join(tmpdir(), 'tollgate-dist-'));
-    const [built] = await buildAction(dir);
-    const fresh = await readFile(built!);
-    const current = await readFile(committed);
-    expect(
-      fresh.equals(current),
-      'ci-action/dist/index.js is stale: run `npm run build:action` and commit ci-action/dist',
-    ).toBe(true);
+    for (const built of await buildAction(dir)) {
+      const fresh = await readFile(built);
+      const current = await readFile(join(committedDir, basename(built)));
+      expect(
+        fresh.equals(current),
+        `ci-action/dist/${basename(built)} is stale: run \`npm run build:action\` and commit ci-action/dist`,
+      ).toBe(true);
+    }
   });
 
   it('embeds the default bundle text so dist/ runs without bundles/', async () => {

@@ -28,6 +28,14 @@ export {
   type SourceError,
   type SourceSpan,
 } from './yaml-source.ts';
+export {
+  readAsKubectl,
+  decodeAsKubectl,
+  type ExactYaml,
+  type KubectlObject,
+  type KubectlReading,
+  type KubectlReaderOptions,
+} from './kubectl-reader.ts';
 export { TOLLGATE_VERSION } from './version.ts';
 export * from './review.ts';
 export { instantExample, parseInstant } from './instant.ts';

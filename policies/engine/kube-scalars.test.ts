@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { kubeBoolean, kubeFloat, kubeInteger } from './kube-scalars.ts';
-import { parseSource, parseWithPositions } from './yaml-source.ts';
+import { readAsKubectl } from './kubectl-reader.ts';
+import { parseSource } from './yaml-source.ts';
 
 // Expected values are go-yaml v2's (sigs.k8s.io/yaml, as kubectl/Helm/Argo CD read manifests).
 describe('plain scalars typed as Kubernetes clients read them', () => {
@@ -93,14 +94,13 @@ describe('plain scalars typed as Kubernetes clients read them', () => {
     },
   };
 
-  it('parseSource({scalars: kubernetes}) types plain scalars like kubectl, quoted ones stay strings', () => {
-    expect(parseSource(manifest, { scalars: 'kubernetes' }).documents[0]?.value).toEqual(expected);
-  });
-
-  it('the reference parser (yaml library) agrees with the fast path', () => {
-    const slow = parseWithPositions(manifest, { scalars: 'kubernetes' });
-    expect(slow.errors).toEqual([]);
-    expect(slow.documents[0]?.value).toEqual(expected);
+  it('readAsKubectl types plain scalars like kubectl, quoted ones stay strings', () => {
+    const document = `apiVersion: v1\nkind: ConfigMap\n${manifest}`;
+    expect(readAsKubectl(document).objects[0]?.object).toEqual({
+      apiVersion: 'v1',
+      kind: 'ConfigMap',
+      ...expected,
+    });
   });
 
   it('the default stays the YAML 1.2 core schema (bundles: `enforcement: off` is a string)', () => {

@@ -4,19 +4,8 @@
  */
 import { isMap, isScalar, isSeq, LineCounter, parseAllDocuments } from 'yaml';
 import type { Document, Node } from 'yaml';
-import {
-  CORE_SCHEMA,
-  defineScalarTag,
-  EVENT_ID,
-  getScalarValue,
-  loadAll,
-  mergeTag,
-  NOT_RESOLVED,
-  parseEvents,
-} from 'js-yaml';
+import { CORE_SCHEMA, EVENT_ID, getScalarValue, loadAll, mergeTag, parseEvents } from 'js-yaml';
 import type { Event } from 'js-yaml';
-import type { ScalarTag, Tags } from 'yaml';
-import { kubeBoolean, kubeFloat, kubeInteger } from './kube-scalars.ts';
 import type { PathSegment } from './path.ts';
 
 /** A 1-based line/column span in a source file. */
@@ -55,84 +44,32 @@ export interface ParsedSource {
   readonly errors: SourceError[];
 }
 
-const sourceComment = /^\s*Source:\s*(\S+)/m;
-const sourceCommentLine = /^\s*#\s*Source:\s*(\S+)/m;
+// Both patterns stay within one line (`[ \t]`, not `\s`): a `\s*` after `^` in multiline mode
+// re-scans every following blank line from every line start, quadratic in the blank lines.
+const sourceComment = /^[ \t]*Source:[ \t]*(\S+)/m;
+const sourceCommentLine = /^[ \t]*#[ \t]*Source:[ \t]*(\S+)/;
 
 /**
  * Parses every document of a YAML (or JSON) text, keeping positions. Never throws on bad input.
+ * This is the YAML 1.2 reader for tollgate's own files (bundles, suites); Kubernetes manifests are
+ * read as kubectl reads them by `readAsKubectl` (kubectl-reader.ts).
  *
  * Fast path: the text is split at document markers (a line starting with `---` is always a
- * marker in YAML 1.2) and each document is loaded with js-yaml (core schema plus merge keys, as the
- * API server's YAML reader accepts them); positions come from the `yaml` library's CST, built only
- * when a finding asks for one. A file with a syntax error, directives or an ambiguous split is
- * parsed whole by the `yaml` library, which reports errors with their lines.
+ * marker in YAML 1.2) and each document is loaded with js-yaml (core schema plus merge keys), which
+ * reports a broken document of a large file with its line; positions come from js-yaml's event
+ * stream, built only when a finding asks for one. A file with directives or an ambiguous split, or
+ * a small file with a broken document, is parsed whole by the `yaml` library.
  */
-export function parseSource(text: string, options: ParseSourceOptions = {}): ParsedSource {
-  return parseFast(text, options) ?? parseWithPositions(text, options);
-}
-
-/** How plain scalars are typed. */
-export interface ParseSourceOptions {
-  /**
-   * `yaml-1.2` (default): the YAML 1.2 core schema, for tollgate's own files (bundles: `enforcement: off`
-   * stays a string). `kubernetes`: as kubectl, Helm and Argo CD read manifests (go-yaml v2: `yes`/`on`
-   * are booleans, `0755` is octal, `1_000` is 1000), so CI judges the values the cluster will see.
-   */
-  readonly scalars?: 'yaml-1.2' | 'kubernetes';
+export function parseSource(text: string): ParsedSource {
+  return parseFast(text) ?? parseWithPositions(text);
 }
 
 const fastSchema = CORE_SCHEMA.withTags(mergeTag);
 
-const boolTagName = 'tag:yaml.org,2002:bool';
-const intTagName = 'tag:yaml.org,2002:int';
-const floatTagName = 'tag:yaml.org,2002:float';
-const orUnresolved = <T>(value: T | undefined): T | typeof NOT_RESOLVED =>
-  value === undefined ? NOT_RESOLVED : value;
-const kubeSchema = CORE_SCHEMA.withTags(
-  mergeTag,
-  defineScalarTag(boolTagName, {
-    implicit: true,
-    resolve: (source) => orUnresolved(kubeBoolean(source)),
-    identify: (data) => typeof data === 'boolean',
-  }),
-  defineScalarTag(intTagName, {
-    implicit: true,
-    resolve: (source) => orUnresolved(kubeInteger(source)),
-    identify: (data) => Number.isInteger(data),
-  }),
-  defineScalarTag(floatTagName, {
-    implicit: true,
-    resolve: (source) => orUnresolved(kubeFloat(source)),
-    identify: (data) => typeof data === 'number',
-  }),
-);
-
-/** A `test` for the `yaml` library's implicit tags that runs a function instead of a pattern. */
-function matching(predicate: (source: string) => boolean): RegExp {
-  const re = /(?:)/;
-  re.test = predicate;
-  return re;
-}
-
-/** The `yaml` library's core tags with booleans and numbers typed as {@link kubeSchema} types them. */
-function kubeTags(tags: Tags): Tags {
-  const replaced = new Set([boolTagName, intTagName, floatTagName]);
-  const scalar = (tag: string, read: (source: string) => unknown): ScalarTag => ({
-    tag,
-    default: true,
-    test: matching((source) => read(source) !== undefined),
-    resolve: (source) => read(source),
-  });
-  return [
-    ...tags.filter((tag) => typeof tag === 'string' || !replaced.has(tag.tag)),
-    scalar(boolTagName, kubeBoolean),
-    scalar(intTagName, kubeInteger),
-    scalar(floatTagName, kubeFloat),
-  ];
-}
 const documentMarker = /^---(?=[ \t\r\n]|$)/gm;
 
-interface Chunk {
+/** A document's text and where it starts in its file. */
+export interface Chunk {
   text: string;
   /** 0-based line of the chunk's first line in the file. */
   lineOffset: number;
@@ -157,12 +94,16 @@ function splitDocuments(text: string): Chunk[] {
   return chunks;
 }
 
+/** Largest text re-read whole by the yaml library when a document does not load. */
+const fullParseLimit = 256 * 1024;
+
 const blankOrComment = /^(?:[ \t]*(?:#.*)?|---[ \t]*(?:#.*)?|\.\.\.[ \t]*)$/;
 
-function parseFast(text: string, options: ParseSourceOptions): ParsedSource | undefined {
-  const schema = options.scalars === 'kubernetes' ? kubeSchema : fastSchema;
+function parseFast(text: string): ParsedSource | undefined {
+  const schema = fastSchema;
   if (/^%/m.test(text)) return undefined; // directives: let the full parser handle them
   const documents: SourceDocument[] = [];
+  const errors: SourceError[] = [];
   let index = 0;
   for (const chunk of splitDocuments(text)) {
     const lines = chunk.text.split('\n');
@@ -176,12 +117,23 @@ function parseFast(text: string, options: ParseSourceOptions): ParsedSource | un
     let loaded: unknown[];
     try {
       loaded = loadAll(chunk.text, { schema, maxAliases: 100 });
-    } catch {
-      return undefined;
+    } catch (error) {
+      // A small file is re-read by the yaml library, whose messages are clearer; a large one gets
+      // js-yaml's message and position (the yaml library is far slower on large or deep input).
+      if (text.length <= fullParseLimit) return undefined;
+      const mark = (error as { mark?: { line?: number; column?: number } }).mark;
+      const reason = (error as { reason?: string }).reason ?? String(error);
+      errors.push({
+        index: index++,
+        message: reason.split('\n')[0] ?? 'invalid YAML',
+        line: chunk.lineOffset + (mark?.line ?? contentLine) + 1,
+        column: (mark?.column ?? 0) + 1,
+      });
+      continue;
     }
     if (loaded.length !== 1) return undefined;
     const value = loaded[0];
-    const rendered = sourceCommentLine.exec(lines.slice(0, contentLine).join('\n'))?.[1];
+    const rendered = renderedFromLines(lines, contentLine);
     const line = chunk.lineOffset + contentLine + 1;
     let located: ((path: readonly PathSegment[]) => SourceSpan) | undefined;
     documents.push({
@@ -196,14 +148,37 @@ function parseFast(text: string, options: ParseSourceOptions): ParsedSource | un
     });
     index++;
   }
-  return { documents, errors: [] };
+  return { documents, errors };
+}
+
+/** The template a `# Source: chart/templates/x.yaml` comment before the first content line names. */
+function renderedFromLines(lines: readonly string[], contentLine: number): string | undefined {
+  for (let i = 0; i < contentLine; i++) {
+    const match = sourceCommentLine.exec(lines[i] ?? '');
+    if (match) return match[1];
+  }
+  return undefined;
+}
+
+/** The template named by a `# Source:` comment among a document's leading comment lines (linear time). */
+export function renderedFromComments(text: string): string | undefined {
+  for (let start = 0; start < text.length; ) {
+    const newline = text.indexOf('\n', start);
+    const end = newline < 0 ? text.length : newline;
+    const line = text.charCodeAt(end - 1) === 13 ? text.slice(start, end - 1) : text.slice(start, end);
+    if (!blankOrComment.test(line)) return undefined;
+    const match = sourceCommentLine.exec(line);
+    if (match) return match[1];
+    start = end + 1;
+  }
+  return undefined;
 }
 
 /**
  * Builds the position lookup of one document from js-yaml's event stream (offsets into the chunk),
  * shifted to file lines. Built once per document, and only for documents with findings.
  */
-function locatorFor(chunk: Chunk): (path: readonly PathSegment[]) => SourceSpan {
+export function locatorFor(chunk: Chunk): (path: readonly PathSegment[]) => SourceSpan {
   const source = chunk.text;
   const events = parseEvents(source, {});
   const lineStarts = [0];
@@ -302,15 +277,32 @@ function locateEvent(
   return { start, end: endOf(events, index) };
 }
 
+const anchorOrAlias = /(?:^|[\s,[\]{}])[&*]/g;
+const maxAnchorsAndAliases = 256;
+const tooManyAnchors: ParsedSource = {
+  documents: [],
+  errors: [
+    {
+      index: 0,
+      message: `more than ${maxAnchorsAndAliases} anchors and aliases (or a YAML error among many); not read`,
+      line: 1,
+      column: 1,
+    },
+  ],
+};
+
 /** Parses with the `yaml` library, building the node tree of every document up front (the reference path). */
-export function parseWithPositions(text: string, options: ParseSourceOptions = {}): ParsedSource {
+export function parseWithPositions(text: string): ParsedSource {
+  // The yaml library's parse time grows with the square of the anchors and aliases; refuse a text
+  // with more of them than any bundle needs instead of spending minutes on it.
+  let anchors = 0;
+  for (const _ of text.matchAll(anchorOrAlias)) if (++anchors > maxAnchorsAndAliases) return tooManyAnchors;
   const lineCounter = new LineCounter();
   const docs = parseAllDocuments(text, {
     lineCounter,
     uniqueKeys: true,
     prettyErrors: false,
     merge: true,
-    ...(options.scalars === 'kubernetes' ? { customTags: kubeTags } : {}),
   });
   const documents: SourceDocument[] = [];
   const errors: SourceError[] = [];

@@ -5,7 +5,8 @@ import { loadBundle } from '../engine/bundle.ts';
 import { evaluate } from '../engine/evaluate.ts';
 import { deployment, pod, runPolicy } from '../../test/support/policy.ts';
 import type { AdmissionInput, EngineContext, KubeObject, Policy } from '../engine/types.ts';
-import { parseSource } from '../engine/yaml-source.ts';
+import { readAsKubectl } from '../engine/kubectl-reader.ts';
+import { kubectlYaml } from '../../ci-action/src/gate/kube-yaml.ts';
 import { namespaceIsolationPolicy, normalizeCapability } from './index.ts';
 
 const policy = namespaceIsolationPolicy as Policy<unknown>;
@@ -987,9 +988,10 @@ describe('namespace-isolation samples', () => {
   });
 
   it.each(cases)('%s/%s', async (verdict, file) => {
-    const source = parseSource(readFileSync(`${samples}${verdict}/${file}`, 'utf8'));
+    // The objects kubectl would send for the sample file.
+    const source = readAsKubectl(readFileSync(`${samples}${verdict}/${file}`), { exactYaml: kubectlYaml });
     expect(source.errors).toEqual([]);
-    const objects = source.documents.map((document) => document.value as KubeObject);
+    const objects = source.objects.map(({ object }) => object as KubeObject);
     // As in `tollgate check`: Namespace manifests of the same input answer namespace look-ups.
     const namespaces = new Map(
       objects.filter((o) => o.kind === 'Namespace').map((o) => [String(o.metadata?.name), o]),

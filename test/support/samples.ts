@@ -3,17 +3,17 @@
  * `samples/bundle.yaml`), loaded once for the policy's own tests.
  */
 import { readdirSync, readFileSync } from 'node:fs';
-import { loadBundle } from '../../policies/index.ts';
+import { loadBundle, readAsKubectl } from '../../policies/index.ts';
 import type { CompiledBundle } from '../../policies/engine/bundle.ts';
 import type { KubeObject, Policy } from '../../policies/engine/types.ts';
-import { parseSource } from '../../policies/engine/yaml-source.ts';
+import { kubectlYaml } from '../../ci-action/src/gate/kube-yaml.ts';
 
 /** A policy's samples. */
 export interface Samples {
   readonly bundle: CompiledBundle;
   /** `[verdict, file]` pairs, for `it.each`. */
   readonly cases: ReadonlyArray<readonly ['allowed' | 'denied', string]>;
-  /** The objects of one sample file; throws on a YAML error so a broken sample never passes. */
+  /** The objects kubectl would send for one sample file; throws when kubectl would refuse it. */
   objects(verdict: 'allowed' | 'denied', file: string): KubeObject[];
 }
 
@@ -31,9 +31,10 @@ export function loadSamples(dir: URL | string, policies: readonly Policy<unknown
     bundle,
     cases,
     objects(verdict, file) {
-      const source = parseSource(readFileSync(`${root}${verdict}/${file}`, 'utf8'));
-      if (source.errors.length > 0) throw new Error(`${verdict}/${file}: ${JSON.stringify(source.errors)}`);
-      return source.documents.map((document) => document.value as KubeObject);
+      // Read as kubectl reads it: the objects the API server would receive.
+      const reading = readAsKubectl(readFileSync(`${root}${verdict}/${file}`), { exactYaml: kubectlYaml });
+      if (reading.errors.length > 0) throw new Error(`${verdict}/${file}: ${JSON.stringify(reading.errors)}`);
+      return reading.objects.map(({ object }) => object as KubeObject);
     },
   };
 }

@@ -1,11 +1,13 @@
 /**
- * Manifest discovery for the CI edge: walks paths for .yaml/.yml/.json files, parses every
- * document with positions, and reports unreadable input with file and line without stopping.
+ * Manifest discovery for the CI edge: walks paths for .yaml/.yml/.json files, reads every
+ * document as kubectl does (the objects `kubectl apply -f` would send, positions from the YAML
+ * source), and reports unreadable input with file and line without stopping.
  */
 import { readdir, readFile, stat } from 'node:fs/promises';
 import { join, relative, resolve } from 'node:path';
 import type { KubeObject, SourceDocument } from '../../../policies/index.ts';
-import { isRecord, parseSource } from '../../../policies/index.ts';
+import { readAsKubectl } from '../../../policies/index.ts';
+import { kubectlYaml } from './kube-yaml.ts';
 
 /** One Kubernetes object read from a file, with the document it came from. */
 export interface Manifest {
@@ -88,41 +90,26 @@ function displayPath(file: string, cwd: string): string {
   return rel.startsWith('..') ? file : rel;
 }
 
-/** Parses one source text into manifests and errors. */
+/**
+ * Reads one file's bytes (or a text: stdin, rendered output) into the objects kubectl would send
+ * (lists flattened) and the documents kubectl refuses.
+ */
 export function parseManifests(
   file: string,
-  text: string,
+  input: Uint8Array | string,
 ): { manifests: Manifest[]; errors: ManifestError[] } {
-  const manifests: Manifest[] = [];
-  const errors: ManifestError[] = [];
-  // Plain scalars as kubectl/Helm read them (`hostNetwork: yes` is true), so CI judges what the cluster runs.
-  const parsed = parseSource(text, { scalars: 'kubernetes' });
-  for (const error of parsed.errors) {
-    errors.push({ file, line: error.line, column: error.column, message: `invalid YAML: ${error.message}` });
-  }
-  for (const document of parsed.documents) {
-    const value = document.value;
-    if (value === null || value === undefined) continue;
-    if (!isRecord(value)) {
-      errors.push({
-        file,
-        line: document.span.line,
-        column: document.span.column,
-        message: 'document is not a Kubernetes object (expected a mapping)',
-      });
-      continue;
-    }
-    if (typeof value.kind !== 'string' || typeof value.apiVersion !== 'string') {
-      errors.push({
-        file,
-        line: document.span.line,
-        column: document.span.column,
-        message: 'document has no apiVersion/kind; not a Kubernetes object',
-      });
-      continue;
-    }
-    manifests.push({ file, document, object: value as KubeObject });
-  }
+  const reading = readAsKubectl(input, { exactYaml: kubectlYaml });
+  const errors = reading.errors.map((error): ManifestError => ({
+    file,
+    line: error.line,
+    column: error.column,
+    message: error.message,
+  }));
+  const manifests = reading.objects.map(({ document, object }): Manifest => ({
+    file,
+    document,
+    object: object as KubeObject,
+  }));
   return { manifests, errors };
 }
 
@@ -146,20 +133,20 @@ export async function loadManifests(
   errors.push(...discovered.errors);
   // Read ahead a window of files concurrently (the disk waits overlap the parsing), and parse in order.
   const readAhead = 32;
-  const read = (file: string): Promise<string | NodeJS.ErrnoException> =>
-    readFile(resolve(cwd, file), 'utf8').catch((error: NodeJS.ErrnoException) => error);
+  const read = (file: string): Promise<Uint8Array | NodeJS.ErrnoException> =>
+    readFile(resolve(cwd, file)).catch((error: NodeJS.ErrnoException) => error);
   const pending = discovered.files.slice(0, readAhead).map(read);
   for (const [index, file] of discovered.files.entries()) {
     const next = discovered.files[index + readAhead];
     if (next !== undefined) pending.push(read(next));
-    const text = await pending[index];
-    pending[index] = Promise.resolve('');
-    if (typeof text !== 'string') {
-      errors.push({ file, line: 0, column: 0, message: `cannot read: ${text?.code ?? String(text)}` });
+    const bytes = await pending[index];
+    pending[index] = Promise.resolve(new Uint8Array());
+    if (!(bytes instanceof Uint8Array)) {
+      errors.push({ file, line: 0, column: 0, message: `cannot read: ${bytes?.code ?? String(bytes)}` });
       continue;
     }
     files++;
-    const parsed = parseManifests(file, text);
+    const parsed = parseManifests(file, bytes);
     manifests.push(...parsed.manifests);
     errors.push(...parsed.errors);
   }

@@ -1,0 +1,187 @@
+/**
+ * Regression cases for the places where a JavaScript YAML reader and kubectl's disagree (issue 12,
+ * class 1). Each case states the objects kubectl sends (or that it refuses the file); the same
+ * expectation is checked against kubectl's own reader (the Go oracle), so the cases cannot drift
+ * from kubectl, and against `tollgate check`'s reading.
+ */
+import { createHash } from 'node:crypto';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { parseManifests } from '../../ci-action/src/gate/manifests.ts';
+import { readAsKubectl } from '../../policies/index.ts';
+import { runOracle } from './kubectl-oracle.ts';
+import type { OracleResult } from './kubectl-oracle.ts';
+
+interface Case {
+  readonly name: string;
+  readonly text: string | Uint8Array;
+  /** The objects kubectl sends, or `'refused'` when it refuses (part of) the file. */
+  readonly kubectl: Array<Record<string, unknown>> | 'refused';
+}
+
+const pod = (spec: Record<string, unknown>, extra: Record<string, unknown> = {}): Record<string, unknown> => ({
+  apiVersion: 'v1',
+  kind: 'Pod',
+  metadata: { name: 'p' },
+  spec,
+  ...extra,
+});
+const head = 'apiVersion: v1\nkind: Pod\nmetadata:\n  name: p\n';
+
+const cases: Case[] = [
+  {
+    name: 'a merge key after an explicit key overrides it (go-yaml v2 order)',
+    text: `${head}spec:\n  hostNetwork: false\n  <<: {hostNetwork: true}\n`,
+    kubectl: [pod({ hostNetwork: true })],
+  },
+  {
+    name: 'an explicit key after a merge key overrides the merged one',
+    text: `${head}spec:\n  <<: {hostNetwork: true}\n  hostNetwork: false\n`,
+    kubectl: [pod({ hostNetwork: false })],
+  },
+  {
+    name: 'in a merged sequence the first map wins',
+    text: `${head}x: &a {hostPID: true}\nz: &b {hostPID: false}\nspec:\n  <<: [*a, *b]\n`,
+    kubectl: [pod({ hostPID: true }, { x: { hostPID: true }, z: { hostPID: false } })],
+  },
+  {
+    name: 'U+2028 ends a comment: the text after it is a field',
+    text: `${head}spec:\n  # note\u2028  hostPID: true\n  containers: []\n`,
+    kubectl: [pod({ hostPID: true, containers: [] })],
+  },
+  {
+    name: 'U+2029 ends a comment too',
+    text: `${head}spec:\n  containers: [] # note\u2029  hostIPC: true\n`,
+    kubectl: [pod({ containers: [], hostIPC: true })],
+  },
+  {
+    name: 'U+0085 inside a block scalar is a line break that can end it',
+    text: `${head}  annotations:\n    note: |\n      text\u0085spec: {hostNetwork: true}\n`,
+    kubectl: [{ ...pod({ hostNetwork: true }), metadata: { name: 'p', annotations: { note: 'text\n' } } }],
+  },
+  {
+    name: '!!binary is the string it encodes',
+    text: `${head}spec:\n  containers:\n  - name: c\n    image: !!binary ${Buffer.from('evil.io/x').toString('base64')}\n`,
+    kubectl: [pod({ containers: [{ name: 'c', image: 'evil.io/x' }] })],
+  },
+  {
+    name: 'unknown and !!str tags leave plain strings',
+    text: `${head}spec:\n  a: !custom yes\n  b: !!str 0644\n  c: !<tag:yaml.org,2002:str> on\n`,
+    kubectl: [pod({ a: 'yes', b: '0644', c: 'on' })],
+  },
+  {
+    name: 'YAML 1.1 scalars: yes/on/y are booleans, 0644 is octal, keys are typed then printed',
+    text: `${head}spec:\n  hostNetwork: on\n  a: y\n  mode: 0644\n  yes: 1\n  1.0: x\n`,
+    kubectl: [pod({ hostNetwork: true, a: true, mode: 420, true: 1, '1': 'x' })],
+  },
+  {
+    name: 'a later duplicate key wins',
+    text: `${head}spec:\n  hostNetwork: false\n  hostNetwork: true\n`,
+    kubectl: [pod({ hostNetwork: true })],
+  },
+  {
+    name: 'a BOM inside the text stays in the key (`\\uFEFFspec` is not `spec`)',
+    text: `${head}\uFEFFspec:\n  hostNetwork: true\n`,
+    kubectl: [{ apiVersion: 'v1', kind: 'Pod', metadata: { name: 'p' }, '\uFEFFspec': { hostNetwork: true } }],
+  },
+  {
+    name: 'a typed list gives kind-less items its kind (PodList → Pod)',
+    text: 'apiVersion: v1\nkind: PodList\nitems:\n- metadata: {name: p}\n  spec: {hostNetwork: true}\n',
+    kubectl: [pod({ hostNetwork: true })],
+  },
+  {
+    name: 'any object with an items list is a list',
+    text: `apiVersion: v1\nkind: ConfigMap\nitems:\n- ${JSON.stringify(pod({ hostPID: true }))}\n`,
+    kubectl: [pod({ hostPID: true })],
+  },
+  {
+    name: 'items: null is an empty list (nothing is sent)',
+    text: `${head}items: null\nspec: {hostNetwork: true}\n`,
+    kubectl: [],
+  },
+  { name: 'a list inside a list is refused', text: 'apiVersion: v1\nkind: List\nitems:\n- {kind: List, apiVersion: v1, items: []}\n', kubectl: 'refused' },
+  { name: 'text after --- is refused', text: `${head}---x\n${head}`, kubectl: 'refused' },
+  {
+    name: 'a document end marker hides what follows it in the document',
+    text: `${head}spec: {}\n...\nspec: {hostNetwork: true}\n`,
+    kubectl: [pod({})],
+  },
+  {
+    name: 'CRLF line ends',
+    text: `${head}spec:\r\n  hostNetwork: true\r\n`.replaceAll(/(?<!\r)\n/g, '\r\n'),
+    kubectl: [pod({ hostNetwork: true })],
+  },
+  {
+    name: 'UTF-16 with a BOM',
+    text: Buffer.concat([Buffer.from([0xff, 0xfe]), Buffer.from(`${head}spec: {hostNetwork: true}\n`, 'utf16le')]),
+    kubectl: [pod({ hostNetwork: true })],
+  },
+  {
+    name: 'concatenated JSON, then YAML after the first value',
+    text: `${JSON.stringify(pod({ a: 1 }))}\n${head}spec: {hostNetwork: yes}\n`,
+    kubectl: [pod({ a: 1 }), pod({ hostNetwork: true })],
+  },
+  {
+    name: 'a label that is not a string is refused',
+    text: 'apiVersion: v1\nkind: Pod\nmetadata:\n  name: p\n  labels: {tier: 1}\n',
+    kubectl: 'refused',
+  },
+  { name: 'an infinity is refused (JSON has none)', text: `${head}spec: {a: .inf}\n`, kubectl: 'refused' },
+  { name: 'a null key is refused', text: `${head}spec: {~: 1}\n`, kubectl: 'refused' },
+];
+
+const dir = mkdtempSync(join(tmpdir(), 'tollgate-reader-'));
+let oracle: OracleResult[] = [];
+beforeAll(async () => {
+  const paths = cases.map((c, i) => join(dir, `case-${i}.yaml`));
+  cases.forEach((c, i) => writeFileSync(paths[i] as string, c.text));
+  oracle = await runOracle(paths);
+}, 20 * 60_000);
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+const bytes = (text: string | Uint8Array): Uint8Array => (typeof text === 'string' ? Buffer.from(text) : text);
+
+describe('tollgate reads what kubectl sends', () => {
+  it.each(cases.map((c, i) => [c.name, i] as const))('%s', (_name, i) => {
+    const c = cases[i] as Case;
+    const kubectl = oracle[i] as OracleResult;
+    const tollgate = parseManifests(`case-${i}.yaml`, bytes(c.text));
+    if (c.kubectl === 'refused') {
+      expect(kubectl.errors, 'kubectl refuses it').not.toEqual([]);
+      expect(tollgate.errors, 'tollgate refuses it').not.toEqual([]);
+      return;
+    }
+    expect(kubectl.errors).toEqual([]);
+    expect(kubectl.objects.map((o) => o.object)).toEqual(c.kubectl);
+    expect(tollgate.errors).toEqual([]);
+    expect(tollgate.manifests.map((m) => JSON.parse(JSON.stringify(m.object)) as unknown)).toEqual(c.kubectl);
+  });
+
+  it('refuses, never guesses, a document only kubectl’s own reader reads exactly when that reader is absent', () => {
+    const reading = readAsKubectl(`${head}spec:\n  hostNetwork: false\n  <<: {hostNetwork: true}\n`);
+    expect(reading.objects).toEqual([]);
+    expect(reading.errors[0]?.message).toMatch(/only kubectl’s own reader reads exactly/);
+  });
+
+  it('points findings in list items and merged documents at their lines', () => {
+    const text = 'apiVersion: v1\nkind: PodList\nitems:\n- metadata: {name: a}\n  spec:\n    hostNetwork: true\n';
+    const [item] = parseManifests('x.yaml', Buffer.from(text)).manifests;
+    expect(item?.document.locate(['spec', 'hostNetwork']).line).toBe(6);
+  });
+
+  it('the committed WebAssembly reader is built from the committed sources (ci-action/kube-yaml/build.sh)', () => {
+    const source = new URL('../../ci-action/kube-yaml/', import.meta.url);
+    const hash = createHash('sha256');
+    for (const file of ['go.mod', 'go.sum', 'main.go']) hash.update(readFileSync(new URL(file, source)));
+    expect(readFileSync(new URL('SOURCES.sha256', source), 'utf8').trim()).toBe(hash.digest('hex'));
+  });
+
+  it('pins the same sigs.k8s.io/yaml as the Kubernetes module the oracle and e2e use', () => {
+    const pin = (file: string, module: string): string | undefined =>
+      new RegExp(`${module.replaceAll('.', '\\.')} (v\\S+)`).exec(readFileSync(new URL(file, import.meta.url), 'utf8'))?.[1];
+    for (const module of ['sigs.k8s.io/yaml', 'go.yaml.in/yaml/v2'])
+      expect(pin('../../ci-action/kube-yaml/go.mod', module), module).toBe(pin('../e2e/apiserver/go.mod', module));
+  });
+});
