@@ -306,7 +306,9 @@ function readYamlStream(context: ReadContext, offset: number): void {
     if (at < offset) continue;
     const newline = text.indexOf('\n', at);
     const lineEnd = newline < 0 ? text.length : newline;
-    const rest = goTrimSpace(text.slice(at + 3, newline >= 0 && text[lineEnd - 1] === '\r' ? lineEnd - 1 : lineEnd));
+    const rest = goTrimSpace(
+      text.slice(at + 3, newline >= 0 && text[lineEnd - 1] === '\r' ? lineEnd - 1 : lineEnd),
+    );
     if (rest !== '' && !rest.startsWith('#')) {
       if (at > chunkStart) readYamlDocument(context, yamlLines(text.slice(chunkStart, at)), chunkStart);
       fail(context, at, `invalid Yaml document separator: ${rest}`);
@@ -363,10 +365,14 @@ function isOrdinary(chunk: string): boolean {
 function readYamlDocument(context: ReadContext, chunk: string, offset: number): void {
   const converted = convertYaml(chunk, context.options);
   if ('error' in converted) {
+    // go-yaml names the line within the document: `yaml: line 4: found a tab character ...`.
+    const [, line, message] = /^(?:yaml: )?(?:line (\d+): )?(.*)$/s.exec(converted.error) ?? [];
+    const start = position(context, offset);
     context.reading.errors.push({
       index: context.index++,
-      message: converted.error,
-      ...position(context, offset),
+      message: `invalid YAML: ${message ?? converted.error}`,
+      line: start.line + (line ? Number(line) - 1 : 0),
+      column: line ? 1 : start.column,
     });
     return;
   }
@@ -386,7 +392,7 @@ function convertYaml(chunk: string, options: KubectlReaderOptions): { value: unk
         'unusual characters or keys), and that reader is not available here',
     };
   const result = options.exactYaml(chunk);
-  if ('error' in result) return { error: `error converting YAML to JSON: ${result.error}` };
+  if ('error' in result) return { error: result.error };
   return { value: JSON.parse(result.json) as unknown };
 }
 

@@ -162,7 +162,7 @@ function renderedFromLines(lines: readonly string[], contentLine: number): strin
 
 /** The template named by a `# Source:` comment among a document's leading comment lines (linear time). */
 export function renderedFromComments(text: string): string | undefined {
-  for (let start = 0; start < text.length; ) {
+  for (let start = 0; start < text.length;) {
     const newline = text.indexOf('\n', start);
     const end = newline < 0 ? text.length : newline;
     const line = text.charCodeAt(end - 1) === 13 ? text.slice(start, end - 1) : text.slice(start, end);

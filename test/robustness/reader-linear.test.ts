@@ -18,7 +18,10 @@ const fill = (unit: string, bytes = size): string => unit.repeat(Math.ceil(bytes
 /** The billion-laughs shape: each level lists the previous one ten times. */
 function laughs(levels: number): string {
   let text = `${head}data:\n  l0: &l0 "lol"\n`;
-  for (let i = 1; i <= levels; i++) text += `  l${i}: &l${i} [${Array(10).fill(`*l${i - 1}`).join(', ')}]\n`;
+  for (let i = 1; i <= levels; i++)
+    text += `  l${i}: &l${i} [${Array(10)
+      .fill(`*l${i - 1}`)
+      .join(', ')}]\n`;
   return text;
 }
 
@@ -29,18 +32,33 @@ const inputs: Array<[string, string]> = [
   ['# Source: comments', `${fill('# Source: a/b.yaml\n')}${head}`],
   ['many documents', fill(`---\n${head}`)],
   ['many empty documents', fill('---\n')],
-  ['many keys in one mapping', `${head}data:\n${Array.from({ length: size / 16 }, (_, i) => `  k${i}: v\n`).join('')}`],
+  [
+    'many keys in one mapping',
+    `${head}data:\n${Array.from({ length: size / 16 }, (_, i) => `  k${i}: v\n`).join('')}`,
+  ],
   ['one long plain line', `${head}data:\n  a: ${fill('x')}\n`],
   ['one long quoted line', `${head}data:\n  a: "${fill('x\\t')}"\n`],
   ['a long block scalar', `${head}data:\n  a: |\n${fill('    line of text\n')}`],
   ['deep flow nesting', `${head}data: ${'['.repeat(size / 2)}${']'.repeat(size / 2)}\n`],
-  ['deep block nesting', `${head}${Array.from({ length: 1400 }, (_, i) => `${' '.repeat(i)}k${i}:\n`).join('')}`],
+  [
+    'deep block nesting',
+    `${head}${Array.from({ length: 1400 }, (_, i) => `${' '.repeat(i)}k${i}:\n`).join('')}`,
+  ],
   ['billion laughs (alias expansion)', laughs(9)],
-  ['many anchors and aliases', `${head}data:\n${Array.from({ length: size / 24 }, (_, i) => `  a${i}: &x${i} v\n  b${i}: *x${i}\n`).join('')}`],
+  [
+    'many anchors and aliases',
+    `${head}data:\n${Array.from({ length: size / 24 }, (_, i) => `  a${i}: &x${i} v\n  b${i}: *x${i}\n`).join('')}`,
+  ],
   ['YAML 1.1 line breaks everywhere', `${head}data:\n  a: |\n${fill('    x\u2028\n')}`],
   ['CRLF line ends', fill(`---\r\n${head.replaceAll('\n', '\r\n')}`)],
-  ['deep JSON nesting', `{"apiVersion":"v1","kind":"ConfigMap","data":${'{"a":'.repeat(size / 5)}1${'}'.repeat(size / 5)}}`],
-  ['many JSON values', fill(`${JSON.stringify({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'a' } })}\n`)],
+  [
+    'deep JSON nesting',
+    `{"apiVersion":"v1","kind":"ConfigMap","data":${'{"a":'.repeat(size / 5)}1${'}'.repeat(size / 5)}}`,
+  ],
+  [
+    'many JSON values',
+    fill(`${JSON.stringify({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'a' } })}\n`),
+  ],
   ['a long --- separator comment', `${head}--- #${fill(' ')}\n${head}`],
   ['whitespace before JSON', `${fill(' ')}{"kind":"A"}`],
 ];

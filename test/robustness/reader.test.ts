@@ -21,7 +21,10 @@ interface Case {
   readonly kubectl: Array<Record<string, unknown>> | 'refused';
 }
 
-const pod = (spec: Record<string, unknown>, extra: Record<string, unknown> = {}): Record<string, unknown> => ({
+const pod = (
+  spec: Record<string, unknown>,
+  extra: Record<string, unknown> = {},
+): Record<string, unknown> => ({
   apiVersion: 'v1',
   kind: 'Pod',
   metadata: { name: 'p' },
@@ -84,7 +87,9 @@ const cases: Case[] = [
   {
     name: 'a BOM inside the text stays in the key (`\\uFEFFspec` is not `spec`)',
     text: `${head}\uFEFFspec:\n  hostNetwork: true\n`,
-    kubectl: [{ apiVersion: 'v1', kind: 'Pod', metadata: { name: 'p' }, '\uFEFFspec': { hostNetwork: true } }],
+    kubectl: [
+      { apiVersion: 'v1', kind: 'Pod', metadata: { name: 'p' }, '\uFEFFspec': { hostNetwork: true } },
+    ],
   },
   {
     name: 'a typed list gives kind-less items its kind (PodList → Pod)',
@@ -101,7 +106,11 @@ const cases: Case[] = [
     text: `${head}items: null\nspec: {hostNetwork: true}\n`,
     kubectl: [],
   },
-  { name: 'a list inside a list is refused', text: 'apiVersion: v1\nkind: List\nitems:\n- {kind: List, apiVersion: v1, items: []}\n', kubectl: 'refused' },
+  {
+    name: 'a list inside a list is refused',
+    text: 'apiVersion: v1\nkind: List\nitems:\n- {kind: List, apiVersion: v1, items: []}\n',
+    kubectl: 'refused',
+  },
   { name: 'text after --- is refused', text: `${head}---x\n${head}`, kubectl: 'refused' },
   {
     name: 'a document end marker hides what follows it in the document',
@@ -115,7 +124,10 @@ const cases: Case[] = [
   },
   {
     name: 'UTF-16 with a BOM',
-    text: Buffer.concat([Buffer.from([0xff, 0xfe]), Buffer.from(`${head}spec: {hostNetwork: true}\n`, 'utf16le')]),
+    text: Buffer.concat([
+      Buffer.from([0xff, 0xfe]),
+      Buffer.from(`${head}spec: {hostNetwork: true}\n`, 'utf16le'),
+    ]),
     kubectl: [pod({ hostNetwork: true })],
   },
   {
@@ -141,7 +153,8 @@ beforeAll(async () => {
 }, 20 * 60_000);
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-const bytes = (text: string | Uint8Array): Uint8Array => (typeof text === 'string' ? Buffer.from(text) : text);
+const bytes = (text: string | Uint8Array): Uint8Array =>
+  typeof text === 'string' ? Buffer.from(text) : text;
 
 describe('tollgate reads what kubectl sends', () => {
   it.each(cases.map((c, i) => [c.name, i] as const))('%s', (_name, i) => {
@@ -166,7 +179,8 @@ describe('tollgate reads what kubectl sends', () => {
   });
 
   it('points findings in list items and merged documents at their lines', () => {
-    const text = 'apiVersion: v1\nkind: PodList\nitems:\n- metadata: {name: a}\n  spec:\n    hostNetwork: true\n';
+    const text =
+      'apiVersion: v1\nkind: PodList\nitems:\n- metadata: {name: a}\n  spec:\n    hostNetwork: true\n';
     const [item] = parseManifests('x.yaml', Buffer.from(text)).manifests;
     expect(item?.document.locate(['spec', 'hostNetwork']).line).toBe(6);
   });
@@ -180,8 +194,12 @@ describe('tollgate reads what kubectl sends', () => {
 
   it('pins the same sigs.k8s.io/yaml as the Kubernetes module the oracle and e2e use', () => {
     const pin = (file: string, module: string): string | undefined =>
-      new RegExp(`${module.replaceAll('.', '\\.')} (v\\S+)`).exec(readFileSync(new URL(file, import.meta.url), 'utf8'))?.[1];
+      new RegExp(`${module.replaceAll('.', '\\.')} (v\\S+)`).exec(
+        readFileSync(new URL(file, import.meta.url), 'utf8'),
+      )?.[1];
     for (const module of ['sigs.k8s.io/yaml', 'go.yaml.in/yaml/v2'])
-      expect(pin('../../ci-action/kube-yaml/go.mod', module), module).toBe(pin('../e2e/apiserver/go.mod', module));
+      expect(pin('../../ci-action/kube-yaml/go.mod', module), module).toBe(
+        pin('../e2e/apiserver/go.mod', module),
+      );
   });
 });

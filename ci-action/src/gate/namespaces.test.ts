@@ -118,7 +118,10 @@ describe('namespace labels in CI come from the trusted inventory only', () => {
     const { code, stderr } = await check('change.yaml', '--namespaces', 'bad.yaml');
     expect(code).toBe(2);
     expect(stderr).toContain('bad.yaml: holds a RoleBinding');
-    writeFileSync(join(repo, 'twice.yaml'), namespace('a', 'x') + '---\n' + namespace('a', 'y'));
+    writeFileSync(
+      join(repo, 'twice.yaml'),
+      namespace('a', 'tenant-x') + '---\n' + namespace('a', 'tenant-y'),
+    );
     await expect(loadNamespaceInventory('twice.yaml', repo)).rejects.toThrow('namespace "a" is listed twice');
     const missing = await check(
       'change.yaml',
