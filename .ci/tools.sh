@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # Installs and builds every tool the tests need, on a fresh machine or a warm one: Debian packages
-# (etcd-server, skopeo, docker-registry, openssl), helm (go install), and kube-apiserver built from
-# the k8s.io/kubernetes Go module pinned in test/e2e/apiserver/go.mod, and from the same module the
-# kubectl reader oracle (test/e2e/apiserver/oracle) the reader tests compare with. `npm test` runs it first
-# (the `pretest` script), so the README's test command passes on a fresh clone.
+# (etcd-server, skopeo, docker-registry, openssl; chromium for the evidence report's browser test),
+# helm (go install), and kube-apiserver built from the k8s.io/kubernetes Go module pinned in
+# test/e2e/apiserver/go.mod, and from the same module the kubectl reader oracle
+# (test/e2e/apiserver/oracle) the reader tests compare with. `npm test` runs it first (the `pretest`
+# script), so the README's test command passes on a fresh clone.
 #
 # Built binaries are cached outside the repository in
 #   ${TOLLGATE_TOOLS_DIR:-$HOME/.cache/tollgate-tools}/bin
@@ -20,7 +21,7 @@ ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 TOOLS_DIR=${TOLLGATE_TOOLS_DIR:-$HOME/.cache/tollgate-tools}
 BIN=$TOOLS_DIR/bin
 APISERVER_MOD=$ROOT/test/e2e/apiserver
-APT_PACKAGES=(etcd-server skopeo docker-registry openssl)
+APT_PACKAGES=(etcd-server skopeo docker-registry openssl chromium)
 HELM_VERSION=v3.19.5
 # Minor version of the k8s.io/client-go that helm release is built with (Kubernetes 1.34).
 HELM_K8S_MINOR=34
@@ -200,6 +201,7 @@ if [ ${#plan[@]} -gt 0 ]; then
 	log "  helm:           $("$BIN/helm" version --template '{{.Version}}')"
 	log "  skopeo:         $("$BIN/skopeo" --version)"
 	log "  openssl:        $(openssl version)"
+	log "  chromium:       $(chromium --version 2>/dev/null | head -n1)"
 	log "set-up took $(($(now) - started))s; binaries in $BIN (tests read TOLLGATE_TOOLS_DIR=$TOOLS_DIR)"
 fi
 echo "export PATH=$BIN:\$PATH"
