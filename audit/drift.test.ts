@@ -202,6 +202,18 @@ describe('compareWithGit', () => {
     expect(report.declared).toBe(2);
   });
 
+  it('reads the items of a List as the objects kubectl applies', () => {
+    const list = {
+      apiVersion: 'v1',
+      kind: 'List',
+      items: [{ ...declared, metadata: { ...declared.metadata, name: 'x' } }],
+    };
+    const report = compare([live()], [declared, list]);
+    expect(report.entries.map((e) => [e.type, e.object.name, e.source?.file])).toEqual([
+      ['missing', 'x', 'git/1.yaml'],
+    ]);
+  });
+
   it('reports a declared kind the cluster does not serve', () => {
     const report = compare([], [{ apiVersion: 'example.com/v1', kind: 'Widget', metadata: { name: 'w' } }]);
     expect(report.entries[0]?.message).toContain('is its CRD installed?');

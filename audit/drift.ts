@@ -9,6 +9,7 @@ import {
   containersOf,
   formatPath,
   getIn,
+  isListObject,
   isRecord,
   parseImageReference,
   isImageReferenceError,
@@ -153,7 +154,7 @@ export function compareWithGit(options: CompareOptions): DriftReport {
   const managedNamespaces = new Set<string>();
   const declaredByKey = new Map<string, KubeObject>();
   let declaredCount = 0;
-  for (const { object, source } of options.declared) {
+  for (const { object, source } of flattenLists(options.declared)) {
     const kind = object.kind ?? '';
     const group = groupOf(object.apiVersion);
     const name = object.metadata?.name ?? '';
@@ -248,6 +249,19 @@ export function compareWithGit(options: CompareOptions): DriftReport {
     }
   }
   return { declared: declaredCount, entries, images };
+}
+
+/** Items of `List` documents as the objects kubectl would apply, with the List's source. */
+function flattenLists(declared: readonly DeclaredObject[]): DeclaredObject[] {
+  return declared.flatMap((entry) =>
+    isListObject(entry.object)
+      ? flattenLists(
+          (entry.object.items as unknown[])
+            .filter((item): item is KubeObject => isRecord(item))
+            .map((object) => ({ object, source: entry.source })),
+        )
+      : [entry],
+  );
 }
 
 const ignoredAnnotations = new Set([

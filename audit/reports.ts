@@ -9,7 +9,7 @@
  */
 import type { KubeObject, PolicyResult, PolicyStatus } from '../policies/index.ts';
 import type { AuditResult, LiveRef } from './audit.ts';
-import type { ClusterClient } from './cluster.ts';
+import { ClusterError, type ClusterClient } from './cluster.ts';
 import { sourceText, type DriftEntry } from './drift.ts';
 
 /** The field manager of everything tollgate writes. */
@@ -244,7 +244,16 @@ export async function writeReports(
   const queue = [...reports];
   const workers = Array.from({ length: Math.min(8, queue.length) }, async () => {
     for (let report = queue.shift(); report; report = queue.shift()) {
-      await client.apply(reportPath(report), report, fieldManager);
+      await client.apply(reportPath(report), report, fieldManager).catch((error: unknown) => {
+        if (error instanceof ClusterError && error.status === 404)
+          throw new ClusterError(
+            'PATCH',
+            reportPath(report),
+            404,
+            'the cluster does not serve wgpolicyk8s.io/v1alpha2: install the PolicyReport CRDs (the chart does with audit.installCRDs)',
+          );
+        throw error;
+      });
       applied++;
     }
   });

@@ -9,13 +9,12 @@
 import { spawnSync } from 'node:child_process';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { setTimeout as sleep } from 'node:timers/promises';
-import { parseAllDocuments } from 'yaml';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { freePort } from './harness.ts';
 import { KubeClient, type KubeObject } from './kube.ts';
 import {
   breakGlassToken,
+  installPolicyReportCrds,
   chartWebhookConfiguration,
   ensureNamespace,
   nodeBin,
@@ -33,7 +32,6 @@ const IN_CLOSE = '2026-11-30T12:00:00+01:00';
 const GITOPS = 'argocd-controller';
 const bundle = join(repoRoot, 'test', 'e2e', 'fixtures', 'audit-bundle.yaml');
 const release = 'tollgate-e2e-audit';
-const crdDir = join(repoRoot, 'charts', 'tollgate', 'files', 'crds');
 const REPORTS = '/apis/wgpolicyk8s.io/v1alpha2';
 const DIGEST_A = `sha256:${'a'.repeat(64)}`;
 const DIGEST_B = `sha256:${'b'.repeat(64)}`;
@@ -213,23 +211,8 @@ async function report(namespace: string): Promise<{ resourceVersion: string; res
 const about = (results: readonly ReportResult[], name: string) =>
   results.filter((r) => r.resources.some((resource) => resource.name === name));
 
-async function installCrds(): Promise<void> {
-  for (const file of ['wgpolicyk8s.io_policyreports.yaml', 'wgpolicyk8s.io_clusterpolicyreports.yaml']) {
-    const docs = parseAllDocuments(readFileSync(join(crdDir, file), 'utf8'));
-    const crd = docs.map((d) => d.toJS() as KubeObject).find((d) => d?.kind === 'CustomResourceDefinition');
-    const res = await kube.create('/apis/apiextensions.k8s.io/v1/customresourcedefinitions', crd);
-    expect([201, 409]).toContain(res.status);
-  }
-  for (let i = 0; i < 100; i++) {
-    const res = await kube.get<{ resources?: Array<{ name: string }> }>(REPORTS);
-    if (res.status === 200 && res.body.resources?.some((r) => r.name === 'clusterpolicyreports')) return;
-    await sleep(100);
-  }
-  throw new Error('the PolicyReport CRDs did not become established');
-}
-
 beforeAll(async () => {
-  await installCrds();
+  await installPolicyReportCrds(kube);
   await ensureNamespace(kube, NS);
   await ensureNamespace(kube, FROZEN);
   gitDir = join(cluster.dir, 'audit-git');

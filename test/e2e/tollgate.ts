@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
-import { parse } from 'yaml';
+import { parse, parseAllDocuments } from 'yaml';
 import { freePort, type ClusterInfo } from './harness.ts';
 import type { KubeClient, KubeObject } from './kube.ts';
 import { createCertificateAuthority, issueCertificate } from './pki.ts';
@@ -347,4 +347,26 @@ export function breakGlassToken(
     `--out=${twice}`,
   ]);
   return readFileSync(twice, 'utf8').trim();
+}
+
+/**
+ * Installs the PolicyReport CRDs the chart vendors (charts/tollgate/files/crds) and waits until the
+ * API server serves wgpolicyk8s.io/v1alpha2.
+ */
+export async function installPolicyReportCrds(kube: KubeClient): Promise<void> {
+  const dir = join(repoRoot, 'charts', 'tollgate', 'files', 'crds');
+  for (const file of ['wgpolicyk8s.io_policyreports.yaml', 'wgpolicyk8s.io_clusterpolicyreports.yaml']) {
+    const crd = parseAllDocuments(readFileSync(join(dir, file), 'utf8'))
+      .map((doc) => doc.toJS() as KubeObject | null)
+      .find((doc) => doc?.kind === 'CustomResourceDefinition');
+    const res = await kube.create('/apis/apiextensions.k8s.io/v1/customresourcedefinitions', crd);
+    if (res.status !== 201 && res.status !== 409)
+      throw new Error(`cannot install ${file}: ${res.status} ${JSON.stringify(res.body)}`);
+  }
+  for (let i = 0; i < 100; i++) {
+    const res = await kube.get<{ resources?: Array<{ name: string }> }>('/apis/wgpolicyk8s.io/v1alpha2');
+    if (res.status === 200 && res.body.resources?.some((r) => r.name === 'clusterpolicyreports')) return;
+    await sleep(100);
+  }
+  throw new Error('the PolicyReport CRDs did not become established');
 }
