@@ -214,3 +214,9 @@ export function describeWideRange(range: InternetWideRange): string {
         : `a /${range.bits} ${range.cidr.family} range (wider than /${internetWidePrefix[range.cidr.family]})`;
   return `${what} (Kubernetes reads it as ${range.cidr.text})`;
 }
+
+/** Whether network `outer` contains every address of network `inner` (same family, as Go normalises them). */
+export function cidrContains(outer: Cidr, inner: Cidr): boolean {
+  if (outer.family !== inner.family || outer.bits > inner.bits) return false;
+  return mask(inner.bytes, outer.bits).every((byte, index) => byte === outer.bytes[index]);
+}

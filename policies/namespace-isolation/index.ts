@@ -53,7 +53,7 @@ export const namespaceIsolationPolicy: Policy<NamespaceIsolationParams> = {
     'VirtualService, DestinationRule and ServiceEntry hosts, route destinations, mirrors, gateways and exports only in ' +
     'the tenant or shared namespaces (no wildcard hosts), and no ServiceEntry address spanning the internet; no ExternalName ' +
     'Services; no hand-written Endpoints or EndpointSlices; NetworkPolicy ingress never open to every source or every ' +
-    'namespace, and namespaceSelectors keyed only on `kubernetes.io/metadata.name`, the tenant label or ' +
+    'namespace or over the cluster networks in `clusterCidrs`, and namespaceSelectors keyed only on `kubernetes.io/metadata.name`, the tenant label or ' +
     '`trustedNamespaceLabels`. Requests by `controlPlaneUsers` are judged on host access only.',
   paramsSchema,
   admissionRules: [

@@ -1406,3 +1406,31 @@ describe('namespace-isolation: Traefik calls a tenant can aim at another tenant 
       expect((await run(forwardAuth(fine))).findings).toEqual([]);
   });
 });
+
+describe('namespace-isolation: an ipBlock over the cluster network admits every tenant (bypass class 4)', () => {
+  const clusterParams = { ...params, clusterCidrs: ['10.244.0.0/16', 'fd00:10:244::/56'] };
+  const block = (ipBlock: Record<string, unknown>) => netpol({ ingress: [{ from: [{ ipBlock }] }] });
+  it.each([
+    [{ cidr: '10.0.0.0/8' }, '10.244.0.0/16'],
+    [{ cidr: '10.244.7.0/24' }, '10.244.0.0/16'],
+    [{ cidr: '::ffff:10.244.0.0/112' }, '10.244.0.0/16'],
+    [{ cidr: '10.0.0.0/8', except: ['10.244.0.0/17'] }, '10.244.0.0/16'],
+    [{ cidr: 'fd00::/8' }, 'fd00:10:244::/56'],
+  ])('denies ingress from %j (covers %s)', async (ipBlock, network) => {
+    const result = await run(block(ipBlock), { params: clusterParams });
+    expect(result.findings.map((f) => f.path)).toEqual(['spec.ingress[0].from[0].ipBlock.cidr']);
+    expect(result.findings[0]?.message).toContain(network);
+    // excluding the whole cluster network with except, or a range outside it, is fine
+    const excluded = await run(block({ cidr: '10.0.0.0/8', except: ['10.244.0.0/16'] }), {
+      params: clusterParams,
+    });
+    expect(excluded.findings).toEqual([]);
+    expect((await run(block({ cidr: '10.10.0.0/16' }), { params: clusterParams })).findings).toEqual([]);
+  });
+
+  it('rejects a cluster CIDR that is not one', async () => {
+    await expect(runPolicy(policy, { clusterCidrs: ['10.244.0.0'] }, undefined)).rejects.toThrow(
+      /not a CIDR/,
+    );
+  });
+});

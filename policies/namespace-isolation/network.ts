@@ -3,7 +3,7 @@
  * namespaceSelectors keyed on labels a tenant can set (capsule#200).
  */
 import type { PathSegment } from '../engine/path.ts';
-import { describeWideRange, internetWideCidr } from '../engine/cidr.ts';
+import { cidrContains, describeWideRange, internetWideCidr, parseCidr } from '../engine/cidr.ts';
 import { formatPath } from '../engine/path.ts';
 import { getIn, isRecord } from '../engine/workloads.ts';
 import { NAME_LABEL } from './params.ts';
@@ -41,6 +41,27 @@ function isEmptySelector(selector: unknown): boolean {
   return requirementsOf(selector, []).length === 0;
 }
 
+/**
+ * The configured cluster (pod or service) network an ingress ipBlock admits, unless an `except`
+ * entry removes it: a range such as 10.0.0.0/8 looks private but covers every pod of every tenant.
+ */
+function clusterRangeAdmitted(scope: Scope, peer: Record<string, unknown>, text: string): string | undefined {
+  const block = parseCidr(text);
+  if (!block) return undefined;
+  const except = getIn(peer, ['ipBlock', 'except']);
+  const excluded = (Array.isArray(except) ? except : [])
+    .map((entry: unknown) => (typeof entry === 'string' ? parseCidr(entry) : undefined))
+    .filter((entry): entry is NonNullable<typeof entry> => entry !== undefined);
+  for (const configured of scope.params.clusterCidrs) {
+    const network = parseCidr(configured);
+    if (!network) continue;
+    const overlaps = cidrContains(block, network) || cidrContains(network, block);
+    if (overlaps && !excluded.some((entry) => cidrContains(entry, network) || cidrContains(entry, block)))
+      return network.text;
+  }
+  return undefined;
+}
+
 /** Checks one NetworkPolicy peer; `ingress` peers must stay within the tenant and shared namespaces. */
 function checkPeer(
   scope: Scope,
@@ -56,6 +77,14 @@ function checkPeer(
       path: formatPath([...path, 'ipBlock', 'cidr']),
       message: `ingress from ipBlock ${JSON.stringify(cidr)} admits ${describeWideRange(wide)}, including pods of every namespace`,
       fix: 'admit traffic from the shared ingress namespace with a namespaceSelector on kubernetes.io/metadata.name, or list the client networks (at most /8)',
+    });
+  const cluster =
+    ingress && typeof cidr === 'string' && !wide ? clusterRangeAdmitted(scope, peer, cidr) : undefined;
+  if (cluster)
+    findings.push({
+      path: formatPath([...path, 'ipBlock', 'cidr']),
+      message: `ingress from ipBlock ${JSON.stringify(cidr)} admits the cluster network ${cluster} (clusterCidrs), so pods of every namespace, other tenants included`,
+      fix: `list only the client networks outside the cluster, or exclude ${cluster} with ipBlock.except`,
     });
   if (!('namespaceSelector' in peer)) return;
   const selector = isRecord(peer.namespaceSelector) ? peer.namespaceSelector : {};

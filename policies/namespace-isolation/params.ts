@@ -1,6 +1,7 @@
 /**
  * Bundle parameters of namespace-isolation: their defaults, JSON Schema and compilation.
  */
+import { parseCidr } from '../engine/cidr.ts';
 import { ConfigError } from '../engine/errors/index.ts';
 
 /** Parameters of namespace-isolation. */
@@ -17,6 +18,8 @@ export interface NamespaceIsolationParams {
   readonly trustedNamespaceLabels: readonly string[];
   /** Control-plane identities whose requests are judged on host access only (they write Endpoints, RBAC, `default`). */
   readonly controlPlaneUsers: readonly string[];
+  /** The cluster's pod and service networks (CIDRs): an ingress ipBlock over them admits every tenant's pods. */
+  readonly clusterCidrs: readonly string[];
   /** Exact Traefik services of other providers tenants may route to (e.g. `maintenance-page@file`); none by default. */
   readonly traefikProviderReferences: readonly string[];
 }
@@ -102,6 +105,13 @@ export const paramsSchema: Record<string, unknown> = {
       uniqueItems: true,
       description: 'further admin-only namespace label keys NetworkPolicy namespaceSelectors may use',
     },
+    clusterCidrs: {
+      type: 'array',
+      items: { type: 'string', minLength: 1 },
+      uniqueItems: true,
+      description:
+        'pod and service networks of the cluster, e.g. 10.244.0.0/16: a NetworkPolicy ingress ipBlock over them admits every tenant (default: none)',
+    },
     traefikProviderReferences: {
       type: 'array',
       items: { type: 'string', pattern: '^[^@\\s]+@[a-z0-9-]+$' },
@@ -144,6 +154,11 @@ export function compileParams(raw: Record<string, unknown>): NamespaceIsolationP
     throw new ConfigError('sharedNamespaces', `"${both}" is listed as both a shared and a system namespace`);
   if (sharedNamespaces.includes('default'))
     throw new ConfigError('sharedNamespaces', '"default" cannot be shared: nothing may run in it');
+  const clusterCidrs = stringList(raw.clusterCidrs);
+  clusterCidrs.forEach((cidr, index) => {
+    if (!parseCidr(cidr))
+      throw new ConfigError(`clusterCidrs/${index}`, `"${cidr}" is not a CIDR such as 10.244.0.0/16`);
+  });
   const trustedNamespaceLabels = stringList(raw.trustedNamespaceLabels);
   trustedNamespaceLabels.forEach((key, index) => {
     if (!labelKeyRe.test(key))
@@ -158,6 +173,7 @@ export function compileParams(raw: Record<string, unknown>): NamespaceIsolationP
       : [...baselineCapabilities]
     ).map(normalizeCapability),
     trustedNamespaceLabels,
+    clusterCidrs,
     traefikProviderReferences: stringList(raw.traefikProviderReferences),
     controlPlaneUsers: Array.isArray(raw.controlPlaneUsers)
       ? stringList(raw.controlPlaneUsers)
