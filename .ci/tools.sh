@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
 # Installs and builds every tool the tests need, on a fresh machine or a warm one: Debian packages
-# (etcd-server, skopeo, docker-registry, openssl; chromium for the evidence report's browser test),
-# helm (go install), and kube-apiserver built from the k8s.io/kubernetes Go module pinned in
-# test/e2e/apiserver/go.mod, and from the same module the kubectl reader oracle
-# (test/e2e/apiserver/oracle) the reader tests compare with. `npm test` runs it first (the `pretest`
-# script), so the README's test command passes on a fresh clone.
+# (etcd-server, skopeo, docker-registry, openssl, python3-venv; chromium for the evidence report's
+# browser test), helm (go install), kube-apiserver built from the k8s.io/kubernetes Go module pinned
+# in test/e2e/apiserver/go.mod, from the same module the kubectl reader oracle
+# (test/e2e/apiserver/oracle) the reader tests compare with, and the pre-commit framework (pip, in a
+# virtual environment) that tests the hook in .pre-commit-hooks.yaml. `npm test` runs it first (the
+# `pretest` script), so the README's test command passes on a fresh clone.
 #
 # Built binaries are cached outside the repository in
 #   ${TOLLGATE_TOOLS_DIR:-$HOME/.cache/tollgate-tools}/bin
@@ -21,8 +22,9 @@ ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 TOOLS_DIR=${TOLLGATE_TOOLS_DIR:-$HOME/.cache/tollgate-tools}
 BIN=$TOOLS_DIR/bin
 APISERVER_MOD=$ROOT/test/e2e/apiserver
-APT_PACKAGES=(etcd-server skopeo docker-registry openssl chromium)
+APT_PACKAGES=(etcd-server skopeo docker-registry openssl chromium python3-venv)
 HELM_VERSION=v3.19.5
+PRE_COMMIT_VERSION=4.7.0
 # Minor version of the k8s.io/client-go that helm release is built with (Kubernetes 1.34).
 HELM_K8S_MINOR=34
 # Kubernetes version = the k8s.io/kubernetes requirement of the pinned module.
@@ -88,6 +90,10 @@ oracle_cached() {
 	[ -x "$BIN/kubectl-reader-oracle" ] && [ "$(cat "$BIN/.kubectl-reader-oracle.stamp" 2>/dev/null)" = "$oracle_stamp" ]
 }
 
+precommit_cached() {
+	[ -x "$BIN/pre-commit" ] && "$BIN/pre-commit" --version 2>/dev/null | grep -qx "pre-commit $PRE_COMMIT_VERSION"
+}
+
 # --- the plan, in one line ---------------------------------------------------
 # Minutes measured on 2 cores with empty Go caches (module downloads included).
 plan=()
@@ -112,6 +118,12 @@ need_oracle=0
 if ! oracle_cached; then
 	need_oracle=1
 	plan+=("the kubectl reader oracle built with Go (~1 min after kube-apiserver, ~5 min alone)")
+	minutes=$((minutes + 1))
+fi
+need_precommit=0
+if ! precommit_cached; then
+	need_precommit=1
+	plan+=("pre-commit $PRE_COMMIT_VERSION installed with pip (~1 min)")
 	minutes=$((minutes + 1))
 fi
 if [ ${#plan[@]} -eq 0 ]; then
@@ -189,6 +201,18 @@ if [ "$need_oracle" = 1 ]; then
 	fi
 fi
 
+# --- pre-commit ---------------------------------------------------------------
+# In its own virtual environment under the cache; the tests run it as $BIN/pre-commit.
+if [ "$need_precommit" = 1 ]; then
+	log "pip install pre-commit==$PRE_COMMIT_VERSION"
+	t0=$(now)
+	act rm -rf "$TOOLS_DIR/pre-commit-venv"
+	act python3 -m venv "$TOOLS_DIR/pre-commit-venv"
+	act "$TOOLS_DIR/pre-commit-venv/bin/pip" install --quiet --disable-pip-version-check "pre-commit==$PRE_COMMIT_VERSION"
+	act ln -sf "$TOOLS_DIR/pre-commit-venv/bin/pre-commit" "$BIN/pre-commit"
+	if [ "$DRY_RUN" = 0 ]; then log "pre-commit installed in $(($(now) - t0))s"; fi
+fi
+
 # --- summary -----------------------------------------------------------------
 if [ "$DRY_RUN" = 1 ]; then
 	log "dry run: nothing changed"
@@ -202,6 +226,7 @@ if [ ${#plan[@]} -gt 0 ]; then
 	log "  skopeo:         $("$BIN/skopeo" --version)"
 	log "  openssl:        $(openssl version)"
 	log "  chromium:       $(chromium --version 2>/dev/null | head -n1)"
+	log "  pre-commit:     $("$BIN/pre-commit" --version)"
 	log "set-up took $(($(now) - started))s; binaries in $BIN (tests read TOLLGATE_TOOLS_DIR=$TOOLS_DIR)"
 fi
 echo "export PATH=$BIN:\$PATH"

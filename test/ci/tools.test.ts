@@ -43,7 +43,7 @@ describe('.ci/tools.sh --dry-run', () => {
     expect(status).toBe(0);
     // the first line says what is set up and how long the first run takes
     expect(lines[0]).toMatch(
-      /^\[tools\] setting up the test tools once, into .*empty-cache\/bin: Debian packages skopeo docker-registry \(~1 min\); helm v\S+ built with Go \(~\d+ min\); kube-apiserver v\S+ built with Go \(~\d+ min\); the kubectl reader oracle built with Go \([^)]*\)\. This first run takes about \d+ min/,
+      /^\[tools\] setting up the test tools once, into .*empty-cache\/bin: Debian packages skopeo docker-registry \(~1 min\); helm v\S+ built with Go \(~\d+ min\); kube-apiserver v\S+ built with Go \(~\d+ min\); the kubectl reader oracle built with Go \([^)]*\); pre-commit \S+ installed with pip \(~\d+ min\)\. This first run takes about \d+ min/,
     );
     const planned = lines
       .filter((line) => line.startsWith('[tools] would run: '))
@@ -58,6 +58,7 @@ describe('.ci/tools.sh --dry-run', () => {
     expect(
       planned.some((command) => /^go build .* k8s\.io\/kubernetes\/cmd\/kube-apiserver$/.test(command)),
     ).toBe(true);
+    expect(planned).toContain(`python3 -m venv ${cache}/pre-commit-venv`);
     expect(existsSync(cache)).toBe(false);
   });
 
