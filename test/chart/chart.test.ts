@@ -55,7 +55,7 @@ interface DeploymentShape extends KubeObject {
         securityContext: Record<string, unknown>;
         containers: {
           args: string[];
-          env?: { name: string; value: string }[];
+          env?: { name: string; value?: string; valueFrom?: unknown }[];
           securityContext: Record<string, unknown>;
           readinessProbe: { httpGet: unknown };
           resources: { requests?: unknown };
@@ -131,6 +131,7 @@ describe('charts/tollgate', () => {
     expect(webhook.timeoutSeconds).toBe(10);
     expect(container.args).toContain('--timeout-seconds=10');
     expect(container.env).toEqual([
+      { name: 'POD_NAME', valueFrom: { fieldRef: { fieldPath: 'metadata.name' } } },
       { name: 'NODE_OPTIONS', value: '--max-old-space-size=128 --max-semi-space-size=4' },
     ]);
     expect(webhook.namespaceSelector.matchExpressions).toEqual([
@@ -242,6 +243,69 @@ describe('charts/tollgate', () => {
         'trustedKeysConfigMap',
       ],
       [['--set', 'bundle.signature.sigKey=x'], 'sigKey'],
+    ] as const) {
+      const result = spawnSync(helm, ['template', 'tollgate', chart, ...kubeVersion, ...args], {
+        encoding: 'utf8',
+      });
+      expect(result.status, field).not.toBe(0);
+      expect(result.stderr).toContain("values don't meet the specifications of the schema");
+      expect(result.stderr).toContain(field);
+    }
+  });
+
+  it('signs the decision log’s checkpoints with a key from a Secret when one is named', () => {
+    interface KeyedPod {
+      containers: {
+        args: string[];
+        env: { name: string; valueFrom?: { fieldRef: { fieldPath: string } } }[];
+        volumeMounts: { name: string; mountPath: string }[];
+      }[];
+      volumes: { name: string; secret?: { secretName: string; defaultMode: number } }[];
+    }
+    const podOf = (args: string[]): KeyedPod =>
+      (find(template(args).objects, 'Deployment') as KubeObject & { spec: { template: { spec: KeyedPod } } })
+        .spec.template.spec;
+    const keyed = podOf([
+      ...['--set', 'decisionLog.checkpointKey.secretName=tollgate-checkpoint'],
+      ...['--set', 'decisionLog.checkpointEvery=500', '--set', 'decisionLog.checkpointIntervalSeconds=30'],
+    ]);
+    const container = keyed.containers[0];
+    if (!container) throw new Error('no container');
+    // the real `tollgate serve` parser reads the args: key file where the Secret is mounted
+    const parsed = parseServeArgs(container.args.slice(1), { cwd: '/', env: {} });
+    expect(parsed.decisionLog).toEqual({
+      keyFile: '/etc/tollgate/checkpoint-key/checkpoint.pem',
+      every: 500,
+      intervalMs: 30_000,
+    });
+    expect(container.volumeMounts).toContainEqual({
+      name: 'checkpoint-key',
+      mountPath: '/etc/tollgate/checkpoint-key',
+      readOnly: true,
+    });
+    expect(keyed.volumes.find((v) => v.name === 'checkpoint-key')?.secret).toEqual({
+      secretName: 'tollgate-checkpoint',
+      defaultMode: 0o440, // group-readable for the pod's fsGroup only
+    });
+    expect(container.env).toContainEqual({
+      name: 'POD_NAME',
+      valueFrom: { fieldRef: { fieldPath: 'metadata.name' } },
+    });
+
+    const unsigned = podOf([]);
+    expect(unsigned.containers[0]?.args.some((a) => a.startsWith('--checkpoint-key'))).toBe(false);
+    expect(
+      parseServeArgs(unsigned.containers[0]?.args.slice(1) ?? [], { cwd: '/', env: {} }).decisionLog,
+    ).toEqual({
+      every: 1000,
+      intervalMs: 60_000,
+    });
+    expect(unsigned.volumes.some((v) => v.name === 'checkpoint-key')).toBe(false);
+
+    for (const [args, field] of [
+      [['--set', 'decisionLog.checkpointKey.key=../etc/passwd'], 'key'],
+      [['--set', 'decisionLog.checkpointEvery=0'], 'checkpointEvery'],
+      [['--set', 'decisionLog.signed=true'], 'signed'],
     ] as const) {
       const result = spawnSync(helm, ['template', 'tollgate', chart, ...kubeVersion, ...args], {
         encoding: 'utf8',
