@@ -1,6 +1,8 @@
 /** The built-in policies and a bundle loader bound to them. */
 import { approvedRegistriesPolicy } from './approved-registries/index.ts';
 import { freezeWindowsPolicy } from './freeze-windows/index.ts';
+import { gitopsOnlyPolicy } from './gitops-only/index.ts';
+import { gitopsSourcesPolicy } from './gitops-sources/index.ts';
 import { bundleSchema as bundleSchemaWith, loadBundle as loadBundleWith } from './engine/bundle.ts';
 import type { CompiledBundle, LoadBundleOptions } from './engine/bundle.ts';
 import { customRuleCompiler } from './custom-rules/index.ts';
@@ -18,6 +20,8 @@ export const builtinPolicies: readonly Policy<unknown>[] = Object.freeze([
   namespaceIsolationPolicy as Policy<unknown>,
   noPublicDatabasesPolicy as Policy<unknown>,
   freezeWindowsPolicy as Policy<unknown>,
+  gitopsOnlyPolicy as Policy<unknown>,
+  gitopsSourcesPolicy as Policy<unknown>,
 ]);
 
 /** Loads a bundle against the built-in policies and custom rules. */

@@ -8,6 +8,7 @@
 import { base64url, GeneralSign, generalVerify, importJWK } from 'jose';
 import type { CryptoKey, GeneralJWS, JWK, KeyObject } from 'jose';
 import { ConfigError } from './errors/index.ts';
+import type { PolicyInput } from './types.ts';
 import { isRecord } from './workloads.ts';
 import { parseDuration } from './duration.ts';
 
@@ -376,4 +377,51 @@ export async function addApproval(
   if (signed.payload !== token.payload) throw new Error('re-encoding the payload changed it');
   const others = token.signatures.filter((signature) => protectedHeaderOf(signature)?.kid !== header.kid);
   return { payload: token.payload, signatures: [...others, ...signed.signatures] };
+}
+
+/** What a change's break-glass annotation amounts to under a bundle's settings. */
+export type BreakGlassUse =
+  | { readonly state: 'absent' }
+  | { readonly state: 'not-configured' }
+  | {
+      readonly state: 'valid';
+      /** What to record: ticket, requester, approvers, reason, expiry, scope (never the token). */
+      readonly record: Readonly<Record<string, unknown>>;
+    }
+  | { readonly state: 'invalid'; readonly reasons: readonly string[]; readonly ticket?: string };
+
+/**
+ * Reads and verifies the break-glass token a change carries (annotation {@link breakGlassAnnotation}),
+ * scoped to the change's namespace, kind and name: one reading for every policy that honours it.
+ */
+export async function useBreakGlass(
+  input: PolicyInput,
+  config: BreakGlassConfig | undefined,
+  now: Date,
+): Promise<BreakGlassUse> {
+  const token = input.object.metadata?.annotations?.[breakGlassAnnotation];
+  if (typeof token !== 'string' || token.trim() === '') return { state: 'absent' };
+  if (!config) return { state: 'not-configured' };
+  const verdict = await verifyBreakGlass(token, config, now, {
+    namespace: input.namespace,
+    kind: typeof input.object.kind === 'string' ? input.object.kind : undefined,
+    name: input.object.metadata?.name,
+  });
+  if (verdict.valid && verdict.claims)
+    return {
+      state: 'valid',
+      record: {
+        ticket: verdict.claims.ticket,
+        requester: verdict.claims.requester,
+        approvers: [...verdict.approvers],
+        reason: verdict.claims.reason,
+        expires: new Date(verdict.claims.exp * 1000).toISOString(),
+        scope: verdict.claims.scope,
+      },
+    };
+  return {
+    state: 'invalid',
+    reasons: [...verdict.reasons],
+    ...(verdict.claims ? { ticket: verdict.claims.ticket } : {}),
+  };
 }

@@ -4,6 +4,7 @@
  * UPDATEs are no change at all; and which identities are exempt.
  */
 import { ConfigError } from './errors/index.ts';
+import type { PathSegment } from './path.ts';
 import type { KubeObject, NamespaceLookup, Operation, PolicyInput, UserInfo } from './types.ts';
 import { isRecord } from './workloads.ts';
 import { labelSelectorProblems, labelSelectorSchema, matchesLabelSelector } from './label-selector.ts';
@@ -263,6 +264,31 @@ function deepEqual(left: unknown, right: unknown): boolean {
 export function isBookkeepingOnlyUpdate(input: PolicyInput): boolean {
   if (input.operation !== 'UPDATE' || !input.oldObject) return false;
   return deepEqual(withoutBookkeeping(input.object), withoutBookkeeping(input.oldObject));
+}
+
+/**
+ * The first fields (at most `limit`, breadth first) an UPDATE changes, bookkeeping aside, as paths
+ * (`spec.replicas`, `spec.template.spec.containers[0].image`), so a finding can name what was changed.
+ */
+export function changedFields(input: PolicyInput, limit = 3): PathSegment[][] {
+  if (!input.oldObject) return [];
+  const out: PathSegment[][] = [];
+  const queue: Array<[unknown, unknown, PathSegment[]]> = [
+    [withoutBookkeeping(input.oldObject), withoutBookkeeping(input.object), []],
+  ];
+  let budget = maxComparedPairs;
+  for (let item = queue.shift(); item !== undefined && out.length < limit; item = queue.shift()) {
+    const [before, after, path] = item;
+    if (before === after || --budget < 0) continue;
+    if (Array.isArray(before) && Array.isArray(after)) {
+      for (let i = 0; i < Math.max(before.length, after.length); i++)
+        queue.push([before[i], after[i], [...path, i]]);
+    } else if (isRecord(before) && isRecord(after)) {
+      for (const key of new Set([...Object.keys(before), ...Object.keys(after)]))
+        queue.push([before[key], after[key], [...path, key]]);
+    } else if (!deepEqual(before, after)) out.push(path);
+  }
+  return out;
 }
 
 /** Why the requesting identity is exempt, or undefined. CI requests carry no identity. */

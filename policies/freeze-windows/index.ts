@@ -11,7 +11,7 @@ import {
   breakGlassAnnotation,
   breakGlassSchema,
   compileBreakGlass,
-  verifyBreakGlass,
+  useBreakGlass,
 } from '../engine/break-glass.ts';
 import type { EntityCalendar } from './calendar.ts';
 import { compileEntity, entitySchema } from './calendar.ts';
@@ -185,48 +185,29 @@ export const freezeWindowsPolicy: Policy<FreezeWindowsParams> = {
     const exempt = exemptIdentity(params.exempt, input.userInfo);
     if (exempt) return skip(`${exempt} from freeze windows`);
     const last = frozen[frozen.length - 1] as ActiveFreeze;
-    const token = input.object.metadata?.annotations?.[breakGlassAnnotation];
+    const glass = await useBreakGlass(input, params.breakGlass, context.now);
     let tokenFinding: FindingDraft | undefined;
-    if (typeof token === 'string' && token.trim() !== '') {
-      if (!params.breakGlass) {
-        tokenFinding = {
-          path: annotationPath,
-          message: `${breakGlassNotConfigured}: the break-glass approval on this object is not checked and unfreezes nothing`,
-          fix: `merge after ${last.endLocal} ${last.zone}, or ask the policy owners to add approver keys under spec.breakGlass in the bundle`,
-          details: { reasons: [breakGlassNotConfigured] },
-        };
-      } else {
-        const verdict = await verifyBreakGlass(token, params.breakGlass, context.now, {
-          namespace: input.namespace,
-          kind: typeof input.object.kind === 'string' ? input.object.kind : undefined,
-          name: input.object.metadata?.name,
-        });
-        if (verdict.valid && verdict.claims) {
-          tools.record({
-            kind: 'break-glass',
-            data: {
-              ticket: verdict.claims.ticket,
-              requester: verdict.claims.requester,
-              approvers: [...verdict.approvers],
-              reason: verdict.claims.reason,
-              expires: new Date(verdict.claims.exp * 1000).toISOString(),
-              scope: verdict.claims.scope,
-              windows: frozen.map((w) => `${w.window}/${w.entity}`),
-            },
-          });
-          return [];
-        }
-        tokenFinding = {
-          path: annotationPath,
-          message: `break-glass approval rejected: ${verdict.reasons.join('; ')}`,
-          fix: `have approvers (re)sign with "tollgate break-glass approve" and check it with "tollgate break-glass inspect", or merge after ${last.endLocal} ${last.zone}`,
-          details: {
-            reasons: [...verdict.reasons],
-            ...(verdict.claims ? { ticket: verdict.claims.ticket } : {}),
-          },
-        };
-      }
+    if (glass.state === 'valid') {
+      tools.record({
+        kind: 'break-glass',
+        data: { ...glass.record, windows: frozen.map((w) => `${w.window}/${w.entity}`) },
+      });
+      return [];
     }
+    if (glass.state === 'not-configured')
+      tokenFinding = {
+        path: annotationPath,
+        message: `${breakGlassNotConfigured}: the break-glass approval on this object is not checked and unfreezes nothing`,
+        fix: `merge after ${last.endLocal} ${last.zone}, or ask the policy owners to add approver keys under spec.breakGlass in the bundle`,
+        details: { reasons: [breakGlassNotConfigured] },
+      };
+    if (glass.state === 'invalid')
+      tokenFinding = {
+        path: annotationPath,
+        message: `break-glass approval rejected: ${glass.reasons.join('; ')}`,
+        fix: `have approvers (re)sign with "tollgate break-glass approve" and check it with "tollgate break-glass inspect", or merge after ${last.endLocal} ${last.zone}`,
+        details: { reasons: [...glass.reasons], ...(glass.ticket ? { ticket: glass.ticket } : {}) },
+      };
     const findings: FindingDraft[] = frozen.map((window) => ({
       path: formatPath(['metadata', 'name']),
       message: `${input.operation} of ${input.object.kind ?? 'object'} ${input.object.metadata?.name ?? ''} is frozen by window "${window.window}" of ${window.entity} (${window.zone}) from ${window.startLocal} until ${window.endLocal}: merge after ${window.endLocal} ${window.zone}`,

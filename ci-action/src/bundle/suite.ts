@@ -2,7 +2,8 @@
  * `tollgate bundle test`: bundle test suites in the manner of `gator verify` and `kyverno test`.
  * A suite names a bundle and cases; each case is a manifest file (evaluated exactly as
  * `tollgate check` does) or an admission request (inline or an AdmissionReview file, for UPDATE,
- * DELETE and identity-dependent cases) with the expected status per policy and optionally the
+ * DELETE and identity-dependent cases; a manifest with `userInfo` is judged as that identity's CREATE)
+ * with the expected status per policy and optionally the
  * expected finding paths. A case whose expected denial passes is reported loudly.
  */
 import { readFile } from 'node:fs/promises';
@@ -61,6 +62,11 @@ export const suiteSchema = {
           document: { type: 'integer', minimum: 0, description: 'document index in the manifest file' },
           request: { type: 'object', description: 'an admission request or a whole AdmissionReview' },
           requestFile: { type: 'string', description: 'an AdmissionReview file (JSON or YAML)' },
+          userInfo: {
+            type: 'object',
+            description:
+              'with manifest: judge the document as the CREATE this identity sends to the webhook (point admission), for policies that decide on who asks',
+          },
           namespaces: {
             type: 'array',
             items: { type: 'object' },
@@ -105,6 +111,7 @@ interface SuiteCase {
   document?: number;
   request?: Record<string, unknown>;
   requestFile?: string;
+  userInfo?: Record<string, unknown>;
   namespaces?: KubeObject[];
   point?: EnforcementPoint;
   now?: string;
@@ -191,7 +198,8 @@ async function runCase(
   bundle: CompiledBundle,
   base: string,
 ): Promise<CaseResult> {
-  const request = testCase.request !== undefined || testCase.requestFile !== undefined;
+  const request =
+    testCase.request !== undefined || testCase.requestFile !== undefined || testCase.userInfo !== undefined;
   const point: EnforcementPoint = testCase.point ?? suite.point ?? (request ? 'admission' : 'ci');
   const now = new Date(testCase.now ?? suite.now ?? '2026-01-01T00:00:00Z');
   const outcome: CaseResult = { name: testCase.name, point, passed: false, failures: [] };
@@ -302,6 +310,15 @@ async function runCase(
  */
 async function admissionRequestOf(testCase: SuiteCase, base: string): Promise<AdmissionRequest> {
   let raw: unknown = testCase.request;
+  if (testCase.userInfo !== undefined && testCase.manifest !== undefined) {
+    const file = resolve(base, testCase.manifest);
+    const parsed = parseManifests(relative(base, file), await readFile(file, 'utf8'));
+    const wanted = testCase.document ?? 0;
+    const object = parsed.manifests.find((m) => m.document.index === wanted)?.object;
+    if (!object) throw new Error(`${testCase.manifest} has no document ${wanted}`);
+    const namespace = object.metadata?.namespace;
+    raw = { operation: 'CREATE', object, userInfo: testCase.userInfo, ...(namespace ? { namespace } : {}) };
+  }
   if (testCase.requestFile !== undefined)
     raw = parse(await readFile(resolve(base, testCase.requestFile), 'utf8'));
   if (isRecord(raw) && raw.kind === 'AdmissionReview') return parseAdmissionReview(raw);
