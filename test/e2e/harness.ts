@@ -312,6 +312,8 @@ export interface AuditEvent {
   readonly verb: string;
   readonly requestURI: string;
   readonly user?: { readonly username?: string };
+  /** The identity the request acted as (Impersonate-User), when it impersonated one. */
+  readonly impersonatedUser?: { readonly username?: string };
   readonly objectRef?: {
     readonly resource?: string;
     readonly namespace?: string;

@@ -23,6 +23,8 @@ export interface RequestOptions {
   readonly dryRun?: boolean;
   readonly query?: Readonly<Record<string, string>>;
   readonly contentType?: string;
+  /** Act as another identity through the API server's impersonation headers (the admin may impersonate anyone). */
+  readonly impersonate?: { readonly user: string; readonly groups?: readonly string[] };
 }
 
 /** A Kubernetes `Status` object, as returned with errors such as a webhook's 403. */
@@ -93,7 +95,11 @@ export class KubeClient {
     for (const [key, value] of Object.entries(options.query ?? {})) url.searchParams.set(key, value);
     if (options.dryRun) url.searchParams.set('dryRun', 'All');
     const payload = body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body);
-    const headers: Record<string, string> = { Accept: 'application/json' };
+    const headers: Record<string, string | string[]> = { Accept: 'application/json' };
+    if (options.impersonate) {
+      headers['Impersonate-User'] = options.impersonate.user;
+      if (options.impersonate.groups) headers['Impersonate-Group'] = [...options.impersonate.groups];
+    }
     if (payload !== undefined) {
       headers['Content-Type'] = options.contentType ?? 'application/json';
       headers['Content-Length'] = String(Buffer.byteLength(payload));
