@@ -87,6 +87,8 @@ export const gitopsOnlyPolicy: Policy<GitOpsOnlyParams> = {
   // webhook is down. kubectl scale arrives on */scale.
   admissionRules: [
     { apiGroups: ['*'], resources: ['*'], operations: ['CREATE', 'UPDATE', 'DELETE'], scope: 'Namespaced' },
+    // Namespace objects explicitly: relabelling a production namespace out of scope is a change too.
+    { apiGroups: [''], resources: ['namespaces'], operations: ['CREATE', 'UPDATE', 'DELETE'] },
     { apiGroups: ['*'], resources: ['*/scale'], operations: ['UPDATE'], scope: 'Namespaced' },
   ],
   compile(raw, bundle) {
