@@ -43,8 +43,8 @@ const help = `usage:
                                [--format text|json]
 
 request  writes an unsigned request (JWS General JSON serialization, no signatures yet) with the claims.
-approve  adds your signature (ES256/ES384/EdDSA private key as JWK JSON or PKCS#8 PEM; kid = your
-         approver id, from the JWK or --kid) over the same payload; signatures of others are kept.
+approve  adds your signature (an Ed25519, EC P-256/P-384 or RSA >= 2048-bit private key as JWK JSON
+         or PEM; kid = your approver id, from the JWK or --kid) over the same payload; signatures of others are kept.
 inspect  prints claims and approvers and whether the token is valid now for the bundle (exit 0 valid,
          1 invalid). TOKEN may be a manifest carrying the annotation ${breakGlassAnnotation}; its
          namespace, kind and name are then checked against the token's scope. The embedded finance

@@ -18,6 +18,7 @@ import {
 import { formatSuite, runSuite } from '../../ci-action/src/bundle/suite.ts';
 import { formatValidation, validateBundle } from '../../ci-action/src/bundle/validate.ts';
 import { loadManifests } from '../../ci-action/src/gate/manifests.ts';
+import { loadNamespaceInventory } from '../../ci-action/src/gate/namespaces.ts';
 import { parseNow } from '../flags.ts';
 import type { CommandIO } from '../io.ts';
 import { UsageError } from '../io.ts';
@@ -33,10 +34,11 @@ const help = `usage: tollgate bundle <subcommand> [options]
       Writes a detached JWS (RFC 7797, b64:false) over the bundle's exact bytes (default FILE.jws).
   verify FILE --trusted-keys JWKS|PEM [--sig FILE.jws]
       Checks the signature. Exit 0 valid, 2 unsigned, tampered or untrusted.
-  diff OLD NEW [--corpus DIR...] [--point ci|admission|audit] [--now ISO-8601] [--format text|json]
-       [--fail-on-new-denials]
+  diff OLD NEW [--corpus DIR...] [--namespaces FILE] [--point ci|admission|audit] [--now ISO-8601]
+       [--format text|json] [--fail-on-new-denials]
       What changed, and which resources of the corpus change verdict (judged as tollgate check
-      does, or with --point admission as the webhook does).
+      does, or with --point admission as the webhook does). --namespaces is the trusted namespace
+      inventory the corpus is judged with, as for tollgate check.
   schema [--out FILE]
       Prints the bundle JSON Schema (built-in policies and custom rules).
 `;
@@ -172,6 +174,7 @@ export async function run(args: string[], io: CommandIO): Promise<number> {
     case 'diff': {
       const { values, positionals } = parse(rest, {
         corpus: { type: 'string', multiple: true },
+        namespaces: { type: 'string' },
         now: { type: 'string' },
         format: { type: 'string', short: 'f' },
         'fail-on-new-denials': { type: 'boolean' },
@@ -199,8 +202,13 @@ export async function run(args: string[], io: CommandIO): Promise<number> {
       const point = values.point ?? 'ci';
       if (point !== 'ci' && point !== 'admission' && point !== 'audit')
         throw new UsageError(`--point must be ci, admission or audit, not "${String(point)}"`);
+      const namespaces =
+        typeof values.namespaces === 'string'
+          ? (await loadNamespaceInventory(values.namespaces, io.cwd)).lookup
+          : undefined;
       const diff = await diffBundles(before, after, {
         point,
+        ...(namespaces ? { namespaces } : {}),
         now: parseNow(values.now as string | undefined),
         ...(manifests ? { manifests } : {}),
       });

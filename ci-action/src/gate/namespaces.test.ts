@@ -4,11 +4,12 @@
  * Run through the real CLI in-process, on a real git repository.
  */
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { main } from '../../../cli/main.ts';
+import { defaultBundlePath } from '../../../io/default-bundle.ts';
 import { loadNamespaceInventory } from './namespaces.ts';
 
 const now = '2026-11-10T12:00:00Z';
@@ -132,6 +133,51 @@ describe('namespace labels in CI come from the trusted inventory only', () => {
     );
     expect(missing.code).toBe(2);
     expect(missing.stderr).toContain('namespaces.yaml@no-such-ref: cannot read the namespace inventory');
+  });
+
+  it('bundle diff judges its corpus with the same inventory', async () => {
+    const baseline = readFileSync(defaultBundlePath, 'utf8');
+    // The old bundle does not enforce namespace-isolation; the new one (the baseline) does.
+    const old = baseline.replace(/(namespace-isolation:\n\s+enforcement:) deny/, '$1 off');
+    expect(old).not.toBe(baseline);
+    writeFileSync(join(repo, 'old.yaml'), old);
+    writeFileSync(join(repo, 'new.yaml'), baseline);
+    writeFileSync(join(repo, 'cross.yaml'), binding);
+    const diff = async (...extra: string[]) => {
+      let stdout = '';
+      const code = await main(
+        [
+          'bundle',
+          'diff',
+          'old.yaml',
+          'new.yaml',
+          '--corpus',
+          'cross.yaml',
+          '--format',
+          'json',
+          '--now',
+          now,
+          ...extra,
+        ],
+        {
+          stdout: (t) => void (stdout += t),
+          stderr: () => undefined,
+          stdin: async () => '',
+          cwd: repo,
+          env: process.env,
+        },
+      );
+      expect(code).toBe(0);
+      return (JSON.parse(stdout) as { corpus: { newlyDenied: unknown[] } }).corpus.newlyDenied.length;
+    };
+    // Without labels tenant-evil is an unknown tenant: its binding of tenant-acme's account is denied.
+    expect(await diff()).toBe(1);
+    // An inventory where both namespaces belong to tenant acme: the same binding stays within the tenant.
+    writeFileSync(
+      join(repo, 'one-tenant.yaml'),
+      namespace('tenant-acme', 'acme') + '---\n' + namespace('tenant-evil', 'acme'),
+    );
+    expect(await diff('--namespaces', 'one-tenant.yaml')).toBe(0);
   });
 
   it('reads a kubectl get namespaces -o yaml List', async () => {
