@@ -32,31 +32,71 @@ export interface ManifestSet {
   readonly files: number;
 }
 
-const manifestExtensions = /\.(ya?ml|json)$/i;
-/** Kustomize's own configuration files (check overlays with --render kustomize:DIR). */
-const kustomizationFile = /^(kustomization\.ya?ml|Kustomization)$/;
+/**
+ * The extensions kubectl's directory walk reads (cli-runtime FileExtensions, compared with Go's
+ * filepath.Ext: case-sensitive, the text from the last dot, so `.yaml` alone counts).
+ */
+const kubectlExtensions = new Set(['.json', '.yaml', '.yml']);
+
+/** Whether `kubectl apply -f DIR` reads a file of this name. */
+export function kubectlReadsName(name: string): boolean {
+  const dot = name.lastIndexOf('.');
+  return dot >= 0 && kubectlExtensions.has(name.slice(dot));
+}
+
+/** What to do with Helm chart directories met in a walk. */
+export interface DiscoverOptions {
+  /** Chart directories (absolute) rendered by `--render helm:`; their raw files are not read. */
+  readonly renderedCharts?: ReadonlySet<string>;
+}
+
+/** A chart directory found where manifests were expected, as an input error. */
+export function unrenderedChart(dir: string): ManifestError {
+  return {
+    file: dir,
+    line: 0,
+    column: 0,
+    message:
+      'a Helm chart (Chart.yaml) was found and not judged: its templates are not manifests. ' +
+      `Check it with --render helm:${dir}`,
+  };
+}
 
 /**
- * Expands paths (files or directories) to files. Directories are walked recursively, skipping
- * hidden entries, node_modules, Helm chart directories (a Chart.yaml) and kustomization files.
+ * Expands paths (files or directories) to files as `kubectl apply -R -f` does: every `.yaml`,
+ * `.yml` and `.json` file (hidden ones, kustomization files and node_modules included) and every
+ * symlink of such a name (read through; a loop or a directory is an input error). kubectl reads a
+ * Helm chart's templates as manifests; tollgate reports a chart directory (Chart.yaml) it was not
+ * asked to render as an input error naming `--render helm:`, so it never passes unjudged. A FIFO,
+ * socket or device of a manifest name is an input error (kubectl would block on it).
  */
 export async function discoverFiles(
   paths: readonly string[],
   cwd: string,
-): Promise<{ files: string[]; errors: ManifestError[] }> {
+  options: DiscoverOptions = {},
+): Promise<{ files: string[]; errors: ManifestError[]; charts: string[] }> {
   const files: string[] = [];
   const errors: ManifestError[] = [];
+  const charts: string[] = [];
   const walk = async (path: string): Promise<void> => {
     const entries = await readdir(path, { withFileTypes: true });
-    entries.sort((a, b) => a.name.localeCompare(b.name));
-    // A Helm chart's files are templates, not manifests: check charts with --render helm:DIR.
-    if (entries.some((entry) => entry.isFile() && entry.name === 'Chart.yaml')) return;
+    entries.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+    if (entries.some((entry) => entry.isFile() && entry.name === 'Chart.yaml')) {
+      if (!options.renderedCharts?.has(path)) charts.push(displayPath(path, cwd));
+      return;
+    }
     for (const entry of entries) {
-      if (entry.name.startsWith('.') || entry.name === 'node_modules') continue;
-      if (kustomizationFile.test(entry.name)) continue;
       const full = join(path, entry.name);
       if (entry.isDirectory()) await walk(full);
-      else if (entry.isFile() && manifestExtensions.test(entry.name)) files.push(full);
+      else if (!kubectlReadsName(entry.name)) continue;
+      else if (entry.isFile() || entry.isSymbolicLink()) files.push(full);
+      else
+        errors.push({
+          file: displayPath(full, cwd),
+          line: 0,
+          column: 0,
+          message: 'cannot read: not a regular file (a FIFO, socket or device); kubectl would try to read it',
+        });
     }
   };
   for (const path of paths) {
@@ -82,7 +122,7 @@ export async function discoverFiles(
       });
     }
   }
-  return { files: [...new Set(files)].map((file) => displayPath(file, cwd)), errors };
+  return { files: [...new Set(files)].map((file) => displayPath(file, cwd)), errors, charts };
 }
 
 function displayPath(file: string, cwd: string): string {
@@ -118,6 +158,7 @@ export async function loadManifests(
   paths: readonly string[],
   cwd: string,
   readStdin: () => Promise<string>,
+  options: DiscoverOptions = {},
 ): Promise<ManifestSet> {
   const manifests: Manifest[] = [];
   const errors: ManifestError[] = [];
@@ -129,8 +170,8 @@ export async function loadManifests(
     errors.push(...parsed.errors);
     files++;
   }
-  const discovered = await discoverFiles(filePaths, cwd);
-  errors.push(...discovered.errors);
+  const discovered = await discoverFiles(filePaths, cwd, options);
+  errors.push(...discovered.errors, ...discovered.charts.map(unrenderedChart));
   // Read ahead a window of files concurrently (the disk waits overlap the parsing), and parse in order.
   const readAhead = 32;
   const read = (file: string): Promise<Uint8Array | NodeJS.ErrnoException> =>

@@ -53,18 +53,30 @@ async function checked(paths: string[], onlyFiles?: Set<string>): Promise<string
 }
 
 describe('paths', () => {
-  it('walks directories, skipping Helm chart directories and kustomization files', async () => {
-    expect(await checked(['k8s'])).toEqual([
+  it('walks directories as kubectl -R does: kustomization files are read, an unrendered Helm chart is an input error', async () => {
+    const result = await runPipeline({
+      paths: ['k8s'],
+      cwd: dir,
+      bundle,
+      now: new Date('2026-11-22T12:00:00Z'),
+      readStdin: async () => '',
+    });
+    expect(result.files.sort()).toEqual([
       'k8s/prod/a.yaml',
       'k8s/prod/b.yml',
       'k8s/sandbox/c.yaml',
       'k8s/sandbox/nested/d.yaml',
     ]);
+    expect(result.errors.map((e) => e.file).sort()).toEqual(['k8s/charts/x', 'k8s/kustomization.yaml']);
+    expect(result.errors.find((e) => e.file === 'k8s/charts/x')?.message).toContain(
+      '--render helm:k8s/charts/x',
+    );
   });
 
   it('expands globs and applies ! excludes (directory prefixes and patterns)', async () => {
-    expect(await checked(['k8s/**/*.yaml', '!k8s/sandbox/**'])).toEqual(['k8s/prod/a.yaml']);
-    expect(await checked(['k8s', '!k8s/sandbox'])).toEqual(['k8s/prod/a.yaml', 'k8s/prod/b.yml']);
+    const skipped = ['!k8s/charts', '!k8s/kustomization.yaml'];
+    expect(await checked(['k8s/**/*.yaml', '!k8s/sandbox/**', ...skipped])).toEqual(['k8s/prod/a.yaml']);
+    expect(await checked(['k8s', '!k8s/sandbox', ...skipped])).toEqual(['k8s/prod/a.yaml', 'k8s/prod/b.yml']);
   });
 
   it('reports a glob that matches nothing', async () => {

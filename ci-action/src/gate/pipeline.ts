@@ -8,7 +8,7 @@ import { dirname, join, relative, resolve } from 'node:path';
 import type { CompiledBundle, NamespaceLookup, PolicyServices } from '../../../policies/index.ts';
 import { checkManifests, summarize } from './check.ts';
 import type { CheckSummary, ResourceReport } from './check.ts';
-import { discoverFiles, loadManifests, parseManifests } from './manifests.ts';
+import { discoverFiles, loadManifests, parseManifests, unrenderedChart } from './manifests.ts';
 import type { Manifest, ManifestError } from './manifests.ts';
 import { attributeRendered, renderSource, takeKustomizeOrigin } from './render.ts';
 import type { RenderedSource, RenderSpec } from './render.ts';
@@ -43,14 +43,18 @@ export interface PipelineResult {
 
 const globChars = /[*?[\]{}]/;
 
-/** Expands glob patterns (relative to cwd) to paths; plain paths and `-` pass through. `!pattern` excludes. */
+/**
+ * Expands glob patterns (relative to cwd) to paths; plain paths and `-` pass through. `!pattern`
+ * excludes. A match inside a Helm chart directory is not a manifest: the chart is returned instead.
+ */
 export async function expandPaths(
   patterns: readonly string[],
   cwd: string,
-): Promise<{ paths: string[]; excludes: string[]; errors: ManifestError[] }> {
+): Promise<{ paths: string[]; excludes: string[]; errors: ManifestError[]; charts: string[] }> {
   const paths: string[] = [];
   const excludes = patterns.filter((p) => p.startsWith('!')).map((p) => p.slice(1));
   const errors: ManifestError[] = [];
+  const charts = new Set<string>();
   for (const pattern of patterns) {
     if (pattern.startsWith('!')) continue;
     if (pattern === '-' || !globChars.test(pattern)) {
@@ -58,26 +62,25 @@ export async function expandPaths(
       continue;
     }
     const matches: string[] = [];
-    for await (const match of glob(pattern, { cwd, exclude: (name) => name === 'node_modules' })) {
-      matches.push(match);
+    let matched = 0;
+    for await (const match of glob(pattern, { cwd })) {
+      matched++;
+      const chart = await chartAround(match, cwd);
+      if (chart) charts.add(chart);
+      else matches.push(match);
     }
-    const kept: string[] = [];
-    for (const match of matches) if (!(await skippedByWalkRules(match, cwd))) kept.push(match);
-    matches.length = 0;
-    matches.push(...kept);
-    if (matches.length === 0) {
+    if (matched === 0) {
       errors.push({ file: pattern, line: 0, column: 0, message: 'the glob pattern matches no file' });
     }
     paths.push(...matches.sort());
   }
-  return { paths, excludes, errors };
+  return { paths, excludes, errors, charts: [...charts].sort() };
 }
 
 const chartDirs = new Map<string, Promise<boolean>>();
 
-/** Glob matches follow the directory walk's rules: no kustomization files, nothing inside a Helm chart. */
-async function skippedByWalkRules(file: string, cwd: string): Promise<boolean> {
-  if (/(^|\/)(kustomization\.ya?ml|Kustomization)$/.test(file)) return true;
+/** The Helm chart directory (one holding a Chart.yaml) a glob match lies in, if any. */
+async function chartAround(file: string, cwd: string): Promise<string | undefined> {
   let dir = dirname(file);
   while (dir !== '.' && dir !== '/' && dir !== '') {
     const key = resolve(cwd, dir);
@@ -86,10 +89,10 @@ async function skippedByWalkRules(file: string, cwd: string): Promise<boolean> {
       isChart = exists(join(key, 'Chart.yaml'));
       chartDirs.set(key, isChart);
     }
-    if (await isChart) return true;
+    if (await isChart) return dir;
     dir = dirname(dir);
   }
-  return false;
+  return undefined;
 }
 
 function excluded(file: string, excludes: readonly string[], cwd: string): boolean {
@@ -126,9 +129,24 @@ export async function runPipeline(options: PipelineOptions): Promise<PipelineRes
   const errors: ManifestError[] = [...expanded.errors];
   const fileArgs = expanded.paths.filter((p) => p !== '-');
   let selected: string[] = fileArgs;
+  // Charts rendered by --render helm: are judged through their rendering, not file by file.
+  const renderedCharts = new Set(
+    (options.render ?? []).flatMap((spec) => (spec.kind === 'helm' ? [resolve(cwd, spec.chart)] : [])),
+  );
+  for (const chart of expanded.charts)
+    if (!renderedCharts.has(resolve(cwd, chart)) && !excluded(chart, expanded.excludes, cwd))
+      errors.push(unrenderedChart(chart));
   if (options.onlyFiles || expanded.excludes.length > 0) {
-    const discovered = await discoverFiles(fileArgs, cwd);
+    const discovered = await discoverFiles(fileArgs, cwd, { renderedCharts });
     errors.push(...discovered.errors);
+    const changed = [...(options.onlyFiles ?? [])];
+    for (const chart of discovered.charts) {
+      const inside = (file: string): boolean => file === chart || file.startsWith(`${chart}/`);
+      if (excluded(chart, expanded.excludes, cwd)) continue;
+      // With only the changed files, a chart matters when a change is inside it.
+      if (options.onlyFiles && !changed.some((file) => inside(relative(cwd, resolve(cwd, file))))) continue;
+      errors.push(unrenderedChart(chart));
+    }
     selected = discovered.files.filter(
       (file) =>
         !excluded(file, expanded.excludes, cwd) &&
@@ -144,7 +162,7 @@ export async function runPipeline(options: PipelineOptions): Promise<PipelineRes
   const wantsStdin = expanded.paths.includes('-');
   const set =
     selected.length > 0 || wantsStdin
-      ? await loadManifests(wantsStdin ? [...selected, '-'] : selected, cwd, readStdin)
+      ? await loadManifests(wantsStdin ? [...selected, '-'] : selected, cwd, readStdin, { renderedCharts })
       : { manifests: [] as Manifest[], errors: [] as ManifestError[], files: 0 };
   errors.push(...set.errors);
   const manifests = [...set.manifests];
