@@ -3,7 +3,8 @@
  * it: a git repository whose .pre-commit-config.yaml names this repository at its committed HEAD,
  * `pre-commit install`, then `git commit`: a denied manifest stops the commit with tollgate's
  * findings on the file's lines, an allowed one commits. pre-commit comes from `.ci/tools.sh` (the
- * set-up step of `npm test`); its clones live in the tool cache, so a HEAD already tried is reused.
+ * set-up step of `npm test`); its clone of this repository (with its npm install, about 500 MB) lives
+ * in the scratch directory and goes with it.
  */
 import { spawnSync } from 'node:child_process';
 import type { SpawnSyncReturns } from 'node:child_process';
@@ -12,7 +13,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { repoRoot } from '../support/run-action.ts';
-import { toolPath, toolsDir } from '../e2e/tools.ts';
+import { toolPath } from '../e2e/tools.ts';
 
 const preCommit = toolPath('pre-commit');
 const scratch = mkdtempSync(join(tmpdir(), 'tollgate-pre-commit-'));
@@ -20,7 +21,7 @@ afterAll(() => rmSync(scratch, { recursive: true, force: true }));
 
 const env = {
   ...process.env,
-  PRE_COMMIT_HOME: join(toolsDir(), 'pre-commit-home'),
+  PRE_COMMIT_HOME: join(scratch, 'pre-commit-home'),
   GIT_AUTHOR_NAME: 'Test',
   GIT_AUTHOR_EMAIL: 'test@example.com',
   GIT_COMMITTER_NAME: 'Test',
