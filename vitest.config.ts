@@ -15,7 +15,8 @@ export default defineConfig({
       'bin/**/*.test.ts',
     ],
     exclude: ['**/node_modules/**', 'test/e2e/**', 'ci-action/dist/**'],
-    testTimeout: 30_000,
+    // Generous: several tests run the real CLI or server, and CI machines are shared.
+    testTimeout: 60_000,
     hookTimeout: 120_000,
   },
 });
