@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { codeScanningErrors, sarifSchemaErrors } from '../test/support/sarif-validator.ts';
 import type { PolicyResult } from '../policies/index.ts';
 import type { AuditResult } from './audit.ts';
-import { auditExitCode, auditText, renderAudit } from './format.ts';
+import { auditDocument, auditExitCode, auditText, renderAudit } from './format.ts';
 import { buildReports, resultsPerReport } from './reports.ts';
 
 const fail: PolicyResult = {
@@ -95,6 +95,15 @@ describe('audit reports', () => {
       resources: [{ kind: 'Pod', name: 'bad-0', namespace: 'pay', uid: 'bad-0' }],
       timestamp: { seconds: Date.parse('2026-11-30T11:00:00Z') / 1000, nanos: 0 },
     });
+  });
+
+  it('streams the JSON document object by object, byte for byte what one stringify prints', () => {
+    for (const result of [audit(3, 2), { ...audit(0, 0), drift: undefined }]) {
+      const { drift: _drift, ...rest } = result;
+      const plain = result.drift ? result : rest;
+      expect(renderAudit('json', plain)).toBe(`${JSON.stringify(auditDocument(plain), null, 2)}\n`);
+      expect(JSON.parse(renderAudit('json', plain))).toEqual(auditDocument(plain));
+    }
   });
 
   it('prints SARIF that code scanning accepts', () => {

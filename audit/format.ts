@@ -61,9 +61,32 @@ export function auditExitCode(result: AuditResult): number {
 
 /** Renders an audit in a format. */
 export function renderAudit(format: AuditFormat, result: AuditResult): string {
+  return [...renderAuditChunks(format, result)].join('');
+}
+
+/**
+ * Renders an audit in pieces: the JSON document object by object, so a large audit is never one
+ * string of its whole size (the other formats come in one piece).
+ */
+export function* renderAuditChunks(format: AuditFormat, result: AuditResult): Generator<string> {
+  if (format !== 'json') {
+    yield renderWhole(format, result);
+    return;
+  }
+  const { objects, ...head } = auditDocument(result) as { objects: readonly unknown[] };
+  if (objects.length === 0) {
+    yield `${JSON.stringify({ ...head, objects }, null, 2)}\n`;
+    return;
+  }
+  const opening = JSON.stringify({ ...head, objects: [] }, null, 2);
+  yield `${opening.slice(0, opening.lastIndexOf('[]'))}[\n`;
+  for (const [index, object] of objects.entries())
+    yield `    ${JSON.stringify(object, null, 2).replace(/\n/g, '\n    ')}${index < objects.length - 1 ? ',' : ''}\n`;
+  yield '  ]\n}\n';
+}
+
+function renderWhole(format: Exclude<AuditFormat, 'json'>, result: AuditResult): string {
   switch (format) {
-    case 'json':
-      return `${JSON.stringify(auditDocument(result), null, 2)}\n`;
     case 'sarif':
       return `${JSON.stringify(auditSarif(result), null, 2)}\n`;
     case 'policyreport':
@@ -86,8 +109,8 @@ export function auditDocument(result: AuditResult): Record<string, unknown> {
     resources: result.resources,
     forbidden: result.forbidden,
     summary: summarizeAudit(result),
-    objects: result.audited,
     ...(result.drift ? { drift: result.drift } : {}),
+    objects: result.audited,
   };
 }
 

@@ -19,7 +19,7 @@ import {
   auditExitCode,
   auditFormats,
   isAuditFormat,
-  renderAudit,
+  renderAuditChunks,
   summarizeAudit,
 } from '../../audit/format.ts';
 import { buildReports, writeReports } from '../../audit/reports.ts';
@@ -152,7 +152,7 @@ export async function run(args: string[], io: CommandIO): Promise<number> {
   try {
     if (!minutes) {
       const result = await once();
-      io.stdout(renderAudit(format, result));
+      for (const chunk of renderAuditChunks(format, result)) io.stdout(chunk);
       return auditExitCode(result);
     }
     await repeat(once, minutes, metricsPort, io);
