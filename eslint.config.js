@@ -37,7 +37,16 @@ const ioModules = [
 ];
 
 export default tseslint.config(
-  { ignores: ['node_modules/**', 'ci-action/dist/**', 'coverage/**', 'charts/**'] },
+  {
+    ignores: [
+      'node_modules/**',
+      'ci-action/dist/**',
+      'dist/**',
+      'coverage/**',
+      'charts/**',
+      '**/*.generated.js',
+    ],
+  },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {

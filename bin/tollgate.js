@@ -1,29 +1,76 @@
 #!/usr/bin/env node
-// Entry point of the `tollgate` command. The sources are TypeScript run by Node's type stripping
-// (Node >= 22.12; unflagged from 22.18/23.6), so this shim only checks the runtime and hands over.
+// Entry point of the `tollgate` command. It runs the JavaScript compiled ahead of time into dist/
+// (scripts/build.ts; `npm ci` and `npm pack` build it), never TypeScript type stripping.
+//  - On a Node older than 22.12 it hands over to the Node 24 installed with tollgate (the `node`
+//    npm package), as npx does in a clone.
+//  - It turns on Node's compile cache, so later starts skip parsing and compiling the bundle.
+//  - In a clone (scripts/build.ts beside dist/), it rebuilds dist/ first when a source file the
+//    build read is newer than the build, so `npx tollgate` never runs stale code.
 import { spawnSync } from 'node:child_process';
+import { existsSync, readFileSync, statSync } from 'node:fs';
+import module from 'node:module';
 import { fileURLToPath } from 'node:url';
 
+const root = fileURLToPath(new URL('..', import.meta.url));
 const [major = 0, minor = 0] = process.versions.node.split('.').map(Number);
+
 if (major < 22 || (major === 22 && minor < 12)) {
-  process.stderr.write(
-    `tollgate needs Node.js >= 22.12 (Node 24 LTS recommended); this is ${process.version}.\n` +
-      'Run it through npm (npx tollgate ...), which uses the Node 24 installed with the project.\n',
-  );
-  process.exit(2);
-}
-if (!process.features.typescript) {
-  const result = spawnSync(
-    process.execPath,
-    [
-      '--experimental-strip-types',
-      '--no-warnings=ExperimentalWarning',
-      fileURLToPath(import.meta.url),
-      ...process.argv.slice(2),
-    ],
-    { stdio: 'inherit' },
-  );
+  let own;
+  try {
+    own = `${module
+      .createRequire(import.meta.url)
+      .resolve('node/package.json')
+      .slice(0, -'package.json'.length)}bin/node`;
+  } catch {
+    own = undefined;
+  }
+  if (!own || !existsSync(own) || process.env.TOLLGATE_REEXEC === '1') {
+    process.stderr.write(
+      `tollgate needs Node.js >= 22.12 (Node 24 LTS recommended); this is ${process.version}.\n` +
+        'Run it through npm (npx tollgate ...), which uses the Node 24 installed with the project.\n',
+    );
+    process.exit(2);
+  }
+  const result = spawnSync(own, [fileURLToPath(import.meta.url), ...process.argv.slice(2)], {
+    stdio: 'inherit',
+    env: { ...process.env, TOLLGATE_REEXEC: '1' },
+  });
   process.exit(result.status ?? 2);
 }
-const { main } = await import('../cli/main.ts');
+
+module.enableCompileCache?.();
+
+/** In a clone: whether dist/ is missing or older than a file it was built from. */
+function distIsStale() {
+  if (!existsSync(`${root}scripts/build.ts`)) return false;
+  let info;
+  try {
+    info = JSON.parse(readFileSync(`${root}dist/build-info.json`, 'utf8'));
+  } catch {
+    return true;
+  }
+  const builtAt = Date.parse(info.startedAt);
+  return info.inputs.some((file) => {
+    try {
+      return statSync(`${root}${file}`).mtimeMs > builtAt;
+    } catch {
+      return true;
+    }
+  });
+}
+
+if (distIsStale()) {
+  process.stderr.write('tollgate: dist/ is older than the sources; rebuilding it (npm run build)\n');
+  const build = spawnSync(
+    process.execPath,
+    [
+      ...(process.features.typescript ? [] : ['--experimental-strip-types', '--no-warnings']),
+      `${root}scripts/build.ts`,
+    ],
+    { stdio: ['ignore', 'ignore', 'inherit'] },
+  );
+  if (build.status !== 0) process.exit(3);
+}
+
+const { main } = await import('../dist/tollgate.js');
 process.exitCode = await main(process.argv.slice(2));

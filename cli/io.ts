@@ -10,19 +10,5 @@ export interface CommandIO {
   env: Readonly<Record<string, string | undefined>>;
 }
 
-/** The real process streams. */
-export function processIO(): CommandIO {
-  return {
-    stdout: (text) => process.stdout.write(text),
-    stderr: (text) => process.stderr.write(text),
-    stdin: async () => {
-      const chunks: Buffer[] = [];
-      for await (const chunk of process.stdin) chunks.push(Buffer.from(chunk as Uint8Array));
-      return Buffer.concat(chunks).toString('utf8');
-    },
-    cwd: process.cwd(),
-    env: process.env,
-  };
-}
-
+export { processIO } from './process-io.ts';
 export { UsageError } from '../policies/index.ts';

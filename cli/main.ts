@@ -1,10 +1,19 @@
 /**
  * The `tollgate` command line. Each subcommand lives in its own module under ./commands and is
- * loaded on demand, so `tollgate check` never pays for the webhook's dependencies.
+ * loaded on demand, so `tollgate check` never pays for the webhook's dependencies, and
+ * `--version` and `--help` load nothing but this module (the compiled command has the version
+ * embedded; the policies load only for a command or to classify an error).
  */
-import { TOLLGATE_VERSION, TollgateError } from '../policies/index.ts';
 import type { CommandIO } from './io.ts';
-import { processIO, UsageError } from './io.ts';
+import { processIO } from './process-io.ts';
+
+/** Set only in the compiled command (scripts/build.ts): the version, so `--version` loads no policy. */
+declare const TOLLGATE_EMBEDDED_VERSION: string | undefined;
+
+async function version(): Promise<string> {
+  if (typeof TOLLGATE_EMBEDDED_VERSION === 'string') return TOLLGATE_EMBEDDED_VERSION;
+  return (await import('../policies/index.ts')).TOLLGATE_VERSION;
+}
 
 /** A subcommand: its one-line summary and its runner returning the exit code. */
 interface CommandEntry {
@@ -43,36 +52,34 @@ const commands: Record<string, CommandEntry> = {
   },
 };
 
-function usage(): string {
+function usage(version: string): string {
   const width = Math.max(...Object.keys(commands).map((name) => name.length));
   const lines = Object.entries(commands).map(([name, entry]) => `  ${name.padEnd(width)}  ${entry.summary}`);
-  return `tollgate ${TOLLGATE_VERSION}: policy-as-code gate for Kubernetes\n\nusage: tollgate <command> [options]\n\ncommands:\n${lines.join('\n')}\n\nRun tollgate <command> --help for a command's options.\n`;
+  return `tollgate ${version}: policy-as-code gate for Kubernetes\n\nusage: tollgate <command> [options]\n\ncommands:\n${lines.join('\n')}\n\nRun tollgate <command> --help for a command's options.\n`;
 }
 
 /** Runs the CLI with arguments (without node and script) and returns the exit code. */
 export async function main(argv: string[], io: CommandIO = processIO()): Promise<number> {
   const [name, ...rest] = argv;
   if (name === undefined || name === '--help' || name === '-h' || name === 'help') {
-    io.stdout(usage());
+    io.stdout(usage(await version()));
     return name === undefined ? 2 : 0;
   }
   if (name === '--version' || name === 'version') {
-    io.stdout(`${TOLLGATE_VERSION}\n`);
+    io.stdout(`${await version()}\n`);
     return 0;
   }
   const entry = commands[name];
   if (!entry) {
-    io.stderr(`tollgate: unknown command "${name}"\n\n${usage()}`);
+    io.stderr(`tollgate: unknown command "${name}"\n\n${usage(await version())}`);
     return 2;
   }
   try {
     const command = await entry.load();
     return await command.run(rest, io);
   } catch (error) {
-    if (error instanceof UsageError) {
-      io.stderr(`tollgate ${name}: ${error.message}\n`);
-      return 2;
-    }
+    // Usage, bundle and input errors (UsageError among them) are the user's: exit 2.
+    const { TollgateError } = await import('../policies/index.ts');
     if (error instanceof TollgateError) {
       io.stderr(`tollgate ${name}: ${error.message}\n`);
       return 2;

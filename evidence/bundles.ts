@@ -10,7 +10,7 @@ import { readDefaultBundle, defaultBundleSource } from '../io/default-bundle.ts'
 import { parseDetachedSignature, verifyBundleSignature } from '../io/signing/bundle-signature.ts';
 import type { TrustedKeys } from '../io/signing/bundle-signature.ts';
 import { defaultSignaturePath } from '../io/signing/signing.ts';
-import { entityWindows, freezeParamsIn, InputError, loadBundle } from '../policies/index.ts';
+import { entityWindows, freezeParamsIn, InputError, loadBundle, loadHolidayCalendars } from '../policies/index.ts';
 import type { CompiledBundle, FreezeWindow } from '../policies/index.ts';
 
 /** A bundle file as evidence. */
@@ -75,6 +75,8 @@ async function evidenceOf(
     }
   }
   const params = freezeParamsIn(bundle);
+  // freezeWindows() below computes calendars synchronously: load the holiday tables they read now.
+  if (params) await loadHolidayCalendars(params);
   return {
     file,
     name: bundle.identity.name,

@@ -4,8 +4,6 @@
  * whichever edge asks.
  */
 import type { PolicyServices } from '../policies/index.ts';
-import { createImageVerifier } from './cosign/verifier.ts';
-import { loadDockerConfigFile } from './registry/credentials.ts';
 import type { CachingImageVerifier } from './cosign/verifier.ts';
 
 /** How to build the services. */
@@ -29,9 +27,13 @@ export interface Services {
   stop(): Promise<void>;
 }
 
-/** Builds the typed services for one edge. */
+/** Builds the typed services for one edge. The registry client loads only when not offline. */
 export async function createServices(options: ServiceOptions = {}): Promise<Services> {
   if (options.offline) return { services: Object.freeze({}), stop: async () => undefined };
+  const [{ createImageVerifier }, { loadDockerConfigFile }] = await Promise.all([
+    import('./cosign/verifier.ts'),
+    import('./registry/credentials.ts'),
+  ]);
   const credentials =
     options.registryAuth === 'docker-config'
       ? await loadDockerConfigFile()

@@ -1,5 +1,6 @@
 /** The built-in policies and a bundle loader bound to them. */
 import { approvedRegistriesPolicy } from './approved-registries/index.ts';
+import builtinBundleValidator from './bundle-validator.generated.js';
 import { freezeWindowsPolicy } from './freeze-windows/index.ts';
 import { gitopsOnlyPolicy } from './gitops-only/index.ts';
 import { gitopsSourcesPolicy } from './gitops-sources/index.ts';
@@ -31,16 +32,22 @@ export function loadBuiltinBundle(bytes: string | Uint8Array, source: string): C
 
 /**
  * Loads a bundle (YAML or JSON bytes). `policies` defaults to the built-in policies and custom rules
- * (`spec.rules`) are compiled by the custom-rules policy unless another compiler is given.
+ * (`spec.rules`) are compiled by the custom-rules policy unless another compiler is given. The
+ * built-in policies with custom rules are validated by the validator generated ahead of time
+ * (scripts/generated.ts); any other set is compiled with ajv on first use.
  */
 export function loadBundle(
   bytes: string | Uint8Array,
   options: Omit<LoadBundleOptions, 'policies'> & { policies?: LoadBundleOptions['policies'] },
 ): CompiledBundle {
+  const policies = options.policies ?? builtinPolicies;
+  const rules = 'rules' in options ? options.rules : customRuleCompiler;
+  const builtin = policies === builtinPolicies && rules === customRuleCompiler;
   return loadBundleWith(bytes, {
+    ...(builtin ? { validator: builtinBundleValidator } : {}),
     rules: customRuleCompiler,
     ...options,
-    policies: options.policies ?? builtinPolicies,
+    policies,
   });
 }
 
@@ -69,7 +76,7 @@ export {
   verifyBreakGlass,
 } from './engine/break-glass.ts';
 export { type EntityCalendar } from './freeze-windows/calendar.ts';
-export { type FreezeWindowsParams } from './freeze-windows/index.ts';
+export { type FreezeWindowsParams, loadHolidayCalendars } from './freeze-windows/index.ts';
 export { type Scope } from './engine/scope.ts';
 export {
   type FreezeWindow,

@@ -5,6 +5,7 @@ import { describe, expect, it } from 'vitest';
 import { checkManifests } from '../../ci-action/src/gate/check.ts';
 import { loadBundleFile } from '../../io/bundle-file.ts';
 import { loadManifests } from '../../ci-action/src/gate/manifests.ts';
+import { loadHolidayCalendars } from '../../policies/index.ts';
 import type { CommandIO } from '../io.ts';
 import { main } from '../main.ts';
 import { calendarWindows, foldIcsLine, freezeParamsOf } from './freeze.ts';
@@ -175,6 +176,7 @@ describe('the finance baseline and examples/', () => {
   it('keeps examples/allowed allowed at every start, middle and last minute of every 2027 window', async () => {
     const bundle = await loadBundleFile(undefined, repo);
     const params = freezeParamsOf(bundle);
+    await loadHolidayCalendars(params);
     const set = await loadManifests(['examples/allowed'], repo, async () => '');
     expect(set.manifests.length).toBeGreaterThan(0);
     const windows = calendarWindows(params, { year: 2027, month: 1 }, { year: 2027, month: 12 });

@@ -18,6 +18,7 @@ import {
   formatWall,
   freezeParamsIn,
   freezeStatusAt,
+  loadHolidayCalendars,
   TollgateError,
   toWallTime,
 } from '../../policies/index.ts';
@@ -294,6 +295,7 @@ export async function run(args: string[], io: CommandIO): Promise<number> {
       throw new UsageError(`--format must be text or json, not "${format}"`);
     const bundle = await loadBundleFile(values.bundle, io.cwd);
     const params = freezeParamsOf(bundle);
+    await loadHolidayCalendars(params);
     if (format === 'json') {
       const status = freezeStatusAt(params, now).map(({ entity, frozen, active, next }) => ({
         entity: entity.id,
@@ -324,6 +326,7 @@ export async function run(args: string[], io: CommandIO): Promise<number> {
     throw new UsageError('the range spans more than 10 years');
   const bundle = await loadBundleFile(values.bundle, io.cwd);
   const params = freezeParamsOf(bundle);
+  await loadHolidayCalendars(params);
   const unknown = (values.entity ?? []).filter((id) => !params.entities.some((e) => e.id === id));
   if (unknown.length) throw new UsageError(`unknown entity ${unknown.join(', ')}`);
   const windows = calendarWindows(params, from, to, values.entity);

@@ -1,14 +1,13 @@
 /**
  * Bundle signing for the CLI: `tollgate bundle sign` writes a detached JWS (RFC 7797, `b64: false`)
  * over the bundle's exact bytes; `bundle verify` and `check --require-signed-bundle` check it with
- * the pure {@link verifyBundleSignature}.
+ * the pure `verifyBundleSignature`. jose and the verifier load only when a signature is made or
+ * checked, so a command without signatures never loads them.
  */
 import { createPrivateKey, createPublicKey } from 'node:crypto';
 import type { JsonWebKey, KeyObject } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
-import { calculateJwkThumbprint, exportJWK, FlattenedSign } from 'jose';
-import { parseTrustedKeys, verifyBundleSignature } from './bundle-signature.ts';
 import type { VerifiedSignature } from './bundle-signature.ts';
 import { BundleSignatureError } from '../../policies/index.ts';
 import { defaultBundlePath, defaultBundleSource } from '../default-bundle.ts';
@@ -74,6 +73,7 @@ export function algorithmFor(key: KeyObject): string {
 /** Signs a bundle's exact bytes; the key id is the RFC 7638 thumbprint of the public key. */
 export async function signBundle(bytes: Uint8Array, key: KeyObject): Promise<DetachedJws> {
   const alg = algorithmFor(key);
+  const { calculateJwkThumbprint, exportJWK, FlattenedSign } = await import('jose');
   const kid = await calculateJwkThumbprint(await exportJWK(createPublicKey(key)));
   const jws = await new FlattenedSign(bytes)
     .setProtectedHeader({ alg, kid, b64: false, crit: ['b64'], typ: 'tollgate-bundle+jws' })
@@ -83,6 +83,7 @@ export async function signBundle(bytes: Uint8Array, key: KeyObject): Promise<Det
 
 /** The public JWK set for a private key (what `bundle sign --print-public-key` prints, for --trusted-keys). */
 export async function publicJwksFor(key: KeyObject): Promise<{ keys: Array<Record<string, unknown>> }> {
+  const { calculateJwkThumbprint, exportJWK } = await import('jose');
   const jwk = await exportJWK(createPublicKey(key));
   return { keys: [{ ...jwk, kid: await calculateJwkThumbprint(jwk), alg: algorithmFor(key), use: 'sig' }] };
 }
@@ -122,6 +123,7 @@ export async function verifyBundleFile(
   } catch {
     throw new BundleSignatureError(options.source, `cannot read trusted keys ${options.trustedKeysPath}`);
   }
+  const { parseTrustedKeys, verifyBundleSignature } = await import('./bundle-signature.ts');
   const trusted = await parseTrustedKeys(keysText, options.trustedKeysPath);
   return verifyBundleSignature(bytes, signature, trusted, options.source);
 }

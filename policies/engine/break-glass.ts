@@ -5,7 +5,7 @@
  * of them the requester, inside its not-before/expiry (no longer than the bundle's maximum
  * lifetime) and its scope. Pure: jose verifies with WebCrypto, no I/O.
  */
-import { base64url, GeneralSign, generalVerify, importJWK } from 'jose';
+import * as base64url from 'jose/base64url';
 import type { CryptoKey, GeneralJWS, JWK, KeyObject } from 'jose';
 import { ConfigError } from './errors/index.ts';
 import type { PolicyInput } from './types.ts';
@@ -174,7 +174,7 @@ function keyFor(config: BreakGlassConfig, approver: ApproverKey): Promise<Crypto
   }
   let key = cache.get(approver.kid);
   if (!key) {
-    key = importJWK({ ...approver.jwk }, approver.alg);
+    key = import('jose').then(({ importJWK }) => importJWK({ ...approver.jwk }, approver.alg));
     cache.set(approver.kid, key);
   }
   return key;
@@ -300,6 +300,7 @@ export async function verifyBreakGlass(
       continue;
     }
     try {
+      const { generalVerify } = await import('jose');
       await generalVerify({ payload: jws.payload, signatures: [signature] }, await keyFor(config, approver), {
         algorithms: [alg],
       });
@@ -373,6 +374,7 @@ export async function addApproval(
   header: { alg: string; kid: string },
 ): Promise<GeneralJWS> {
   const bytes = base64url.decode(token.payload);
+  const { GeneralSign } = await import('jose');
   const signed = await new GeneralSign(bytes).addSignature(key).setProtectedHeader(header).sign();
   if (signed.payload !== token.payload) throw new Error('re-encoding the payload changed it');
   const others = token.signatures.filter((signature) => protectedHeaderOf(signature)?.kid !== header.kid);

@@ -5,7 +5,7 @@
  */
 import { createHash } from 'node:crypto';
 import { Ajv } from 'ajv';
-import type { ErrorObject } from 'ajv';
+import type { ErrorObject, Options as AjvOptions, ValidateFunction } from 'ajv';
 import addFormatsModule from 'ajv-formats';
 import semver from 'semver';
 import { isMap, isScalar, isSeq, LineCounter, parseDocument } from 'yaml';
@@ -75,6 +75,12 @@ export interface LoadBundleOptions {
    * without it a bundle with custom rules is refused.
    */
   rules?: RuleCompiler;
+  /**
+   * The validator of `bundleSchema(policies, rules)` compiled ahead of time (ajv standalone code,
+   * policies/bundle-validator.generated.js for the built-in policies); compiled with ajv on first
+   * use when absent.
+   */
+  validator?: ValidateFunction;
 }
 
 /** A custom rule as the engine sees it before the rule compiler reads it. */
@@ -241,11 +247,34 @@ const validators = new WeakMap<
   Map<RuleCompiler | undefined, ReturnType<typeof compileValidator>>
 >();
 
+/** The ajv options of the bundle validator, compiled here or ahead of time (scripts/generated.ts). */
+export const bundleValidatorOptions = Object.freeze({
+  allErrors: true,
+  strict: false,
+  useDefaults: false,
+  verbose: true,
+} satisfies AjvOptions);
+
 function compileValidator(policies: readonly Policy<unknown>[], rules: RuleCompiler | undefined) {
-  const ajv = new Ajv({ allErrors: true, strict: false, useDefaults: false, verbose: true });
+  const ajv = new Ajv({ ...bundleValidatorOptions });
   const addFormats = addFormatsModule as unknown as (instance: Ajv) => Ajv;
   addFormats(ajv);
   return ajv.compile<BundleDocument>(bundleSchema(policies, rules));
+}
+
+/** The validator compiled with ajv for these policies and rule compiler, once per process. */
+function cachedValidator(options: LoadBundleOptions): ValidateFunction<BundleDocument> {
+  let byCompiler = validators.get(options.policies);
+  if (!byCompiler) {
+    byCompiler = new Map();
+    validators.set(options.policies, byCompiler);
+  }
+  let validate = byCompiler.get(options.rules);
+  if (!validate) {
+    validate = compileValidator(options.policies, options.rules);
+    byCompiler.set(options.rules, validate);
+  }
+  return validate;
 }
 
 /** Computes the `sha256:<hex>` digest of a bundle's exact bytes. */
@@ -269,16 +298,8 @@ export function loadBundle(bytes: string | Uint8Array, options: LoadBundleOption
     );
   }
   const value: unknown = doc.toJS({ maxAliasCount: 100 });
-  let byCompiler = validators.get(options.policies);
-  if (!byCompiler) {
-    byCompiler = new Map();
-    validators.set(options.policies, byCompiler);
-  }
-  let validate = byCompiler.get(options.rules);
-  if (!validate) {
-    validate = compileValidator(options.policies, options.rules);
-    byCompiler.set(options.rules, validate);
-  }
+  const validate =
+    (options.validator as ValidateFunction<BundleDocument> | undefined) ?? cachedValidator(options);
   const lineOf = (pointer: string): number | undefined => lineOfPointer(doc, lineCounter, pointer);
   if (!validate(value)) {
     throw new BundleError(options.source, formatAjvErrors(validate.errors ?? [], lineOf));

@@ -1,11 +1,14 @@
-import { describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { loadBundle } from '../engine/bundle.ts';
 import type { Policy } from '../engine/types.ts';
-import { businessDayFromMonthEnd, holidaysIn, isBusinessDay } from './calendar.ts';
+import { businessDayFromMonthEnd, holidaysIn, isBusinessDay, loadHolidayTables } from './calendar.ts';
 import type { FreezeWindowsParams } from './index.ts';
 import { freezeWindowsPolicy, windowsInForce } from './index.ts';
 import { activeWindows, entityWindows, nextWindow } from './windows.ts';
 import { canonicalZone, daysInMonth, formatDate, fromWallTime, toWallTime } from './zone.ts';
+
+// The window functions read the holiday tables, which load on demand (the policy's evaluate awaits them).
+beforeAll(loadHolidayTables);
 
 /** Compiles parameters through the real bundle loader (schema + compile), as users get them. */
 function compile(params: Record<string, unknown>): FreezeWindowsParams {

@@ -2,9 +2,15 @@
  * Business-day calendars of legal entities: an IANA zone, a working-week mask, public holidays
  * from date-holidays by country/state/region, plus explicit extra and removed dates. Pure: the
  * holiday tables are computed per year on demand and cached by the frozen entity object.
+ *
+ * date-holidays (its tables for every country and moment-timezone) costs ~100 ms to load, so it
+ * loads only when a calendar with holidays is computed: {@link loadHolidayTables} before, which the
+ * policy's evaluate and the freeze commands await. Compiling a bundle checks the country, state and
+ * region codes against a list generated from the library (holiday-regions.generated.ts).
  */
-import Holidays from 'date-holidays';
+import type Holidays from 'date-holidays';
 import { ConfigError } from '../engine/errors/index.ts';
+import { holidayRegions } from './holiday-regions.generated.ts';
 import { addDays, canonicalZone, daysInMonth, formatDate, isoWeekday } from './zone.ts';
 
 /** Holiday types as date-holidays names them. */
@@ -89,7 +95,30 @@ export const entitySchema = {
   },
 };
 
-let countryList: Record<string, string> | undefined;
+let library: typeof Holidays | undefined;
+
+/** Whether any of these calendars takes its holidays from date-holidays. */
+export function needsHolidayTables(entities: Iterable<EntityCalendar>): boolean {
+  for (const entity of entities) if (entity.holidays) return true;
+  return false;
+}
+
+/**
+ * Loads date-holidays once; the calendars' holiday look-ups need it. Cheap once loaded. Call it
+ * (through the policy's evaluate or `loadHolidayCalendars`) before computing windows of
+ * calendars with holidays.
+ */
+export async function loadHolidayTables(): Promise<void> {
+  library ??= (await import('date-holidays')).default;
+}
+
+function holidayLibrary(): typeof Holidays {
+  if (!library)
+    throw new Error(
+      'date-holidays is not loaded: await loadHolidayTables() before computing holiday calendars',
+    );
+  return library;
+}
 
 function validDate(text: string): boolean {
   const [y, m, d] = text.split('-').map(Number);
@@ -134,8 +163,8 @@ export function compileEntity(id: string, raw: Record<string, unknown>, path: st
   const holidays = raw.holidays as Record<string, unknown> | undefined;
   if (holidays) {
     const country = String(holidays.country).toUpperCase();
-    countryList ??= new Holidays().getCountries('en');
-    if (!(country in countryList))
+    const states = Object.hasOwn(holidayRegions, country) ? holidayRegions[country] : undefined;
+    if (!states)
       throw new ConfigError(`${path}/holidays/country`, `no holiday calendar for country "${country}"`);
     const source: { -readonly [K in keyof HolidaySource]: HolidaySource[K] } = {
       country,
@@ -143,8 +172,8 @@ export function compileEntity(id: string, raw: Record<string, unknown>, path: st
     };
     if (typeof holidays.state === 'string') {
       const state = holidays.state.toUpperCase();
-      const states = new Holidays().getStates(country, 'en') ?? {};
-      if (!(state in states))
+      const regions = Object.hasOwn(states, state) ? states[state] : undefined;
+      if (!regions)
         throw new ConfigError(
           `${path}/holidays/state`,
           `no holiday calendar for state "${state}" of ${country} (known: ${Object.keys(states).join(', ') || 'none'})`,
@@ -152,8 +181,7 @@ export function compileEntity(id: string, raw: Record<string, unknown>, path: st
       source.state = state;
       if (typeof holidays.region === 'string') {
         const region = holidays.region.toUpperCase();
-        const regions = new Holidays().getRegions(country, state, 'en') ?? {};
-        if (!(region in regions))
+        if (!regions.includes(region))
           throw new ConfigError(
             `${path}/holidays/region`,
             `no holiday calendar for region "${region}" of ${country}-${state}`,
@@ -186,7 +214,9 @@ export function holidaysIn(entity: EntityCalendar, year: number): ReadonlyMap<st
     const key = [source.country, source.state ?? '', source.region ?? ''].join('-');
     let library = libraryCache.get(key);
     if (!library) {
-      library = new Holidays(source.country, source.state ?? '', source.region ?? '', { languages: ['en'] });
+      library = new (holidayLibrary())(source.country, source.state ?? '', source.region ?? '', {
+        languages: ['en'],
+      });
       libraryCache.set(key, library);
     }
     for (const holiday of library.getHolidays(year, 'en')) {

@@ -14,7 +14,7 @@ import {
   useBreakGlass,
 } from '../engine/break-glass.ts';
 import type { EntityCalendar } from './calendar.ts';
-import { compileEntity, entitySchema } from './calendar.ts';
+import { compileEntity, entitySchema, loadHolidayTables, needsHolidayTables } from './calendar.ts';
 import type { ExemptIdentities, Scope } from '../engine/scope.ts';
 import {
   compileScope,
@@ -44,6 +44,15 @@ export interface FreezeWindowsParams {
 /** A window in force for a change. */
 export interface ActiveFreeze extends FreezeWindow {
   readonly scope: Scope;
+}
+
+/**
+ * Loads what computing these calendars needs: the holiday tables (date-holidays) when an entity
+ * takes its holidays from them. The policy's evaluate does it itself; callers of the window
+ * functions (`tollgate freeze`, the Action's freeze summary) await it first.
+ */
+export async function loadHolidayCalendars(params: FreezeWindowsParams): Promise<void> {
+  if (needsHolidayTables(params.entities)) await loadHolidayTables();
 }
 
 const inForceCache = new WeakMap<FreezeWindowsParams, { at: number; windows: ActiveFreeze[] }>();
@@ -171,6 +180,15 @@ export const freezeWindowsPolicy: Policy<FreezeWindowsParams> = {
     if (input.operation === 'CONNECT') return skip('CONNECT changes nothing');
     if (isBookkeepingOnlyUpdate(input))
       return skip('the UPDATE changes only status, managedFields, resourceVersion or generation');
+    // Scope first: a change no rule freezes never computes a calendar (nor loads the holiday tables).
+    const scopes = params.rules.map(({ rule, scope }) => ({
+      rule,
+      match: matchScope(scope, input, context.namespaces),
+    }));
+    const why = scopes.flatMap(({ rule, match }) => (match.inScope ? [] : [`${rule.name}: ${match.why}`]));
+    if (scopes.length > 0 && why.length === scopes.length)
+      return skip(`outside the scope of every freeze window: ${why.join('; ')}`);
+    await loadHolidayCalendars(params);
     const inForce = windowsInForce(params, context.now);
     if (inForce.length === 0) return skip(`no freeze window is in force at ${context.now.toISOString()}`);
     const frozen: ActiveFreeze[] = [];

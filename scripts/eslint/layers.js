@@ -16,7 +16,7 @@ export const allowedLayers = Object.freeze({
   audit: ['policies', 'io', 'bundles'],
   evidence: ['policies', 'io', 'bundles'],
   cli: ['policies', 'io', 'bundles', 'webhook', 'ci-action', 'audit', 'evidence'],
-  bin: ['cli'],
+  bin: ['cli', 'dist'],
 });
 
 /** The layer (top-level folder) of a path inside the repository, or undefined outside it. */

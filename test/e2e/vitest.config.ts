@@ -9,7 +9,8 @@ export default defineConfig({
   test: {
     root: fileURLToPath(new URL('../..', import.meta.url)),
     include: ['test/e2e/**/*.e2e.test.ts'],
-    globalSetup: ['test/e2e/global-setup.ts'],
+    // test/support/build-dist.ts: the tollgate the tests start runs dist/, built first when stale.
+    globalSetup: ['test/support/build-dist.ts', 'test/e2e/global-setup.ts'],
     fileParallelism: false,
     pool: 'forks',
     testTimeout: 60_000,

@@ -5,7 +5,7 @@
  * resources the policy actually blocked in this run.
  */
 import type { CompiledBundle, FreezeWindow } from '../../../policies/index.ts';
-import { describeLocal, freezeParamsIn, freezeStatusAt } from '../../../policies/index.ts';
+import { describeLocal, freezeParamsIn, freezeStatusAt, loadHolidayCalendars } from '../../../policies/index.ts';
 import type { ResourceReport } from '../gate/check.ts';
 import { objectLabel } from '../report/issues.ts';
 import { cell } from '../report/summary.ts';
@@ -20,14 +20,15 @@ function when(window: FreezeWindow, edge: 'start' | 'end'): string {
 }
 
 /** Summary lines about freeze windows; undefined when the bundle does not configure the policy. */
-export function freezeSummary(
+export async function freezeSummary(
   bundle: CompiledBundle,
   reports: readonly ResourceReport[],
   now: Date,
-): FreezeStatus | undefined {
+): Promise<FreezeStatus | undefined> {
   const configured = bundle.policies.find((p) => p.policy.id === POLICY);
   const params = freezeParamsIn(bundle);
   if (!configured || !params) return undefined;
+  await loadHolidayCalendars(params);
   const lines: string[] = [
     `At ${now.toISOString()} (enforcement in CI: ${configured.enforcement.ci}):`,
     '',

@@ -198,7 +198,7 @@ async function check(settings: ActionSettings): Promise<void> {
     const sha = pullRequest()?.headSha ?? process.env.GITHUB_SHA;
     const links: LinkBase | undefined =
       repository && sha ? { server, repository, sha, prefix: await repoPrefix(cwd) } : undefined;
-    const freeze = freezeSummary(bundle, result.reports, now);
+    const freeze = await freezeSummary(bundle, result.reports, now);
     const markdown = buildSummary({
       bundle,
       now,

@@ -2,16 +2,17 @@
  * The git facts the CI gate needs: which files and lines a pull request changed (from `git diff`
  * against the merge base) and the base ref's tree, materialized for a baseline run.
  */
-import { execFile, spawn } from 'node:child_process';
 import { promisify } from 'node:util';
 import type { ChangedLines } from '../report/github.ts';
 
-const execFileAsync = promisify(execFile);
+/** node:child_process, loaded when git first runs: a check without a baseline never pays for it. */
+const childProcess = () => import('node:child_process');
 
 /** Runs git and returns stdout; the error names the command and git's own message. */
 export async function git(args: readonly string[], cwd: string): Promise<string> {
   try {
-    const { stdout } = await execFileAsync('git', [...args], { cwd, maxBuffer: 512 * 1024 * 1024 });
+    const { execFile } = await childProcess();
+    const { stdout } = await promisify(execFile)('git', [...args], { cwd, maxBuffer: 512 * 1024 * 1024 });
     return stdout;
   } catch (error) {
     const stderr = (error as { stderr?: string }).stderr?.trim();
@@ -79,6 +80,7 @@ export function parseDiffHunks(text: string): Map<string, Set<number>> {
 
 /** Writes the tree of `ref` (the part under `cwd`) into `dir` with `git archive | tar -x`. */
 export async function materializeTree(ref: string, cwd: string, dir: string): Promise<void> {
+  const { spawn } = await childProcess();
   await new Promise<void>((resolve, reject) => {
     const archive = spawn('git', ['archive', '--format=tar', ref], {
       cwd,

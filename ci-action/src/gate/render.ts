@@ -10,7 +10,6 @@
  * its order among that key's occurrences (helm templates; best effort, the rendered position is kept
  * in the report). When the source file does not exist, the finding stays on the rendered line.
  */
-import { execFile } from 'node:child_process';
 import { access, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, normalize, relative, resolve, sep } from 'node:path';
@@ -19,7 +18,15 @@ import { parse as parseYaml } from 'yaml';
 import { isRecord, parsePath, parseSource } from '../../../policies/index.ts';
 import type { LocatedFinding, ResourceReport } from './check.ts';
 
-const execFileAsync = promisify(execFile);
+/** Runs a render tool; node:child_process loads only when a render is asked for. */
+async function execFileAsync(
+  command: string,
+  args: string[],
+  options: { cwd?: string; timeout?: number; maxBuffer?: number },
+): Promise<{ stdout: string; stderr: string }> {
+  const { execFile } = await import('node:child_process');
+  return promisify(execFile)(command, args, { ...options, encoding: 'utf8' });
+}
 
 /** A render request: `helm:CHART_DIR[:values.yaml[,more.yaml]]` or `kustomize:DIR`. */
 export type RenderSpec =
