@@ -1,119 +1,26 @@
 /**
- * `tollgate check` against a peer on the same 10,000-resource corpus, in one run.
+ * `tollgate check` against its peers on the same 10,000-resource corpus, in one run.
  *
- * The peer is conftest (OPA/Rego; kube-linter's Go module is not reachable through the module proxy
- * here), installed by bench/peer-tools.sh with `go install` and cached. Both get comparable checks:
- * approved registries for every container and init container of every workload kind, required
- * requests/limits, maximum memory, `m`-suffixed memory, and databases behind public Services.
- * tollgate also computes each finding's line and column (conftest reports no positions).
- * Runs alternate between the tools; the figure is the median wall-clock time (and CPU time when
- * /usr/bin/time exists), and the ratio peer / tollgate (> 1: tollgate is faster).
+ * The peers are conftest (OPA/Rego) and gator (Gatekeeper's CLI, `gator test`), installed by
+ * bench/peer-tools.sh with `go install` and cached (kube-linter's Go module is not reachable
+ * through the module proxy here). All get comparable checks (bench/peers.ts): approved registries
+ * for every container and init container of every workload kind, required requests/limits,
+ * maximum memory, `m`-suffixed memory, and databases behind public Services. tollgate also
+ * computes each finding's line and column (the peers report no positions). Runs alternate between
+ * the tools; the figures are the median wall-clock and CPU time (user + system) and tollgate's
+ * resources per second, and the ratios peer / tollgate (> 1: tollgate is faster).
  *
  * Usage: node bench/check-vs-peer.ts [--count 10000] [--runs 3] [--corpus DIR]
  */
-import { spawnSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
-import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { parseDocument } from 'yaml';
 import { generateCorpus } from './corpus.ts';
+import { cleanUp, measure, node, peerTools, root, writePeerPolicies } from './peers.ts';
+import type { Run } from './peers.ts';
 import { quantile } from './stats.ts';
-
-const root = fileURLToPath(new URL('..', import.meta.url));
-const node = existsSync(join(root, 'node_modules/.bin/node'))
-  ? join(root, 'node_modules/.bin/node')
-  : process.execPath;
-
-/** The peer's policy: the same checks as the bench bundle below, in Rego (OPA v1 syntax). */
-const rego = `package main
-
-approved := ["registry.corp.example/erp/", "registry.corp.example/platform/", "ghcr.io/cloudnative-pg/", "docker.io/library/traefik/"]
-
-workload_kinds := {"Deployment", "StatefulSet", "DaemonSet", "ReplicaSet", "ReplicationController", "Job"}
-
-pod_spec := input.spec if input.kind == "Pod"
-pod_spec := input.spec.template.spec if workload_kinds[input.kind]
-pod_spec := input.spec.jobTemplate.spec.template.spec if input.kind == "CronJob"
-
-containers contains c if some c in pod_spec.containers
-containers contains c if some c in pod_spec.initContainers
-
-approved_image(image) if {
-	some prefix in approved
-	startswith(image, prefix)
-}
-
-deny contains msg if {
-	some c in containers
-	not approved_image(c.image)
-	msg := sprintf("%s/%s: image %q of container %s is not from an approved registry", [input.kind, input.metadata.name, c.image, c.name])
-}
-
-required := [["requests", "cpu"], ["requests", "memory"], ["limits", "memory"]]
-
-deny contains msg if {
-	some c in containers
-	some r in required
-	not c.resources[r[0]][r[1]]
-	msg := sprintf("%s/%s: container %s does not set resources.%s.%s", [input.kind, input.metadata.name, c.name, r[0], r[1]])
-}
-
-deny contains msg if {
-	some c in containers
-	some kind in ["requests", "limits"]
-	value := c.resources[kind].memory
-	regex.match("^[0-9.]+m$", sprintf("%v", [value]))
-	msg := sprintf("%s/%s: container %s memory %v uses m (milli-bytes)", [input.kind, input.metadata.name, c.name, value])
-}
-
-deny contains msg if {
-	some c in containers
-	value := c.resources.limits.memory
-	units.parse_bytes(sprintf("%v", [value])) > units.parse_bytes("16Gi")
-	msg := sprintf("%s/%s: container %s limits.memory %v is above 16Gi", [input.kind, input.metadata.name, c.name, value])
-}
-
-db_ports := {5432, 6432, 6379, 26379, 3306, 27017, 1433, 1521, 9042, 9200, 11211}
-
-deny contains msg if {
-	input.kind == "Service"
-	input.spec.type in {"LoadBalancer", "NodePort"}
-	some p in input.spec.ports
-	db_ports[p.port]
-	msg := sprintf("Service/%s: database port %d exposed by type %s", [input.metadata.name, p.port, input.spec.type])
-}
-`;
-
-interface Timing {
-  wall: number;
-  cpu?: number;
-  status: number | null;
-  stdout: string;
-}
-
-const hasTime = existsSync('/usr/bin/time');
-
-function timed(command: string, args: string[]): Timing {
-  const start = process.hrtime.bigint();
-  const result = hasTime
-    ? spawnSync('/usr/bin/time', ['-f', 'TOLLGATE_BENCH_TIME %U %S', command, ...args], {
-        encoding: 'utf8',
-        maxBuffer: 1024 * 1024 * 1024,
-      })
-    : spawnSync(command, args, { encoding: 'utf8', maxBuffer: 1024 * 1024 * 1024 });
-  const wall = Number(process.hrtime.bigint() - start) / 1e9;
-  const cpuMatch = /TOLLGATE_BENCH_TIME ([\d.]+) ([\d.]+)/.exec(result.stderr ?? '');
-  if (result.error) throw result.error;
-  return {
-    wall,
-    ...(cpuMatch ? { cpu: Number(cpuMatch[1]) + Number(cpuMatch[2]) } : {}),
-    status: result.status,
-    stdout: result.stdout,
-  };
-}
 
 /** The bench bundle: the finance baseline's registry, resource and database policies only (no network). */
 async function benchBundle(dir: string): Promise<string> {
@@ -136,48 +43,48 @@ const { values } = parseArgs({
 });
 const count = Number(values.count);
 const runs = Number(values.runs);
-
-const peerTools = spawnSync('bash', [join(root, 'bench/peer-tools.sh')], {
-  encoding: 'utf8',
-  stdio: ['ignore', 'pipe', 'inherit'],
-});
-const conftest = peerTools.stdout.trim().split('\n').at(-1);
-if (peerTools.status !== 0 || !conftest || !existsSync(conftest)) {
-  process.stderr.write('check-vs-peer: conftest could not be installed (bench/peer-tools.sh); no ratio.\n');
-  process.exit(1);
-}
+const { conftest, gator } = peerTools('conftest', 'gator');
 
 const work = await mkdtemp(join(tmpdir(), 'tollgate-check-vs-peer-'));
 try {
   const corpusDir = values.corpus ?? join(work, 'corpus');
   const corpus = await generateCorpus(corpusDir, count);
   const bundle = await benchBundle(work);
-  const policyDir = join(work, 'policy');
-  await mkdir(policyDir);
-  await writeFile(join(policyDir, 'tollgate_peer.rego'), rego);
+  const { conftestPolicy, gatorPolicy } = writePeerPolicies(work);
 
-  const tollgateArgs = [
-    join(root, 'bin/tollgate.js'),
-    'check',
-    corpusDir,
-    '--bundle',
-    bundle,
-    '--format',
-    'json',
-    '--now',
-    '2026-11-22T12:00:00Z',
+  const tools = [
+    {
+      name: 'tollgate check',
+      command: node,
+      args: [
+        join(root, 'bin/tollgate.js'),
+        'check',
+        corpusDir,
+        '--bundle',
+        bundle,
+        '--format',
+        'json',
+        '--now',
+        '2026-11-22T12:00:00Z',
+      ],
+    },
+    {
+      name: 'conftest test',
+      command: conftest,
+      args: ['test', '--no-color', '--output', 'json', '--policy', conftestPolicy, corpusDir],
+    },
+    {
+      name: 'gator test',
+      command: gator,
+      args: ['test', '--output', 'json', '-f', gatorPolicy, '-f', corpusDir],
+    },
   ];
-  const conftestArgs = ['test', '--no-color', '--output', 'json', '--policy', policyDir, corpusDir];
-  const tollgateTimes: Timing[] = [];
-  const peerTimes: Timing[] = [];
-  // Warm-up (file cache, JIT of nothing persistent) then alternate so load changes hit both.
-  timed(node, tollgateArgs);
-  timed(conftest, conftestArgs);
-  for (let i = 0; i < runs; i++) {
-    tollgateTimes.push(timed(node, tollgateArgs));
-    peerTimes.push(timed(conftest, conftestArgs));
-  }
-  const last = tollgateTimes.at(-1)!;
+  const times: Run[][] = tools.map(() => []);
+  // Warm-up (file cache, compile cache) then alternate so load changes hit every tool.
+  for (const tool of tools) measure(tool.command, tool.args);
+  for (let i = 0; i < runs; i++) tools.forEach((tool, t) => times[t]!.push(measure(tool.command, tool.args)));
+
+  const last = times[0]!.at(-1)!;
   const report = JSON.parse(last.stdout) as {
     summary: { resources: number; denied: number; findings: Record<string, number> };
     resources: Array<{ results: Array<{ findings: Array<{ line: number }> }> }>;
@@ -185,30 +92,36 @@ try {
   const positioned = report.resources
     .flatMap((r) => r.results.flatMap((x) => x.findings))
     .filter((f) => f.line > 0).length;
-  const peer = JSON.parse(peerTimes.at(-1)!.stdout) as Array<{ failures?: unknown[]; successes?: number }>;
-  const peerFailures = peer.reduce((sum, file) => sum + (file.failures?.length ?? 0), 0);
+  const conftestReport = JSON.parse(times[1]!.at(-1)!.stdout) as Array<{ failures?: unknown[] }>;
+  const conftestFailures = conftestReport.reduce((sum, file) => sum + (file.failures?.length ?? 0), 0);
+  const gatorOut = times[2]!.at(-1)!.stdout.trim();
+  const gatorFailures = gatorOut ? (JSON.parse(gatorOut) as unknown[]).length : 0;
 
-  const median = (list: Timing[], key: 'wall' | 'cpu'): number =>
+  const median = (list: Run[], key: 'wall' | 'cpu'): number =>
     quantile(
-      list.map((t) => t[key] ?? Number.NaN),
+      list.map((t) => t[key]),
       0.5,
     );
-  const tWall = median(tollgateTimes, 'wall');
-  const pWall = median(peerTimes, 'wall');
-  const tCpu = median(tollgateTimes, 'cpu');
-  const pCpu = median(peerTimes, 'cpu');
+  const [tWall, cWall, gWall] = times.map((list) => median(list, 'wall')) as [number, number, number];
+  const [tCpu, cCpu, gCpu] = times.map((list) => median(list, 'cpu')) as [number, number, number];
   const lines = [
     `check-vs-peer: ${corpus.resources} resources (${Object.entries(corpus.kinds)
       .map(([k, n]) => `${k} ${n}`)
       .join(', ')}) in ${corpus.files} multi-document files; ${corpus.violating} written to violate`,
     `  tollgate ${report.summary.resources} resources, ${report.summary.denied} denied, findings ${JSON.stringify(report.summary.findings)}, ${positioned} with line:column  (exit ${last.status})`,
-    `  conftest ${peerFailures} failures (no positions)  (exit ${peerTimes.at(-1)!.status})`,
+    `  conftest ${conftestFailures} failures (no positions)  (exit ${times[1]!.at(-1)!.status})`,
+    `  gator    ${gatorFailures} violations (no positions)  (exit ${times[2]!.at(-1)!.status})`,
     `  median of ${runs} runs (alternating, after one warm-up each), process start-up included:`,
-    `    tollgate check  wall ${tWall.toFixed(2)} s${Number.isNaN(tCpu) ? '' : `  cpu ${tCpu.toFixed(2)} s`}`,
-    `    conftest test   wall ${pWall.toFixed(2)} s${Number.isNaN(pCpu) ? '' : `  cpu ${pCpu.toFixed(2)} s`}`,
-    `  ratio conftest/tollgate: wall ${(pWall / tWall).toFixed(2)}x${Number.isNaN(tCpu) ? '' : `, cpu ${(pCpu / tCpu).toFixed(2)}x`} (> 1 means tollgate is faster)`,
+    ...tools.map(
+      (tool, t) =>
+        `    ${tool.name.padEnd(15)} wall ${median(times[t]!, 'wall').toFixed(2)} s  cpu ${median(times[t]!, 'cpu').toFixed(2)} s`,
+    ),
+    `  tollgate: ${Math.round(report.summary.resources / tWall)} resources/s end to end (wall)`,
+    `  ratio conftest/tollgate: wall ${(cWall / tWall).toFixed(2)}x, cpu ${(cCpu / tCpu).toFixed(2)}x (> 1 means tollgate is faster)`,
+    `  ratio gator/tollgate:    wall ${(gWall / tWall).toFixed(2)}x, cpu ${(gCpu / tCpu).toFixed(2)}x`,
   ];
   process.stdout.write(`${lines.join('\n')}\n`);
 } finally {
   await rm(work, { recursive: true, force: true });
+  cleanUp();
 }
