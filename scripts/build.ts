@@ -17,13 +17,14 @@
  *
  * Usage: node scripts/build.ts [OUTDIR]   (default dist)
  */
-import { mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { copyFile, mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
 import { TOLLGATE_VERSION } from '../policies/engine/version.ts';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
+const kubeYaml = 'ci-action/kube-yaml/kube-yaml.wasm.gz';
 
 /** The entry points: the command line and each command module under cli/commands/. */
 export async function cliEntryPoints(): Promise<Record<string, string>> {
@@ -79,10 +80,12 @@ export async function buildCli(outdir: string = join(root, 'dist')): Promise<Bui
   });
   if (result.errors.length > 0)
     throw new Error(`esbuild failed: ${result.errors.map((e) => e.text).join('; ')}`);
+  // kubectl's YAML reader (WebAssembly), found beside the module that loads it.
+  await copyFile(join(root, kubeYaml), join(out, 'kube-yaml.wasm.gz'));
   const inputs = Object.keys(result.metafile.inputs)
     .filter((file) => !file.startsWith('node_modules/') && !file.includes('/node_modules/'))
     .sort();
-  inputs.push('bundles/finance-baseline.yaml', 'scripts/build.ts');
+  inputs.push('bundles/finance-baseline.yaml', 'scripts/build.ts', kubeYaml);
   await writeFile(
     join(out, 'build-info.json'),
     `${JSON.stringify({ startedAt, inputs: [...new Set(inputs)].sort() }, null, 2)}\n`,
