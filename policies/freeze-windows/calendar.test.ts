@@ -99,6 +99,14 @@ describe('zone conversion (Intl, wall-clock semantics)', () => {
     expect(canonicalZone(zone)).toBe(expected);
   });
 
+  it("answers every zone of the runtime's list as a DateTimeFormat resolves it (the fast path is exact)", () => {
+    for (const zone of Intl.supportedValuesOf('timeZone')) {
+      expect(canonicalZone(zone)).toBe(
+        new Intl.DateTimeFormat('en-US', { timeZone: zone }).resolvedOptions().timeZone,
+      );
+    }
+  });
+
   it('knows leap years, century rule included', () => {
     expect([2024, 2027, 2028, 2100, 2000].map((y) => daysInMonth(y, 2))).toEqual([29, 28, 29, 28, 29]);
   });

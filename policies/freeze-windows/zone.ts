@@ -15,6 +15,7 @@ export interface WallTime {
 }
 
 const formatters = new Map<string, Intl.DateTimeFormat>();
+let supportedZones: ReadonlySet<string> | undefined;
 
 const ianaName = /^(?:UTC|GMT|[A-Za-z][A-Za-z0-9_+-]*(?:\/[A-Za-z0-9_+-]+)+|[A-Z][A-Za-z]+)$/;
 
@@ -24,6 +25,11 @@ const ianaName = /^(?:UTC|GMT|[A-Za-z][A-Za-z0-9_+-]*(?:\/[A-Za-z0-9_+-]+)+|[A-Z
  */
 export function canonicalZone(zone: string): string | undefined {
   if (!ianaName.test(zone)) return undefined;
+  // The runtime's list of canonical zones answers the common case in microseconds; building a
+  // DateTimeFormat loads the locale data (the slowest step of loading a bundle). Every listed
+  // zone resolves to itself (zone.test.ts), so only aliases and other spellings need one.
+  supportedZones ??= new Set(Intl.supportedValuesOf('timeZone'));
+  if (supportedZones.has(zone)) return zone;
   try {
     return new Intl.DateTimeFormat('en-US', { timeZone: zone }).resolvedOptions().timeZone;
   } catch {
