@@ -10,7 +10,13 @@ import { readDefaultBundle, defaultBundleSource } from '../io/default-bundle.ts'
 import { parseDetachedSignature, verifyBundleSignature } from '../io/signing/bundle-signature.ts';
 import type { TrustedKeys } from '../io/signing/bundle-signature.ts';
 import { defaultSignaturePath } from '../io/signing/signing.ts';
-import { entityWindows, freezeParamsIn, InputError, loadBundle, loadHolidayCalendars } from '../policies/index.ts';
+import {
+  entityWindows,
+  freezeParamsIn,
+  InputError,
+  loadBundle,
+  loadHolidayCalendars,
+} from '../policies/index.ts';
 import type { CompiledBundle, FreezeWindow } from '../policies/index.ts';
 
 /** A bundle file as evidence. */

@@ -18,9 +18,10 @@
  * Usage: node scripts/build.ts [OUTDIR]   (default dist)
  */
 import { copyFile, mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
-import { join, relative, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { dirname, join, relative, resolve } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { build } from 'esbuild';
+import type { Plugin } from 'esbuild';
 import { TOLLGATE_VERSION } from '../policies/engine/version.ts';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
@@ -34,6 +35,54 @@ export async function cliEntryPoints(): Promise<Record<string, string>> {
     entries[`command-${file.slice(0, -3)}`] = `cli/commands/${file}`;
   }
   return entries;
+}
+
+/**
+ * `await import('pkg')` of a CommonJS package gives, in Node, a namespace with the package's named
+ * exports beside `default`; split by esbuild it gives only `default`, so `const { Counter } =
+ * await import('prom-client')` would read undefined. This plugin routes each dynamic import of a
+ * CommonJS package through a small ES module that exports the names Node itself finds (asked at
+ * build time) beside `default`.
+ */
+export const cjsNamespaces: Plugin = {
+  name: 'cjs-namespaces',
+  setup(build) {
+    build.onResolve({ filter: /^[^./]/ }, async (args) => {
+      if (args.kind !== 'dynamic-import' || args.namespace === 'cjs-namespace') return undefined;
+      if (args.path.startsWith('node:')) return undefined;
+      const resolved = await build.resolve(args.path, {
+        kind: 'import-statement',
+        resolveDir: args.resolveDir,
+        namespace: 'cjs-namespace',
+      });
+      if (resolved.errors.length > 0 || !(await isCommonJs(resolved.path))) return undefined;
+      return { path: args.path, namespace: 'cjs-namespace', pluginData: { resolveDir: args.resolveDir } };
+    });
+    build.onLoad({ filter: /.*/, namespace: 'cjs-namespace' }, async (args) => {
+      const { resolveDir } = args.pluginData as { resolveDir: string };
+      const resolved = await build.resolve(args.path, { kind: 'import-statement', resolveDir });
+      const names = Object.keys(await import(pathToFileURL(resolved.path).href)).filter(
+        (name) => name !== 'default' && /^[A-Za-z_$][\w$]*$/.test(name),
+      );
+      const spec = JSON.stringify(args.path);
+      return {
+        contents: `import * as m from ${spec};\nexport default m.default;\nexport const { ${names.join(', ')} } = m;\n`,
+        resolveDir,
+        loader: 'js',
+      };
+    });
+  },
+};
+
+/** Whether Node loads this file as CommonJS (.cjs, or .js outside a `"type": "module"` package). */
+async function isCommonJs(file: string): Promise<boolean> {
+  if (file.endsWith('.cjs')) return true;
+  if (!file.endsWith('.js')) return false;
+  for (let dir = dirname(file); dir !== dirname(dir); dir = dirname(dir)) {
+    const text = await readFile(join(dir, 'package.json'), 'utf8').catch(() => undefined);
+    if (text !== undefined) return (JSON.parse(text) as { type?: string }).type !== 'module';
+  }
+  return true;
 }
 
 /** What {@link buildCli} wrote. */
@@ -66,6 +115,7 @@ export async function buildCli(outdir: string = join(root, 'dist')): Promise<Bui
     logLevel: 'warning',
     metafile: true,
     sourcemap: false,
+    plugins: [cjsNamespaces],
     // Less to read and parse at every start; identifiers keep their names for readable stacks.
     minifyWhitespace: true,
     minifySyntax: true,

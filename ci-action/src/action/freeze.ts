@@ -5,7 +5,12 @@
  * resources the policy actually blocked in this run.
  */
 import type { CompiledBundle, FreezeWindow } from '../../../policies/index.ts';
-import { describeLocal, freezeParamsIn, freezeStatusAt, loadHolidayCalendars } from '../../../policies/index.ts';
+import {
+  describeLocal,
+  freezeParamsIn,
+  freezeStatusAt,
+  loadHolidayCalendars,
+} from '../../../policies/index.ts';
 import type { ResourceReport } from '../gate/check.ts';
 import { objectLabel } from '../report/issues.ts';
 import { cell } from '../report/summary.ts';
