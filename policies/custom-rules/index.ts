@@ -9,8 +9,9 @@
  * expressions run on RE2 (re2js, linear time, no backreferences or lookaround) over at most
  * {@link MAX_REGEX_INPUT} characters. Exceeding a bound is an evaluation error (status `error`).
  */
-import { JSONPath } from 'jsonpath-plus';
-import { RE2JS } from 're2js';
+import type * as JsonPathPlus from 'jsonpath-plus';
+import type * as Re2js from 're2js';
+import type { RE2JS } from 're2js';
 import { skip } from '../engine/evaluate.ts';
 import { ConfigError } from '../engine/errors/index.ts';
 import {
@@ -20,12 +21,17 @@ import {
 } from '../engine/label-selector.ts';
 import type { LabelSelector } from '../engine/label-selector.ts';
 import type { RuleCompiler, RuleSpecBase } from '../engine/bundle.ts';
+import { onDemand } from '../engine/on-demand.ts';
 import { formatPath } from '../engine/path.ts';
 import type { PathSegment } from '../engine/path.ts';
 import { compareQuantities, parseQuantity } from '../engine/quantity.ts';
 import type { Quantity } from '../engine/quantity.ts';
 import type { AdmissionRule, FindingDraft, Operation, Policy, PolicyInput } from '../engine/types.ts';
 import { getIn, isRecord } from '../engine/workloads.ts';
+
+/** RE2 and JSONPath load on first use: only bundles with custom rules need them. */
+const re2js = onDemand<typeof Re2js>('re2js', () => require('re2js'));
+const jsonPath = onDemand<typeof JsonPathPlus>('jsonpath-plus', () => require('jsonpath-plus'));
 
 /** Most nodes a rule's selection may yield on one object before evaluation stops with an error. */
 export const MAX_SELECTED_NODES = 1000;
@@ -179,7 +185,7 @@ function compilePattern(pattern: string, key: string): RE2JS {
   if (pattern.length > MAX_PATTERN_LENGTH)
     throw new ConfigError(`condition/${key}`, `pattern is longer than ${MAX_PATTERN_LENGTH} characters`);
   try {
-    return RE2JS.compile(pattern);
+    return re2js().RE2JS.compile(pattern);
   } catch (error) {
     throw new ConfigError(
       `condition/${key}`,
@@ -200,7 +206,7 @@ function compileBound(raw: number | string, key: string): Bound {
 function checkJsonPath(path: string): string[] {
   let segments: string[];
   try {
-    segments = [...JSONPath.toPathArray(path)];
+    segments = [...jsonPath().JSONPath.toPathArray(path)];
   } catch (error) {
     throw new ConfigError(
       'select',
@@ -217,7 +223,7 @@ function checkJsonPath(path: string): string[] {
     }
   }
   // Probe once so syntax problems surface at load, not at admission time.
-  JSONPath({ path, json: {}, eval: false, wrap: true });
+  jsonPath().JSONPath({ path, json: {}, eval: false, wrap: true });
   return segments.slice(1);
 }
 
@@ -304,7 +310,7 @@ function pointerToSegments(pointer: string, root: unknown): PathSegment[] {
 }
 
 function select(rule: CompiledRule, object: unknown): Target[] {
-  const results: unknown = JSONPath({
+  const results: unknown = jsonPath().JSONPath({
     path: rule.spec.select,
     json: object as object,
     resultType: 'all',

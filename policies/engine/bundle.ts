@@ -4,15 +4,15 @@
  * parameters, checks `requires` against the running version, and freezes the result.
  */
 import { createHash } from 'node:crypto';
-import { Ajv } from 'ajv';
+import type * as AjvModule from 'ajv';
 import type { ErrorObject, Options as AjvOptions, ValidateFunction } from 'ajv';
-import addFormatsModule from 'ajv-formats';
 import semver from 'semver';
 import { isMap, isScalar, isSeq, LineCounter, parseDocument } from 'yaml';
 import type { Document } from 'yaml';
 import { breakGlassSchema, compileBreakGlass } from './break-glass.ts';
 import type { BreakGlassConfig } from './break-glass.ts';
 import { BundleError, ConfigError } from './errors/index.ts';
+import { onDemand } from './on-demand.ts';
 import type { BundleIssue } from './errors/index.ts';
 import type { BundleIdentity, BundleSettings, EnforcementAction, EnforcementPoint, Policy } from './types.ts';
 import { TOLLGATE_VERSION } from './version.ts';
@@ -255,10 +255,18 @@ export const bundleValidatorOptions = Object.freeze({
   verbose: true,
 } satisfies AjvOptions);
 
+/**
+ * ajv loads on first use: the built-in policies' validator is generated ahead of time, so only
+ * another policy set (tests, an embedding program) compiles one.
+ */
+const ajvLibrary = onDemand<typeof AjvModule>('ajv', () => require('ajv'));
+const ajvFormats = onDemand<(instance: AjvModule.Ajv) => AjvModule.Ajv>('ajv-formats', () =>
+  require('ajv-formats'),
+);
+
 function compileValidator(policies: readonly Policy<unknown>[], rules: RuleCompiler | undefined) {
-  const ajv = new Ajv({ ...bundleValidatorOptions });
-  const addFormats = addFormatsModule as unknown as (instance: Ajv) => Ajv;
-  addFormats(ajv);
+  const ajv = new (ajvLibrary().Ajv)({ ...bundleValidatorOptions });
+  ajvFormats()(ajv);
   return ajv.compile<BundleDocument>(bundleSchema(policies, rules));
 }
 

@@ -7,13 +7,17 @@
  * All times are wall-clock times in the entity's zone (see zone.ts for the DST rules); a window
  * includes its start and excludes its end.
  */
-import { CronExpressionParser } from 'cron-parser';
+import type * as CronParser from 'cron-parser';
 import { ConfigError } from '../engine/errors/index.ts';
 import { parseDuration } from '../engine/duration.ts';
 import type { CivilDate, EntityCalendar } from './calendar.ts';
+import { onDemand } from '../engine/on-demand.ts';
 import { businessDayFromMonthEnd, weekdayName } from './calendar.ts';
 import type { WallTime } from './zone.ts';
 import { formatWall, fromWallTime, toWallTime, wallAsUtc } from './zone.ts';
+
+/** cron-parser (and luxon under it) loads on first use: only bundles with cron windows need it. */
+const cronParser = onDemand<typeof CronParser>('cron-parser', () => require('cron-parser'));
 
 /** A business day and a wall-clock time: `{ businessDay: -3, at: '18:00' }`. */
 export interface BusinessDayTime {
@@ -259,7 +263,7 @@ export function compileWindow(raw: Record<string, unknown>, path: string): Windo
     );
   let fields;
   try {
-    fields = CronExpressionParser.parse(cron, { currentDate: new Date(0), tz: 'UTC' }).fields;
+    fields = cronParser().CronExpressionParser.parse(cron, { currentDate: new Date(0), tz: 'UTC' }).fields;
   } catch (error) {
     throw new ConfigError(
       `${path}/cron`,
@@ -392,7 +396,7 @@ function cronWindows(rule: CronRule, entity: EntityCalendar, from: Date, to: Dat
   const margin = 3 * 3600000;
   const fromWall = wallAsUtc(toWallTime(from, entity.zone)) - rule.durationMinutes * 60000 - margin;
   const toWall = wallAsUtc(toWallTime(to, entity.zone)) + margin;
-  const iterator = CronExpressionParser.parse(rule.cron, {
+  const iterator = cronParser().CronExpressionParser.parse(rule.cron, {
     currentDate: new Date(fromWall - 1000),
     tz: 'UTC',
   });
