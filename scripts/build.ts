@@ -19,7 +19,7 @@
  */
 import { copyFile, mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { dirname, join, relative, resolve } from 'node:path';
-import { fileURLToPath, pathToFileURL } from 'node:url';
+import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
 import type { Plugin } from 'esbuild';
 import { TOLLGATE_VERSION } from '../policies/engine/version.ts';
@@ -41,8 +41,9 @@ export async function cliEntryPoints(): Promise<Record<string, string>> {
  * `await import('pkg')` of a CommonJS package gives, in Node, a namespace with the package's named
  * exports beside `default`; split by esbuild it gives only `default`, so `const { Counter } =
  * await import('prom-client')` would read undefined. This plugin routes each dynamic import of a
- * CommonJS package through a small ES module that exports the names Node itself finds (asked at
- * build time) beside `default`.
+ * CommonJS package through a small ES module that exports, beside `default`, the names Node's
+ * own reader of CommonJS exports finds: assignments to `exports.NAME` / `module.exports.NAME` and
+ * `Object.defineProperty(exports, "NAME", …)` in the package's entry file.
  */
 export const cjsNamespaces: Plugin = {
   name: 'cjs-namespaces',
@@ -61,18 +62,29 @@ export const cjsNamespaces: Plugin = {
     build.onLoad({ filter: /.*/, namespace: 'cjs-namespace' }, async (args) => {
       const { resolveDir } = args.pluginData as { resolveDir: string };
       const resolved = await build.resolve(args.path, { kind: 'import-statement', resolveDir });
-      const names = Object.keys(await import(pathToFileURL(resolved.path).href)).filter(
-        (name) => name !== 'default' && /^[A-Za-z_$][\w$]*$/.test(name),
-      );
+      const names = await commonJsExports(resolved.path);
       const spec = JSON.stringify(args.path);
       return {
-        contents: `import * as m from ${spec};\nexport default m.default;\nexport const { ${names.join(', ')} } = m;\n`,
+        contents: `import * as m from ${spec};\nexport default m.default;\n${names.length ? `export const { ${names.join(', ')} } = m;\n` : ''}`,
         resolveDir,
         loader: 'js',
       };
     });
   },
 };
+
+/** The named exports Node finds in a CommonJS file, by the patterns its lexer recognises. */
+async function commonJsExports(file: string): Promise<string[]> {
+  const text = await readFile(file, 'utf8');
+  const names = new Set<string>();
+  for (const match of text.matchAll(
+    /(?:^|[^.\w$])(?:module\.)?exports\.([A-Za-z_$][\w$]*)\s*=[^=]|Object\.defineProperty\(\s*(?:module\.)?exports\s*,\s*["']([A-Za-z_$][\w$]*)["']/g,
+  ))
+    names.add((match[1] ?? match[2])!);
+  names.delete('default');
+  names.delete('__esModule');
+  return [...names].sort();
+}
 
 /** Whether Node loads this file as CommonJS (.cjs, or .js outside a `"type": "module"` package). */
 async function isCommonJs(file: string): Promise<boolean> {
@@ -133,7 +145,8 @@ export async function buildCli(outdir: string = join(root, 'dist')): Promise<Bui
   // kubectl's YAML reader (WebAssembly), found beside the module that loads it.
   await copyFile(join(root, kubeYaml), join(out, 'kube-yaml.wasm.gz'));
   const inputs = Object.keys(result.metafile.inputs)
-    .filter((file) => !file.startsWith('node_modules/') && !file.includes('/node_modules/'))
+    // Repository files only: no dependency, no plugin's virtual module (`cjs-namespace:…`).
+    .filter((file) => !file.includes('node_modules/') && !/^[\w-]+:/.test(file))
     .sort();
   inputs.push('bundles/finance-baseline.yaml', 'scripts/build.ts', kubeYaml);
   await writeFile(
