@@ -24,6 +24,9 @@ export async function buildAction(outdir: string): Promise<string[]> {
     platform: 'node',
     target: 'node22',
     charset: 'utf8',
+    // Paths in the output name node_modules as seen from the repository, even when node_modules is a
+    // symlink (a git worktree sharing another checkout's packages): the bytes must not depend on it.
+    preserveSymlinks: true,
     legalComments: 'eof',
     logLevel: 'warning',
     metafile: false,
