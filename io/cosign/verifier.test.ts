@@ -30,8 +30,8 @@ import { signatureTag } from './cosign.ts';
 import { createImageVerifier } from './verifier.ts';
 import type { ImageVerifierOptions } from './verifier.ts';
 
-/** The genuine cosign vectors, beside the clone (`../shared/fixtures/cosign` from the repo root). */
-const fixtures = fileURLToPath(new URL('../../../shared/fixtures/cosign/', import.meta.url));
+/** The genuine cosign vectors, vendored in test/fixtures/cosign (see its README for their origin). */
+const fixtures = fileURLToPath(new URL('../../test/fixtures/cosign/', import.meta.url));
 const fixture = (name: string): Promise<Buffer> => readFile(`${fixtures}${name}`);
 
 function trust(keys: readonly TestKey[] | readonly string[], extra: Partial<TrustPolicy> = {}): TrustPolicy {
@@ -311,7 +311,7 @@ describe('Sigstore bundles (cosign v3) through the referrers fallback tag', () =
   });
 });
 
-describe('genuine cosign signatures (../shared/fixtures/cosign)', () => {
+describe('genuine cosign signatures (test/fixtures/cosign)', () => {
   const mirror = (host: string): Partial<TrustPolicy> => ({
     signedIdentity: { type: 'remapIdentity', prefix: host, signedPrefix: '192.168.64.2:5000' },
   });
