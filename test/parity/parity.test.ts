@@ -28,7 +28,7 @@ import { identityUnknown } from '../../policies/gitops-only/index.ts';
 import type { CompiledBundle } from '../../policies/engine/bundle.ts';
 import type { KubeObject } from '../../policies/engine/types.ts';
 import { isValidAuditAnnotationKey } from '../../webhook/src/admission.ts';
-import type { DecisionLine } from '../../webhook/src/decision-log.ts';
+import type { DecisionLine } from '../../io/decision-log/line.ts';
 import { admissionReview, startTestWebhook } from '../support/webhook.ts';
 import type { TestWebhook } from '../support/webhook.ts';
 

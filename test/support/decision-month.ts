@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { ChainWriter } from '../../io/decision-log/chain.ts';
 import type { CheckpointKey } from '../../io/decision-log/checkpoint.ts';
 import type { BundleIdentity } from '../../policies/index.ts';
-import type { DecisionLine, DecisionPolicy } from '../../webhook/src/decision-log.ts';
+import type { DecisionLine, DecisionPolicy } from '../../io/decision-log/line.ts';
 
 /** Options of {@link generateDecisionMonth}. */
 export interface DecisionMonthOptions {

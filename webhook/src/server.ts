@@ -23,7 +23,7 @@ import type { AdmissionRequest, EngineContext, PolicyServices, Report } from '..
 import type { AdmissionResponse } from './admission.ts';
 import { allowResponse, buildResponse, failureResponse, reviewEnvelope, subjectOf } from './admission.ts';
 import type { BundleSource } from './bundle-source.ts';
-import { decisionLine } from './decision-log.ts';
+import { decisionLine } from '../../io/decision-log/line.ts';
 import type { WebhookMetrics } from './metrics.ts';
 import type { NamespaceSource } from './namespaces.ts';
 import { secureOptions } from './tls.ts';
