@@ -30,7 +30,7 @@ export type { NamespaceIsolationParams } from './params.ts';
 /** The namespace-isolation policy. */
 export const namespaceIsolationPolicy: Policy<NamespaceIsolationParams> = {
   id: 'namespace-isolation',
-  version: '1.0.0',
+  version: '1.1.0',
   description:
     'Tenants stay in their namespaces: no host access, cross-namespace references, RBAC escalation or open NetworkPolicies.',
   help:
@@ -40,7 +40,7 @@ export const namespaceIsolationPolicy: Policy<NamespaceIsolationParams> = {
     'Everywhere except system namespaces: no hostNetwork/hostPID/hostIPC, hostPath volumes, hostPort, privileged ' +
     'containers, capabilities beyond `allowedCapabilities`, or Windows hostProcess (every container, init and ephemeral ' +
     'included); nothing in `default`; no Service externalIPs; no RoleBinding to cluster-admin; no Role or ClusterRole ' +
-    'granting escalate, bind, impersonate or `*`; no ClusterRole aggregating roles by anything but an `aggregate-to-<name>` ' +
+    'granting escalate, bind or impersonate (by name, or by `*` on resources where they apply: roles, clusterroles, users, groups, service accounts, uids, user extras); no ClusterRole aggregating roles by anything but an `aggregate-to-<name>` ' +
     'label (an empty or bootstrap-label selector inherits cluster-admin), none injecting wildcards into admin, edit or ' +
     'view or Secrets or writes into view; no ClusterRoleBinding unless every subject is a ServiceAccount of a ' +
     'system, shared or known non-tenant namespace (platform components). In tenant namespaces: references to ' +

@@ -150,6 +150,7 @@ const allowed: Case[] = [
     { namespace: 'platform-tools' },
   ],
   ['Role with ordinary verbs', role('Role', ['get', 'list', 'watch', 'create', 'update', 'patch', 'delete'])],
+  ['Role with every verb on pods (nothing to escalate, bind or impersonate)', role('Role', ['*'])],
   [
     'IngressRoute to its own services with a shared middleware',
     ingressRoute('IngressRoute', {
@@ -513,7 +514,18 @@ const denied: Array<[name: string, object: KubeObject, path: string, message: st
     ['Role with escalate', role('Role', ['get', 'escalate']), 'rules[0].verbs[1]', 'grants "escalate"'],
     ['Role with bind', role('Role', ['bind']), 'rules[0].verbs[0]', 'grants "bind"'],
     ['Role with impersonate', role('Role', ['impersonate']), 'rules[0].verbs[0]', 'act as other users'],
-    ['Role with every verb', role('Role', ['*']), 'rules[0].verbs[0]', 'every verb ("*")'],
+    [
+      'Role with every verb on service accounts',
+      { ...role('Role', ['*']), rules: [{ apiGroups: [''], resources: ['serviceaccounts'], verbs: ['*'] }] },
+      'rules[0].verbs[0]',
+      'every verb ("*") on resources serviceaccounts of API groups core, which includes impersonate on serviceaccounts',
+    ],
+    [
+      'Role with a constrained-impersonation verb',
+      role('Role', ['impersonate:user-info']),
+      'rules[0].verbs[0]',
+      'grants "impersonate:user-info", which lets its holder act as other users',
+    ],
     [
       'ClusterRole with impersonate',
       role('ClusterRole', ['impersonate']),
@@ -1432,5 +1444,96 @@ describe('namespace-isolation: an ipBlock over the cluster network admits every 
     await expect(runPolicy(policy, { clusterCidrs: ['10.244.0.0'] }, undefined)).rejects.toThrow(
       /not a CIDR/,
     );
+  });
+});
+
+describe('namespace-isolation: verbs ["*"] only where escalate, bind or impersonate mean something', () => {
+  const clusterRole = (rules: unknown[]): KubeObject => ({
+    apiVersion: rbac,
+    kind: 'ClusterRole',
+    metadata: { name: 'monitoring' },
+    rules,
+  });
+  it.each([
+    ['a monitoring CRD', [{ apiGroups: ['monitoring.coreos.com'], resources: ['*'], verbs: ['*'] }]],
+    ['pods and services', [{ apiGroups: [''], resources: ['pods', 'services'], verbs: ['*'] }]],
+    [
+      'roles named in the core group (no such resource)',
+      [{ apiGroups: [''], resources: ['roles'], verbs: ['*'] }],
+    ],
+    [
+      'role bindings',
+      [{ apiGroups: ['rbac.authorization.k8s.io'], resources: ['rolebindings'], verbs: ['*'] }],
+    ],
+    ['non-resource URLs', [{ nonResourceURLs: ['/metrics'], verbs: ['*'] }]],
+    ['uids in the core group', [{ apiGroups: [''], resources: ['uids'], verbs: ['*'] }]],
+  ])('allows every verb on %s', async (_name, rules) => {
+    const result = await run(clusterRole(rules), { namespace: undefined });
+    expect(result.findings).toEqual([]);
+  });
+
+  it.each([
+    [
+      'roles and clusterroles',
+      { apiGroups: ['rbac.authorization.k8s.io'], resources: ['clusterroles', 'pods'], verbs: ['get', '*'] },
+      'rules[0].verbs[1]',
+      'escalate on clusterroles.rbac.authorization.k8s.io; bind on clusterroles.rbac.authorization.k8s.io',
+    ],
+    [
+      'every resource of every group',
+      { apiGroups: ['*'], resources: ['*'], verbs: ['*'] },
+      'rules[0].verbs[0]',
+      'escalate on roles.rbac.authorization.k8s.io, clusterroles.rbac.authorization.k8s.io; bind on roles.rbac.authorization.k8s.io, clusterroles.rbac.authorization.k8s.io; impersonate on users, groups, serviceaccounts, users.authentication.k8s.io',
+    ],
+    [
+      'every resource of the RBAC group',
+      { apiGroups: ['rbac.authorization.k8s.io'], resources: ['*'], verbs: ['*'] },
+      'rules[0].verbs[0]',
+      'which includes escalate on roles.rbac.authorization.k8s.io, clusterroles.rbac.authorization.k8s.io; bind on',
+    ],
+    [
+      'users and groups',
+      { apiGroups: [''], resources: ['users', 'groups'], verbs: ['*'] },
+      'rules[0].verbs[0]',
+      'which includes impersonate on users, groups',
+    ],
+    [
+      'uids and user extras',
+      { apiGroups: ['authentication.k8s.io'], resources: ['uids', 'userextras/scopes'], verbs: ['*'] },
+      'rules[0].verbs[0]',
+      'impersonate on uids.authentication.k8s.io, userextras/scopes.authentication.k8s.io',
+    ],
+    [
+      'any subresource of authentication.k8s.io (user extras)',
+      { apiGroups: ['authentication.k8s.io'], resources: ['*/scopes'], verbs: ['*'] },
+      'rules[0].verbs[0]',
+      'impersonate on userextras/scopes.authentication.k8s.io',
+    ],
+    [
+      'nodes of authentication.k8s.io (constrained impersonation)',
+      { apiGroups: ['authentication.k8s.io'], resources: ['nodes'], verbs: ['*'] },
+      'rules[0].verbs[0]',
+      'impersonate on nodes.authentication.k8s.io',
+    ],
+    [
+      'roles in a rule without apiGroups (read as every group)',
+      { resources: ['roles'], verbs: ['*'] },
+      'rules[0].verbs[0]',
+      'escalate on roles.rbac.authorization.k8s.io; bind on roles.rbac.authorization.k8s.io',
+    ],
+  ])('denies every verb on %s, naming the verb and the resource', async (_name, rule, path, message) => {
+    const result = await run(clusterRole([rule]), { namespace: undefined });
+    expect(result.findings.map((f) => f.path)).toEqual([path]);
+    expect(result.findings[0]?.message).toContain(message);
+  });
+
+  it('keeps reporting a role aggregated into view that grants every verb on ConfigMaps', async () => {
+    const object: KubeObject = {
+      ...clusterRole([{ apiGroups: [''], resources: ['configmaps'], verbs: ['*'] }]),
+      metadata: { name: 'cm', labels: { 'rbac.authorization.k8s.io/aggregate-to-view': 'true' } },
+    };
+    const result = await run(object, { namespace: undefined });
+    expect(result.findings.map((f) => f.path)).toEqual(['rules[0].verbs[0]']);
+    expect(result.findings[0]?.message).toContain('view is read-only');
   });
 });

@@ -9,7 +9,14 @@ import { checkReference, classify, forEachItem, isKind, isSystem } from './tenan
 
 /** The RBAC API group. */
 export const rbacGroup = ['rbac.authorization.k8s.io'];
-const dangerousVerbs = new Set(['escalate', 'bind', 'impersonate', '*']);
+const dangerousVerbs = new Set(['escalate', 'bind', 'impersonate']);
+
+/** Whether the escalation-verb check reports `verb` on `rule` (so other checks need not repeat it). */
+function escalationVerb(verb: string, rule: Record<string, unknown>): boolean {
+  if (verb === '*') return wildcardGrants(rule).length > 0;
+  const lower = verb.toLowerCase();
+  return dangerousVerbs.has(lower) || lower.startsWith('impersonate:');
+}
 
 /** Principal names that mean "anyone" to the API server's authenticators, and whom they cover. */
 const everyone: ReadonlyMap<string, string> = new Map([
@@ -103,18 +110,96 @@ export function checkRbac(scope: Scope): void {
     forEachItem(object.rules, ['rules'], (rule, path) => {
       if (!Array.isArray(rule.verbs)) return;
       rule.verbs.forEach((verb: unknown, index) => {
-        if (typeof verb !== 'string' || !dangerousVerbs.has(verb.toLowerCase())) return;
+        if (typeof verb !== 'string') return;
+        const lower = verb.toLowerCase();
+        const at = formatPath([...path, 'verbs', index]);
+        if (verb === '*') {
+          const grants = wildcardGrants(rule);
+          if (grants.length > 0)
+            findings.push({
+              path: at,
+              message: `${String(object.kind)} grants every verb ("*") ${describeRuleResources(rule)}, which includes ${grants.map(({ verb: v, resources }) => `${v} on ${resources.join(', ')}`).join('; ')}`,
+              fix: 'list only the verbs needed (get, list, watch, create, update, patch, delete)',
+              details: { grants },
+            });
+          return;
+        }
+        if (!escalationVerb(verb, rule)) return;
         findings.push({
-          path: formatPath([...path, 'verbs', index]),
-          message:
-            verb === '*'
-              ? `${String(object.kind)} grants every verb ("*"), which includes escalate, bind and impersonate`
-              : `${String(object.kind)} grants "${verb}", which lets its holder ${verb.toLowerCase() === 'impersonate' ? 'act as other users, groups or service accounts' : 'grant permissions it does not hold'}`,
+          path: at,
+          message: `${String(object.kind)} grants "${verb}", which lets its holder ${lower.startsWith('impersonate') ? 'act as other users, groups or service accounts' : 'grant permissions it does not hold'}`,
           fix: 'list only the verbs needed (get, list, watch, create, update, patch, delete)',
         });
       });
     });
   }
+}
+
+/** A verb that `*` implies on a rule, and the resources (`group/resource`) that make it meaningful there. */
+export interface WildcardGrant {
+  readonly verb: 'escalate' | 'bind' | 'impersonate';
+  readonly resources: readonly string[];
+}
+
+/**
+ * Where `escalate`, `bind` and `impersonate` mean something, as the API server checks them: escalate
+ * and bind on roles and clusterroles of rbac.authorization.k8s.io; impersonate on users, groups and
+ * serviceaccounts of the core group and on uids and userextras/<key> of authentication.k8s.io (and,
+ * with constrained impersonation, users, groups, serviceaccounts and nodes there too). Keyed by API
+ * group; `*` in a rule's apiGroups or resources matches them all, `*\/<sub>` a subresource.
+ */
+const meaningful: ReadonlyArray<{ verbs: WildcardGrant['verb'][]; group: string; resources: string[] }> = [
+  { verbs: ['escalate', 'bind'], group: 'rbac.authorization.k8s.io', resources: ['roles', 'clusterroles'] },
+  { verbs: ['impersonate'], group: '', resources: ['users', 'groups', 'serviceaccounts'] },
+  {
+    verbs: ['impersonate'],
+    group: 'authentication.k8s.io',
+    resources: ['users', 'groups', 'serviceaccounts', 'uids', 'userextras', 'nodes'],
+  },
+];
+
+function strings(value: unknown): string[] {
+  return Array.isArray(value) ? value.filter((v): v is string => typeof v === 'string') : [];
+}
+
+/**
+ * The escalation verbs that `verbs: ["*"]` grants on a rule, each with the resources the rule names
+ * that make it meaningful; empty when the rule's resources (a monitoring CRD, pods, non-resource
+ * URLs) cannot be escalated, bound or impersonated. Resource names compare exactly, as the RBAC
+ * authorizer compares them. A rule without apiGroups is read as every group (fail-safe).
+ */
+export function wildcardGrants(rule: Record<string, unknown>): WildcardGrant[] {
+  const groups = Array.isArray(rule.apiGroups) ? strings(rule.apiGroups) : ['*'];
+  const resources = strings(rule.resources);
+  const found = new Map<WildcardGrant['verb'], Set<string>>();
+  for (const entry of meaningful) {
+    if (!groups.includes('*') && !groups.includes(entry.group)) continue;
+    const qualify = (resource: string): string =>
+      entry.group === '' ? resource : `${resource}.${entry.group}`;
+    const hits: string[] = [];
+    for (const resource of resources) {
+      if (resource === '*') hits.push(...entry.resources.map(qualify));
+      else if (entry.resources.includes(resource)) hits.push(qualify(resource));
+      else if (entry.group === 'authentication.k8s.io' && /^(\*|userextras)\/./.test(resource))
+        hits.push(qualify(`userextras/${resource.slice(resource.indexOf('/') + 1)}`));
+    }
+    if (hits.length === 0) continue;
+    for (const verb of entry.verbs) {
+      const set = found.get(verb) ?? new Set<string>();
+      hits.forEach((hit) => set.add(hit));
+      found.set(verb, set);
+    }
+  }
+  return (['escalate', 'bind', 'impersonate'] as const)
+    .filter((verb) => found.has(verb))
+    .map((verb) => ({ verb, resources: [...(found.get(verb) ?? [])] }));
+}
+
+function describeRuleResources(rule: Record<string, unknown>): string {
+  const resources = strings(rule.resources);
+  const groups = Array.isArray(rule.apiGroups) ? strings(rule.apiGroups) : ['*'];
+  const groupText = groups.map((g) => (g === '' ? 'core' : g)).join(', ');
+  return `on resources ${resources.join(', ')} of API groups ${groupText}`;
 }
 
 /** Label keys that mark a ClusterRole for aggregation (`rbac.authorization.k8s.io/aggregate-to-admin`, `example.com/aggregate-to-billing`). */
@@ -203,7 +288,7 @@ function checkAggregatedInto(scope: Scope): void {
     if (!targets.includes('view')) return;
     if (Array.isArray(rule.verbs))
       rule.verbs.forEach((verb: unknown, index) => {
-        if (typeof verb === 'string' && !readVerbs.has(verb) && !dangerousVerbs.has(verb.toLowerCase()))
+        if (typeof verb === 'string' && !readVerbs.has(verb) && !escalationVerb(verb, rule))
           scope.findings.push({
             path: formatPath([...path, 'verbs', index]),
             message: `ClusterRole aggregated into view grants "${verb}", but view is read-only for everyone bound to it`,
