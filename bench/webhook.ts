@@ -1,31 +1,36 @@
 /**
- * Webhook load: the real `tollgate serve` process (finance baseline, decision log written to a file)
+ * Webhook load: the real `tollgate serve` process (the finance baseline pointed at a loopback
+ * registry holding the sample's images, signed; decision log on standard output, read by the bench)
  * against a no-op express 5 HTTPS handler in another process, same machine, same ~5 KB
  * AdmissionReview (a two-container Deployment), same TLS certificate, both loaded by autocannon.
- * Prints the throughput ratio (target >= 0.85), p50/p99 at a fixed 1,000 req/s (target p99 <=
- * 10 ms), and the webhook's RSS sampled during the fixed-rate load (target <= 150 MB, flat).
+ * Two variants of the review: **allowed** (both images signed, verified once, then served from the
+ * warm signature cache) and **denied** (the same with a memory limit over the bundle's maximum).
+ * Phases alternate the servers. Prints the throughput ratio of each variant to the no-op (target
+ * >= 0.85 allowed), p50/p99 at a fixed 1,000 req/s (target p99 <= 10 ms), the webhook's RSS
+ * sampled during a fixed-rate allowed load (target <= 120 MB, flat), and the load average.
  *
- *   npx node bench/webhook.ts [--duration SECONDS] [--rate N] [--connections N] [--soak SECONDS]
+ *   node bench/webhook.ts [--duration SECONDS] [--rate N] [--connections N] [--soak SECONDS]
  *
  * --duration is each throughput and latency phase (default 10 s); --soak is the fixed-rate phase
  * that RSS is sampled over (default 30 s; the issue's figure is `--soak 300`); --node-options sets
- * NODE_OPTIONS for the webhook process (e.g. `--max-old-space-size=96 --max-semi-space-size=4`).
+ * NODE_OPTIONS for the webhook process (default: the chart's `nodeOptions`, so the RSS figure is
+ * the chart's; `--node-options ''` runs uncapped).
  */
 import { spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { cpus, loadavg, tmpdir } from 'node:os';
 import { createServer, request as httpsRequest } from 'node:https';
 import type { AddressInfo } from 'node:net';
-import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { fileURLToPath } from 'node:url';
+
 import { parseArgs } from 'node:util';
 import autocannon from 'autocannon';
 import express from 'express';
 import { generateSelfSigned } from '../webhook/src/tls.ts';
-
-const root = resolve(fileURLToPath(new URL('.', import.meta.url)), '..');
+import { root } from './peers.ts';
+import { sampleImages, startSignedRig } from './webhook-rig.ts';
 
 /** The no-op server mode: express 5 over HTTPS, JSON body parsed, uid echoed, always allowed. */
 async function serveNoop(certFile: string, keyFile: string): Promise<void> {
@@ -50,7 +55,15 @@ async function serveNoop(certFile: string, keyFile: string): Promise<void> {
   process.once('SIGTERM', () => server.close(() => process.exit(0)));
 }
 
-const container = (name: string, image: string, port: number) => ({
+/** The chart's default NODE_OPTIONS for the webhook (`nodeOptions` in charts/tollgate/values.yaml). */
+export function chartNodeOptions(): string {
+  const values = readFileSync(join(root, 'charts/tollgate/values.yaml'), 'utf8');
+  const match = /^nodeOptions:\s*'([^']*)'/m.exec(values);
+  if (!match) throw new Error('charts/tollgate/values.yaml has no top-level nodeOptions');
+  return match[1] ?? '';
+}
+
+const container = (name: string, image: string, port: number, memoryLimit: string) => ({
   name,
   image,
   imagePullPolicy: 'IfNotPresent',
@@ -62,7 +75,7 @@ const container = (name: string, image: string, port: number) => ({
     { name: 'DB_PASSWORD', valueFrom: { secretKeyRef: { name: 'odoo-db', key: 'password' } } },
     { name: 'ODOO_WORKERS', value: '4' },
   ],
-  resources: { requests: { cpu: '500m', memory: '1Gi' }, limits: { memory: '2Gi' } },
+  resources: { requests: { cpu: '500m', memory: '1Gi' }, limits: { memory: memoryLimit } },
   readinessProbe: { httpGet: { path: '/web/health', port }, periodSeconds: 10 },
   livenessProbe: { httpGet: { path: '/web/health', port }, periodSeconds: 20, failureThreshold: 6 },
   securityContext: {
@@ -79,8 +92,15 @@ const container = (name: string, image: string, port: number) => ({
   ],
 });
 
-/** A realistic AdmissionReview: CREATE of a two-container Odoo Deployment, about 5 KB. */
-export function sampleReview(): Record<string, unknown> {
+/**
+ * A realistic AdmissionReview: CREATE of a two-container Odoo Deployment, about 5 KB, its images in
+ * `registry`. The denied variant asks for a 32Gi memory limit (the baseline's maximum is 16Gi).
+ */
+export function sampleReview(
+  registry = 'registry.corp.example',
+  variant: 'allowed' | 'denied' = 'allowed',
+): Record<string, unknown> {
+  const memoryLimit = variant === 'allowed' ? '2Gi' : '32Gi';
   const labels = { 'app.kubernetes.io/name': 'odoo', 'app.kubernetes.io/instance': 'acme', tier: 'erp' };
   const object = {
     apiVersion: 'apps/v1',
@@ -103,8 +123,8 @@ export function sampleReview(): Record<string, unknown> {
           automountServiceAccountToken: false,
           securityContext: { fsGroup: 101, runAsNonRoot: true },
           containers: [
-            container('odoo', 'registry.corp.example/erp/odoo:17.0', 8069),
-            container('log-shipper', 'registry.corp.example/platform/fluent-bit:3.1', 2020),
+            container('odoo', `${registry}/${sampleImages.odoo}`, 8069, memoryLimit),
+            container('log-shipper', `${registry}/${sampleImages.shipper}`, 2020, '2Gi'),
           ],
           volumes: [
             { name: 'data', persistentVolumeClaim: { claimName: 'odoo-data' } },
@@ -231,6 +251,8 @@ interface LoadResult {
   p99: number;
   errors: number;
   non2xx: number;
+  /** Requests answered. */
+  requests: number;
 }
 
 async function load(
@@ -253,8 +275,17 @@ async function load(
     p99: result.latency.p99,
     errors: result.errors + result.timeouts,
     non2xx: result.non2xx,
+    requests: result.requests.total,
   };
 }
+
+const loadAverage = (): string =>
+  loadavg()
+    .map((n) => n.toFixed(2))
+    .join(' ');
+
+const ratioLine = (label: string, hook: LoadResult, noop: LoadResult): string =>
+  `  ${label.padEnd(22)}: ${hook.rps.toFixed(0)} req/s (p50 ${hook.p50} ms, p99 ${hook.p99} ms), ${(hook.rps / noop.rps).toFixed(3)}× no-op`;
 
 async function main(): Promise<void> {
   const { values } = parseArgs({
@@ -274,19 +305,28 @@ async function main(): Promise<void> {
   const soak = Number(values.soak);
   const rate = Number(values.rate);
   const connections = Number(values.connections);
+  const nodeOptions = values['node-options'] ?? chartNodeOptions();
   const dir = mkdtempSync(join(tmpdir(), 'tollgate-bench-'));
   const pair = await generateSelfSigned({ names: ['localhost', '127.0.0.1'] });
   const certFile = join(dir, 'tls.crt');
   const keyFile = join(dir, 'tls.key');
   writeFileSync(certFile, pair.cert);
   writeFileSync(keyFile, pair.key);
-  const body = JSON.stringify(sampleReview());
+  const rig = await startSignedRig();
+  const bundleFile = join(dir, 'bundle.yaml');
+  writeFileSync(bundleFile, rig.bundleYaml);
+  const bodies = {
+    allowed: JSON.stringify(sampleReview(rig.registry.host, 'allowed')),
+    denied: JSON.stringify(sampleReview(rig.registry.host, 'denied')),
+  };
   const children: ChildProcess[] = [];
   try {
     const webhook = await spawnServer(
       [
         'bin/tollgate.js',
         'serve',
+        '--bundle',
+        bundleFile,
         '--host',
         '127.0.0.1',
         '--port',
@@ -301,7 +341,7 @@ async function main(): Promise<void> {
         keyFile,
       ],
       /https:\/\/127\.0\.0\.1:(\d+)\/validate/,
-      values['node-options'],
+      nodeOptions,
     );
     children.push(webhook.child);
     await sleep(200);
@@ -313,52 +353,67 @@ async function main(): Promise<void> {
     );
     children.push(noop.child);
 
-    const answer = await postOnce(webhook.port, body, pair.caPem);
-    const allowed = (answer as { response?: { allowed?: boolean; status?: { message?: string } } }).response;
-    const check = await load(webhook.port, body, { duration: 1, connections: 1 });
     console.log(
-      `payload: ${Buffer.byteLength(body)} bytes AdmissionReview (two-container Deployment), finance baseline`,
+      `payload: ${Buffer.byteLength(bodies.allowed)} bytes AdmissionReview (two-container Deployment), finance baseline, images in a loopback registry signed with a P-256 key`,
     );
     console.log(
-      `node ${process.version}, ${(await import('node:os')).cpus().length} CPUs; autocannon ${connections} connections`,
+      `node ${process.version}, ${cpus().length} CPUs, load average ${loadAverage()}; autocannon ${connections} connections; webhook NODE_OPTIONS=${nodeOptions || '(none)'}`,
     );
-    if (check.errors > 0 || check.non2xx > 0)
-      throw new Error('the webhook did not answer 200 to the sample review');
-    console.log(
-      `decision on the sample: ${allowed?.allowed ? 'allowed' : `denied: ${allowed?.status?.message?.split('\n').slice(1).join(' ') ?? ''}`}`,
-    );
+    for (const variant of ['allowed', 'denied'] as const) {
+      // the first answer verifies the signatures (cold); every later one is served from the cache
+      const answer = (await postOnce(webhook.port, bodies[variant], pair.caPem)) as {
+        response?: { allowed?: boolean; status?: { message?: string } };
+      };
+      const allowed = answer.response?.allowed === true;
+      console.log(
+        `${variant} sample: ${allowed ? 'allowed' : `denied: ${answer.response?.status?.message?.split('\n').slice(1).join(' ') ?? ''}`}`,
+      );
+      if (allowed !== (variant === 'allowed'))
+        throw new Error(
+          `the ${variant} sample was ${allowed ? 'allowed' : 'denied'}; the bench measures nothing`,
+        );
+      const check = await load(webhook.port, bodies[variant], { duration: 1, connections: 1 });
+      if (check.errors > 0 || check.non2xx > 0)
+        throw new Error(`the webhook did not answer 200 to the ${variant} sample`);
+    }
     const rssStart = rssMb(webhook.child.pid);
 
     // warm-up (JIT, TLS sessions, caches)
-    await load(noop.port, body, { duration: 3, connections });
-    await load(webhook.port, body, { duration: 3, connections });
+    await load(noop.port, bodies.allowed, { duration: 3, connections });
+    await load(webhook.port, bodies.allowed, { duration: 3, connections });
+    await load(webhook.port, bodies.denied, { duration: 2, connections });
 
-    const noopMax = await load(noop.port, body, { duration, connections });
-    const hookMax = await load(webhook.port, body, { duration, connections });
-    console.log('\nthroughput (max rate):');
+    const noopMax = await load(noop.port, bodies.allowed, { duration, connections });
+    const allowedMax = await load(webhook.port, bodies.allowed, { duration, connections });
+    const noopMax2 = await load(noop.port, bodies.allowed, { duration, connections });
+    const deniedMax = await load(webhook.port, bodies.denied, { duration, connections });
+    console.log(`\nthroughput (max rate, ${connections} connections, no-op measured before each):`);
     console.log(
-      `  no-op express 5 HTTPS : ${noopMax.rps.toFixed(0)} req/s (p50 ${noopMax.p50} ms, p99 ${noopMax.p99} ms)`,
+      `  no-op express 5 HTTPS : ${noopMax.rps.toFixed(0)} / ${noopMax2.rps.toFixed(0)} req/s (p50 ${noopMax.p50} ms, p99 ${noopMax.p99} ms)`,
     );
-    console.log(
-      `  tollgate serve        : ${hookMax.rps.toFixed(0)} req/s (p50 ${hookMax.p50} ms, p99 ${hookMax.p99} ms)`,
-    );
-    console.log(`  ratio                 : ${(hookMax.rps / noopMax.rps).toFixed(3)} (target >= 0.85)`);
+    console.log(`${ratioLine('tollgate serve allowed', allowedMax, noopMax)} (target >= 0.85)`);
+    console.log(ratioLine('tollgate serve denied', deniedMax, noopMax2));
 
-    const noopFixed = await load(noop.port, body, { duration, connections: 10, rate });
-    const hookFixed = await load(webhook.port, body, { duration, connections: 10, rate });
-    console.log(`\nlatency at a fixed ${rate} req/s (10 connections, coordinated omission corrected):`);
-    console.log(
-      `  no-op express 5 HTTPS : p50 ${noopFixed.p50} ms, p99 ${noopFixed.p99} ms (${noopFixed.rps.toFixed(0)} req/s)`,
-    );
-    console.log(
-      `  tollgate serve        : p50 ${hookFixed.p50} ms, p99 ${hookFixed.p99} ms (${hookFixed.rps.toFixed(0)} req/s) (target p99 <= 10 ms)`,
-    );
+    const noopFixed = await load(noop.port, bodies.allowed, { duration, connections: 10, rate });
+    const allowedFixed = await load(webhook.port, bodies.allowed, { duration, connections: 10, rate });
+    const deniedFixed = await load(webhook.port, bodies.denied, { duration, connections: 10, rate });
+    console.log(`\nlatency at a fixed ${rate} req/s (10 connections):`);
+    for (const [label, r] of [
+      ['no-op express 5 HTTPS', noopFixed],
+      ['tollgate serve allowed', allowedFixed],
+      ['tollgate serve denied', deniedFixed],
+    ] as const)
+      console.log(
+        `  ${label.padEnd(22)}: p50 ${r.p50} ms, p99 ${r.p99} ms (${r.rps.toFixed(0)} req/s)${label.includes('tollgate') ? ' (target p99 <= 10 ms)' : ''}`,
+      );
 
-    console.log(`\nRSS of tollgate serve during ${soak} s at ${rate} req/s (target <= 150 MB, flat):`);
+    console.log(
+      `\nRSS of tollgate serve during ${soak} s at ${rate} req/s, allowed (target <= 120 MB, flat):`,
+    );
     console.log(`  at start (before load): ${rssStart.toFixed(1)} MB`);
-    if (values['node-options']) console.log(`  NODE_OPTIONS=${values['node-options']}`);
     const samples: number[] = [];
-    const soakRun = load(webhook.port, body, { duration: soak, connections: 10, rate });
+    const linesBefore = webhook.stdoutLines();
+    const soakRun = load(webhook.port, bodies.allowed, { duration: soak, connections: 10, rate });
     const every = Math.max(5, Math.floor(soak / 10));
     for (let t = every; t <= soak; t += every) {
       await sleep(every * 1000);
@@ -367,17 +422,27 @@ async function main(): Promise<void> {
       console.log(`  t=${String(t).padStart(4)} s: ${mb.toFixed(1)} MB (${await heapFigures(opsPort)})`);
     }
     const soaked = await soakRun;
+    await sleep(500);
     console.log(
-      `  after load: ${rssMb(webhook.child.pid).toFixed(1)} MB; soak p50 ${soaked.p50} ms, p99 ${soaked.p99} ms, errors ${soaked.errors}`,
+      `  after load: ${rssMb(webhook.child.pid).toFixed(1)} MB; soak p50 ${soaked.p50} ms, p99 ${soaked.p99} ms, ${soaked.rps.toFixed(0)} req/s, errors ${soaked.errors}`,
     );
     const half = samples.slice(Math.floor(samples.length / 2));
-    console.log(`  second-half spread: ${(Math.max(...half) - Math.min(...half)).toFixed(1)} MB`);
-    console.log(`  decision log: ${webhook.stdoutLines()} lines written by the webhook`);
-    const totals = [noopMax, hookMax, noopFixed, hookFixed, soaked].reduce((n, r) => n + r.errors, 0);
-    if (totals > 0) console.log(`  (${totals} transport errors/timeouts in total)`);
+    console.log(
+      `  max ${Math.max(...samples).toFixed(1)} MB; second-half spread ${(Math.max(...half) - Math.min(...half)).toFixed(1)} MB`,
+    );
+    console.log(
+      `  decision log: ${webhook.stdoutLines() - linesBefore} lines for ${soaked.requests} answers during the soak`,
+    );
+    const totals = [noopMax, allowedMax, noopMax2, deniedMax, noopFixed, allowedFixed, deniedFixed, soaked];
+    const errors = totals.reduce((n, r) => n + r.errors, 0);
+    const non2xx = totals.reduce((n, r) => n + r.non2xx, 0);
+    if (errors + non2xx > 0)
+      console.log(`  (${errors} transport errors/timeouts, ${non2xx} non-2xx in total)`);
+    console.log(`\nload average at the end: ${loadAverage()}`);
   } finally {
     for (const child of children) child.kill('SIGTERM');
     await sleep(500);
+    await rig.stop();
     rmSync(dir, { recursive: true, force: true });
   }
 }
