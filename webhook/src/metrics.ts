@@ -168,13 +168,25 @@ export function createMetrics(options: { defaultMetrics?: boolean } = {}): Webho
     counts[outcome]++;
     cacheCounts.set(cache, counts);
   };
+  // Label sets bound once per distinct combination (a handful): prom-client otherwise hashes the
+  // label object on every increment.
+  const requestsBy = bound((key: string) => {
+    const [operation = '', decision = '', dryRun = ''] = key.split('\0');
+    return requests.labels({ operation, decision, dry_run: dryRun });
+  });
+  const latencyBy = bound((operation: string) => latency.labels({ operation }));
+  const policyResultsBy = bound((key: string) => {
+    const [policy = '', status = '', action = ''] = key.split('\0');
+    return policyResults.labels({ policy, status, action });
+  });
   return {
     registry,
     observeRequest({ operation, decision, dryRun, seconds, report }) {
-      requests.inc({ operation, decision, dry_run: String(dryRun) });
-      latency.observe({ operation }, seconds);
-      for (const result of report?.results ?? [])
-        policyResults.inc({ policy: result.policy, status: result.status, action: result.action });
+      requestsBy(`${operation}\0${decision}\0${String(dryRun)}`).inc();
+      latencyBy(operation).observe(seconds);
+      if (report)
+        for (const result of report.results)
+          policyResultsBy(`${result.policy}\0${result.status}\0${result.action}`).inc();
     },
     badRequest: () => badRequests.inc(),
     failure: (cause) => failures.inc({ cause }),
@@ -197,5 +209,18 @@ export function createMetrics(options: { defaultMetrics?: boolean } = {}): Webho
     registerCacheSource: (cache, read) => {
       cacheSources.set(cache, read);
     },
+  };
+}
+
+/** Memoises `make` by key (label sets of a metric: a small, bounded set of combinations). */
+function bound<T>(make: (key: string) => T): (key: string) => T {
+  const cache = new Map<string, T>();
+  return (key) => {
+    let value = cache.get(key);
+    if (value === undefined) {
+      value = make(key);
+      cache.set(key, value);
+    }
+    return value;
   };
 }

@@ -1,4 +1,6 @@
 import { writeFileSync } from 'node:fs';
+import { request as httpsRequest } from 'node:https';
+import { gzipSync } from 'node:zlib';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { builtinPolicies } from '../../policies/index.ts';
@@ -300,6 +302,47 @@ describe('tollgate serve: POST /validate', () => {
     expect(body.error).toMatch(/larger than/);
     const again = await hook.post(admissionReview(probed({})));
     expect(again.body.response.allowed).toBe(true);
+  });
+
+  it('answers 415 naming the encoding for a compressed body, and the exact envelope otherwise', async () => {
+    const send = (headers: Record<string, string>, body: Buffer) =>
+      new Promise<{ status: number; type: string; text: string }>((done, fail) => {
+        const req = httpsRequest(
+          {
+            host: '127.0.0.1',
+            port: hook.webhook.port,
+            path: '/validate',
+            method: 'POST',
+            ca: hook.ca,
+            servername: 'localhost',
+            headers: { 'content-type': 'application/json', ...headers },
+          },
+          (res) => {
+            let text = '';
+            res.on('data', (chunk: Buffer) => (text += chunk.toString()));
+            res.on('end', () =>
+              done({ status: res.statusCode ?? 0, type: String(res.headers['content-type']), text }),
+            );
+          },
+        );
+        req.on('error', fail);
+        req.end(body);
+      });
+    const review = JSON.stringify(admissionReview(probed({})));
+    const gzipped = await send({ 'content-encoding': 'gzip' }, gzipSync(review));
+    expect(gzipped.status).toBe(415);
+    expect(JSON.parse(gzipped.text).error).toMatch(/unsupported Content-Encoding "gzip"/);
+    const plain = await send({}, Buffer.from(review));
+    expect(plain.status).toBe(200);
+    expect(plain.type).toBe('application/json; charset=utf-8');
+    const uid = (JSON.parse(review) as { request: { uid: string } }).request.uid;
+    expect(plain.text).toBe(
+      JSON.stringify({
+        apiVersion: 'admission.k8s.io/v1',
+        kind: 'AdmissionReview',
+        response: { uid, allowed: true },
+      }),
+    );
   });
 
   it('accepts a ~6 MiB review (object and oldObject near the etcd limit)', async () => {

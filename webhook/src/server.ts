@@ -5,7 +5,7 @@
  * server in-process and the CLI only parses flags.
  */
 import { createServer as createHttpServer } from 'node:http';
-import type { Server as HttpServer } from 'node:http';
+import type { IncomingMessage, Server as HttpServer, ServerResponse } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
 import type { Server as HttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
@@ -21,7 +21,7 @@ import {
 } from '../../policies/index.ts';
 import type { AdmissionRequest, EngineContext, PolicyServices, Report } from '../../policies/index.ts';
 import type { AdmissionResponse } from './admission.ts';
-import { allowResponse, buildResponse, failureResponse, reviewEnvelope, subjectOf } from './admission.ts';
+import { allowResponse, buildResponse, failureResponse, subjectOf } from './admission.ts';
 import type { BundleSource } from './bundle-source.ts';
 import { decisionLine } from '../../io/decision-log/line.ts';
 import type { WebhookMetrics } from './metrics.ts';
@@ -92,9 +92,13 @@ export function createWebhookServer(options: WebhookServerOptions): WebhookServe
     if (draining) res.shouldKeepAlive = false;
     next();
   });
-  const jsonBody = express.json({ limit: bodyLimitBytes, type: () => true, strict: true });
-  app.post('/validate', jsonBody, (req: Request, res: Response, next: NextFunction) => {
-    handleValidate(req, res, options).catch(next);
+  // The route reads the raw body itself (one buffer, one JSON.parse) and writes the answer with
+  // writeHead/end: body-parser's stream decoding and res.json's header logic cost more per request
+  // than the evaluation of a typical AdmissionReview.
+  app.post('/validate', (req: Request, res: Response, next: NextFunction) => {
+    readJsonBody(req, bodyLimitBytes)
+      .then((body) => handleValidate(body, res, options))
+      .catch(next);
   });
   app.all('/validate', (_req, res) => {
     res
@@ -202,23 +206,101 @@ function clientErrorStatus(error: unknown): number | undefined {
 }
 
 function clientErrorMessage(error: unknown, status: number): string {
-  const type = (error as { type?: unknown }).type;
-  if (type === 'entity.parse.failed')
-    return `malformed JSON: ${(error as Error).message}; expected an admission.k8s.io/v1 AdmissionReview`;
-  if (type === 'entity.too.large' || status === 413)
-    return `request body larger than ${bodyLimitBytes} bytes`;
+  if (status === 413) return `request body larger than ${bodyLimitBytes} bytes`;
   return error instanceof Error ? error.message : 'bad request';
 }
 
-async function handleValidate(req: Request, res: Response, options: WebhookServerOptions): Promise<void> {
+/** A request body that cannot be read as JSON: its HTTP status and a message naming what is wrong. */
+export class RequestBodyError extends Error {
+  readonly status: number;
+  constructor(status: number, message: string) {
+    super(message);
+    this.name = 'RequestBodyError';
+    this.status = status;
+  }
+}
+
+/**
+ * Reads a request body of at most `limit` bytes into one buffer and parses it as UTF-8 JSON.
+ * Rejects with {@link RequestBodyError}: 413 over the limit (by Content-Length before reading, or
+ * while reading), 415 for a Content-Encoding other than identity (the API server never compresses
+ * AdmissionReviews), 400 for malformed JSON.
+ */
+export function readJsonBody(req: IncomingMessage, limit: number): Promise<unknown> {
+  return new Promise((resolve, reject) => {
+    const encoding = req.headers['content-encoding'];
+    if (encoding !== undefined && encoding.toLowerCase() !== 'identity') {
+      req.resume();
+      reject(
+        new RequestBodyError(415, `unsupported Content-Encoding "${encoding}": send the JSON uncompressed`),
+      );
+      return;
+    }
+    const declared = Number(req.headers['content-length']);
+    if (declared > limit) {
+      req.resume();
+      reject(new RequestBodyError(413, `request body larger than ${limit} bytes`));
+      return;
+    }
+    const chunks: Buffer[] = [];
+    let length = 0;
+    let failed = false;
+    const onData = (chunk: Buffer): void => {
+      length += chunk.length;
+      if (length > limit) {
+        failed = true;
+        req.off('data', onData);
+        req.resume();
+        reject(new RequestBodyError(413, `request body larger than ${limit} bytes`));
+        return;
+      }
+      chunks.push(chunk);
+    };
+    req.on('data', onData);
+    req.once('error', (error) => {
+      if (failed) return;
+      failed = true;
+      reject(new RequestBodyError(400, `request body not read whole: ${error.message}`));
+    });
+    req.once('end', () => {
+      if (failed) return;
+      const text = (chunks.length === 1 ? (chunks[0] as Buffer) : Buffer.concat(chunks, length)).toString(
+        'utf8',
+      );
+      try {
+        resolve(JSON.parse(text));
+      } catch (error) {
+        reject(
+          new RequestBodyError(
+            400,
+            `malformed JSON: ${(error as Error).message}; expected an admission.k8s.io/v1 AdmissionReview`,
+          ),
+        );
+      }
+    });
+  });
+}
+
+/** Writes a JSON answer with its length (no ETag, no freshness check: answers are never cached). */
+function sendJson(res: ServerResponse, status: number, text: string): void {
+  res.writeHead(status, {
+    'content-type': 'application/json; charset=utf-8',
+    'content-length': Buffer.byteLength(text),
+  });
+  res.end(text);
+}
+
+const envelopeHead = '{"apiVersion":"admission.k8s.io/v1","kind":"AdmissionReview","response":';
+
+async function handleValidate(body: unknown, res: Response, options: WebhookServerOptions): Promise<void> {
   const started = performance.now();
   let request: AdmissionRequest;
   try {
-    request = parseAdmissionReview(req.body);
+    request = parseAdmissionReview(body);
   } catch (error) {
     if (error instanceof AdmissionRequestError) {
       options.metrics.badRequest();
-      res.status(error.status).json({ error: error.message });
+      sendJson(res, error.status, JSON.stringify({ error: error.message }));
       return;
     }
     throw error;
@@ -232,7 +314,8 @@ async function handleValidate(req: Request, res: Response, options: WebhookServe
   ): void => {
     if (res.headersSent) return;
     const durationMs = performance.now() - started;
-    res.json(reviewEnvelope(response));
+    // the same bytes as JSON.stringify(reviewEnvelope(response)), without copying the response
+    sendJson(res, 200, `${envelopeHead}${JSON.stringify(response)}}`);
     options.metrics.observeRequest({
       operation: request.operation,
       decision: metricDecision,
