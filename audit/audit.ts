@@ -16,7 +16,7 @@ import {
   type WebhookRule,
 } from '../policies/index.ts';
 import { ClusterError, collectionPath, type ApiResource, type ClusterClient } from './cluster.ts';
-import { compareWithGit, liveKey, type DeclaredObject, type DriftReport, type LiveIndex } from './drift.ts';
+import { DriftCollector, type DeclaredObject, type DriftReport } from './drift.ts';
 
 /** What to audit. */
 export interface AuditOptions {
@@ -113,7 +113,10 @@ export function apiVersionOf(resource: { group: string; version: string }): stri
   return resource.group === '' ? resource.version : `${resource.group}/${resource.version}`;
 }
 
-/** Runs the audit. */
+/** Resources listed at once: the API server serializes one list while the audit reviews another's page. */
+const listConcurrency = 3;
+
+/** Runs the audit: lists page by page, reviews each page and keeps only compact results. */
 export async function runAudit(options: AuditOptions): Promise<AuditResult> {
   const { client, bundle, now } = options;
   const discovered = await client.discover();
@@ -129,42 +132,64 @@ export async function runAudit(options: AuditOptions): Promise<AuditResult> {
     namespaces: namespaceInventory(namespaceObjects, 'the cluster'),
     ...(options.services ? { services: options.services } : {}),
   };
-  const live = options.declared ? newLiveIndex() : undefined;
-  const audited: AuditedObject[] = [];
+  namespaceObjects.length = 0;
+  const drift = options.declared
+    ? new DriftCollector({
+        declared: options.declared,
+        resources: discovered,
+        audited: resources,
+        hpaTargets: await scaledByHpa(client, discovered, options.pageSize),
+        ...(only ? { namespaces: only } : {}),
+      })
+    : undefined;
+  const compact = resultInterner();
   const forbidden: string[] = [];
   let objects = 0;
-  for (const resource of resources) {
+  const jobs = resources.flatMap((resource) => {
+    if (only && !resource.namespaced && resource.resource !== 'namespaces') return [];
     const paths =
       only && resource.namespaced
         ? [...only].map((ns) => collectionPath(resource, ns))
         : [collectionPath(resource)];
-    if (only && !resource.namespaced && resource.resource !== 'namespaces') continue;
-    for (const path of paths) {
-      try {
-        for await (const page of client.list(path, options.pageSize)) {
-          const items = page
-            .map((item) => ({ ...item, apiVersion: apiVersionOf(resource), kind: resource.kind }))
-            .filter((item) => !only || resource.namespaced || only.has(item.metadata?.name ?? ''));
-          objects += items.length;
-          const reviewed = await Promise.all(items.map((item) => review({ live: item }, bundle, context)));
-          items.forEach((item, index) => {
-            const outcome = reviewed[index];
-            const ref = refOf(item);
-            if (!outcome) return;
-            audited.push(
-              outcome.skipped !== undefined
-                ? { object: ref, results: [], skipped: outcome.skipped }
-                : { object: ref, decision: outcome.report.decision, results: outcome.report.results },
-            );
-            live?.add(resource, item);
-          });
-        }
-      } catch (error) {
-        if (!(error instanceof ClusterError) || error.status !== 403) throw error;
-        forbidden.push(path);
+    return paths.map((path) => ({ resource, path, audited: [] as AuditedObject[], forbidden: false }));
+  });
+  const listOne = async (job: (typeof jobs)[number]): Promise<void> => {
+    const { resource, path } = job;
+    try {
+      for await (const page of client.list(path, options.pageSize)) {
+        const items = page
+          .map((item) => ({ ...item, apiVersion: apiVersionOf(resource), kind: resource.kind }))
+          .filter((item) => !only || resource.namespaced || only.has(item.metadata?.name ?? ''));
+        objects += items.length;
+        const reviewed = await Promise.all(items.map((item) => review({ live: item }, bundle, context)));
+        items.forEach((item, index) => {
+          const outcome = reviewed[index];
+          if (!outcome) return;
+          const ref = refOf(item);
+          job.audited.push(
+            outcome.skipped !== undefined
+              ? { object: ref, results: [], skipped: outcome.skipped }
+              : {
+                  object: ref,
+                  decision: outcome.report.decision,
+                  results: outcome.report.results.map(compact),
+                },
+          );
+          drift?.add(item);
+        });
       }
+    } catch (error) {
+      if (!(error instanceof ClusterError) || error.status !== 403) throw error;
+      job.forbidden = true;
     }
-  }
+  };
+  const queue = [...jobs];
+  await Promise.all(
+    Array.from({ length: Math.min(listConcurrency, queue.length) }, async () => {
+      for (let job = queue.shift(); job; job = queue.shift()) await listOne(job);
+    }),
+  );
+  for (const job of jobs) if (job.forbidden) forbidden.push(job.path);
   const result: AuditResult = {
     cluster: client.server,
     now: now.toISOString(),
@@ -172,29 +197,52 @@ export async function runAudit(options: AuditOptions): Promise<AuditResult> {
     resources: resources.map((r) => `${apiVersionOf(r)}/${r.resource}`),
     objects,
     forbidden,
-    audited,
+    audited: jobs.flatMap((job) => job.audited),
   };
-  if (!options.declared || !live) return result;
-  const hpaTargets = new Set<string>();
+  return drift ? { ...result, drift: drift.finish() } : result;
+}
+
+/** `namespace/Kind/name` of what HorizontalPodAutoscalers scale (their replicas are not drift). */
+async function scaledByHpa(
+  client: ClusterClient,
+  discovered: readonly ApiResource[],
+  pageSize: number | undefined,
+): Promise<Set<string>> {
+  const targets = new Set<string>();
   const hpa = discovered.find((r) => r.group === 'autoscaling' && r.resource === 'horizontalpodautoscalers');
-  if (hpa)
-    for await (const page of client.list(collectionPath(hpa), options.pageSize))
+  if (!hpa) return targets;
+  try {
+    for await (const page of client.list(collectionPath(hpa), pageSize))
       for (const item of page) {
         const target = (item.spec as { scaleTargetRef?: { kind?: string; name?: string } } | undefined)
           ?.scaleTargetRef;
         if (target?.kind && target.name)
-          hpaTargets.add(`${item.metadata?.namespace ?? ''}/${target.kind}/${target.name}`);
+          targets.add(`${item.metadata?.namespace ?? ''}/${target.kind}/${target.name}`);
       }
-  return {
-    ...result,
-    drift: compareWithGit({
-      declared: options.declared,
-      live,
-      resources: discovered,
-      audited: resources,
-      hpaTargets,
-      ...(only ? { namespaces: only } : {}),
-    }),
+  } catch (error) {
+    if (!(error instanceof ClusterError) || error.status !== 403) throw error;
+  }
+  return targets;
+}
+
+/**
+ * Shares one frozen copy of each plain result (no findings, records or exemptions: most passes and
+ * skips), so 10,000 objects × the bundle's policies do not hold 10,000 × copies of the same result.
+ */
+function resultInterner(): (result: PolicyResult) => PolicyResult {
+  const shared = new Map<string, PolicyResult>();
+  return (result) => {
+    if (
+      result.findings.length > 0 ||
+      result.records?.length ||
+      result.exemption ||
+      result.expiredExemptions?.length
+    )
+      return result;
+    const key = `${result.policy}\u0000${result.version}\u0000${result.status}\u0000${result.action}\u0000${result.reason ?? ''}\u0000${result.controls?.join(',') ?? ''}`;
+    let known = shared.get(key);
+    if (!known) shared.set(key, (known = Object.freeze(result)));
+    return known;
   };
 }
 
@@ -207,20 +255,4 @@ function refOf(item: KubeObject): LiveRef {
   if (item.metadata?.namespace) ref.namespace = item.metadata.namespace;
   if (typeof item.metadata?.uid === 'string') ref.uid = item.metadata.uid;
   return ref;
-}
-
-function newLiveIndex(): LiveIndex & { add(resource: ApiResource, item: KubeObject): void } {
-  const objects = new Map<string, KubeObject>();
-  const pods: KubeObject[] = [];
-  return {
-    objects,
-    pods,
-    add(resource, item) {
-      objects.set(
-        liveKey(resource.group, resource.kind, item.metadata?.namespace, item.metadata?.name),
-        item,
-      );
-      if (resource.group === '' && resource.kind === 'Pod') pods.push(item);
-    },
-  };
 }

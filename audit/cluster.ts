@@ -1,14 +1,15 @@
 /**
- * The audit's view of the cluster: a raw JSON client over the kubeconfig's connection
- * (@kubernetes/client-node resolves contexts, certificates, tokens and exec plugins; objects stay
- * plain JSON, never model classes), API discovery (CRD kinds included), paginated lists and
- * server-side apply.
+ * The audit's view of the cluster: a raw JSON client over the kubeconfig's connection (the audit's
+ * own reader for certificates, tokens and the pod's service account; @kubernetes/client-node, loaded
+ * only when needed, for exec plugins and the rest; objects stay plain JSON, never model classes),
+ * API discovery (CRD kinds included), paginated lists and server-side apply.
  */
 import { request as httpsRequest } from 'node:https';
 import type { RequestOptions } from 'node:https';
 import { request as httpRequest } from 'node:http';
 import type { KubeObject } from '../policies/index.ts';
 import { ClusterError } from './cluster-error.ts';
+import { readKubeconfig, tokenHeader, type Connection } from './kubeconfig.ts';
 
 export { ClusterError };
 
@@ -53,8 +54,14 @@ export interface ClusterClient {
   discover(): Promise<ApiResource[]>;
 }
 
-/** Connects to the cluster named by the settings (client-node is loaded only here). */
+/** Connects to the cluster named by the settings. */
 export async function connect(settings: ClusterSettings = {}): Promise<ClusterClient> {
+  const own = readKubeconfig(settings);
+  return rawClient(own ?? (await clientNodeConnection(settings)));
+}
+
+/** What client-node makes of a kubeconfig this audit's reader leaves to it (exec plugins, auth providers, merged files). */
+async function clientNodeConnection(settings: ClusterSettings): Promise<Connection> {
   const { KubeConfig } = await import('@kubernetes/client-node');
   const kc = new KubeConfig();
   try {
@@ -87,10 +94,11 @@ export async function connect(settings: ClusterSettings = {}): Promise<ClusterCl
   const server = cluster.server.replace(/\/+$/, '');
   const base: RequestOptions = {};
   await kc.applyToHTTPSOptions(base);
-  return rawClient(server, base);
+  return { server, options: base };
 }
 
-function rawClient(server: string, base: RequestOptions): ClusterClient {
+function rawClient(connection: Connection): ClusterClient {
+  const { server, options: base, tokenFile } = connection;
   const send = async (
     method: string,
     path: string,
@@ -103,6 +111,8 @@ function rawClient(server: string, base: RequestOptions): ClusterClient {
       ...(base.headers as Record<string, string> | undefined),
       Accept: 'application/json',
     };
+    const token = tokenFile !== undefined ? tokenHeader(tokenFile) : undefined;
+    if (token !== undefined) headers['Authorization'] = token;
     if (payload !== undefined) {
       headers['Content-Type'] = contentType;
       headers['Content-Length'] = String(Buffer.byteLength(payload));
@@ -146,16 +156,24 @@ function rawClient(server: string, base: RequestOptions): ClusterClient {
       return res.body as T;
     },
     async *list(path: string, limit = 500) {
-      let token: string | undefined;
-      do {
+      // The next page is requested before this one is handed out: the API server reads and
+      // serializes it while the caller reviews this one (at most two pages held).
+      const fetchPage = async (token: string | undefined): Promise<ListPage> => {
         const query = new URLSearchParams({ limit: String(limit) });
         if (token) query.set('continue', token);
         const res = await send('GET', `${path}?${query.toString()}`);
         if (res.status !== 200) throw failure('GET', path, res);
-        const page = res.body as ListPage;
+        return res.body as ListPage;
+      };
+      let next: Promise<ListPage> | undefined = fetchPage(undefined);
+      while (next) {
+        const page: ListPage = await next;
+        const token = page.metadata?.continue || undefined;
+        next = token ? fetchPage(token) : undefined;
+        // An unhandled rejection of the prefetch would end the process before the caller sees it.
+        next?.catch(() => undefined);
         yield page.items ?? [];
-        token = page.metadata?.continue || undefined;
-      } while (token);
+      }
     },
     async apply(path, object, fieldManager) {
       const query = new URLSearchParams({ fieldManager, force: 'true' });

@@ -15,6 +15,7 @@ import {
   isImageReferenceError,
   parseQuantity,
   compareQuantities,
+  breakGlassAnnotation,
   type KubeObject,
   type PathSegment,
 } from '../policies/index.ts';
@@ -144,111 +145,257 @@ export function liveKey(
   return `${group}/${kind}/${namespace ?? ''}/${name ?? ''}`;
 }
 
-/** Compares what Git declares with the live objects. */
+/** Compares what Git declares with the live objects (all at once; the audit streams them through {@link DriftCollector}). */
 export function compareWithGit(options: CompareOptions): DriftReport {
-  const entries: DriftEntry[] = [];
-  const images: ImageRow[] = [];
-  const audited = new Set(options.audited.map((r) => `${r.group}/${r.kind}`));
-  const namespacedKinds = new Map(options.resources.map((r) => [`${r.group}/${r.kind}`, r.namespaced]));
-  const declaredKeys = new Set<string>();
-  const managedNamespaces = new Set<string>();
-  const declaredByKey = new Map<string, KubeObject>();
-  let declaredCount = 0;
-  for (const { object, source } of flattenLists(options.declared)) {
-    const kind = object.kind ?? '';
-    const group = groupOf(object.apiVersion);
-    const name = object.metadata?.name ?? '';
-    const namespaced = namespacedKinds.get(`${group}/${kind}`);
-    const namespace = namespaced
-      ? (object.metadata?.namespace ??
-        (options.namespaces?.size === 1 ? [...options.namespaces][0] : undefined) ??
-        'default')
-      : undefined;
-    if (namespace !== undefined && options.namespaces && !options.namespaces.has(namespace)) continue;
+  const collector = new DriftCollector(options);
+  for (const live of options.live.objects.values()) collector.add(live);
+  return collector.finish();
+}
+
+/** A workload's containers as the image rows need them: a few strings, not the object. */
+interface CompactWorkload {
+  readonly apiVersion: string;
+  readonly kind: string;
+  readonly namespace?: string;
+  readonly name: string;
+  /** The Pod's own statuses when the workload is a Pod; else the selector's matchLabels. */
+  readonly self?: CompactPod;
+  readonly matchLabels?: Readonly<Record<string, unknown>>;
+  readonly containers: readonly { name: string; live: string; declared?: string }[];
+}
+
+/** What a Pod contributes to running images: its labels and each container's digest. */
+interface CompactPod {
+  readonly name: string;
+  readonly labels: Readonly<Record<string, string>>;
+  /** Container name → digest (or the image the kubelet reports). */
+  readonly running: ReadonlyMap<string, string>;
+}
+
+/** A live object carrying a break-glass annotation, as the audit saw it against Git. */
+export interface BreakGlassSeen {
+  readonly object: DriftEntry['object'];
+  /** The annotation's value (the approval token). */
+  readonly token: string;
+  /** Who wrote the annotation, and when (from `metadata.managedFields`). */
+  readonly changedBy?: FieldManager;
+  /** Where Git declares the object (absent: Git does not declare it). */
+  readonly source?: DeclaredSource;
+  /** Fields that differ from Git (declared objects only). */
+  readonly fields: readonly FieldDrift[];
+}
+
+/**
+ * Drift against Git, one live object at a time: what Git declares is indexed first, each live object
+ * is compared when it is listed and only the drift and a few strings per workload and Pod are kept,
+ * so memory grows with what drifted, not with the objects listed. {@link finish} adds the declared
+ * objects never seen (missing) and the images (declared, live, running).
+ */
+export class DriftCollector {
+  private readonly declared = new Map<
+    string,
+    { object: KubeObject; source: DeclaredSource; index: number }
+  >();
+  private readonly seen = new Set<string>();
+  private readonly managedNamespaces = new Set<string>();
+  private readonly audited: ReadonlySet<string>;
+  private readonly declaredEntries: { index: number; entry: DriftEntry }[] = [];
+  private readonly undeclared: DriftEntry[] = [];
+  private readonly workloads: CompactWorkload[] = [];
+  private readonly podsByNamespace = new Map<string, CompactPod[]>();
+  private readonly breakGlassSeen: BreakGlassSeen[] = [];
+  private declaredCount = 0;
+  private readonly options: Omit<CompareOptions, 'live'>;
+
+  /** Indexes what Git declares (in the audited namespaces and the kinds the audit lists). */
+  constructor(options: Omit<CompareOptions, 'live'>) {
+    this.options = options;
+    this.audited = new Set(options.audited.map((r) => `${r.group}/${r.kind}`));
+    const namespacedKinds = new Map(options.resources.map((r) => [`${r.group}/${r.kind}`, r.namespaced]));
+    let index = 0;
+    for (const { object, source } of flattenLists(options.declared)) {
+      index++;
+      const kind = object.kind ?? '';
+      const group = groupOf(object.apiVersion);
+      const name = object.metadata?.name ?? '';
+      const namespaced = namespacedKinds.get(`${group}/${kind}`);
+      const namespace = namespaced
+        ? (object.metadata?.namespace ??
+          (options.namespaces?.size === 1 ? [...options.namespaces][0] : undefined) ??
+          'default')
+        : undefined;
+      if (namespace !== undefined && options.namespaces && !options.namespaces.has(namespace)) continue;
+      const ref = {
+        apiVersion: object.apiVersion ?? '',
+        kind,
+        ...(namespace !== undefined ? { namespace } : {}),
+        name,
+      };
+      if (namespaced === undefined) {
+        this.declaredCount++;
+        this.declaredEntries.push({
+          index,
+          entry: {
+            type: 'missing',
+            object: ref,
+            source,
+            message: `${kind} ${name} is declared but the cluster serves no kind ${kind} in group "${group}" (is its CRD installed?)`,
+          },
+        });
+        continue;
+      }
+      if (!this.audited.has(`${group}/${kind}`)) continue; // not a kind the policies judge: not listed
+      this.declaredCount++;
+      if (namespace !== undefined) this.managedNamespaces.add(namespace);
+      this.declared.set(liveKey(group, kind, namespace, name), { object, source, index });
+    }
+    for (const namespace of options.namespaces ?? []) this.managedNamespaces.add(namespace);
+  }
+
+  /** Compares one live object (its `apiVersion` and `kind` set) with Git and keeps what the report needs. */
+  add(live: KubeObject): void {
+    const group = groupOf(live.apiVersion);
+    const kind = live.kind ?? '';
+    if (!this.audited.has(`${group}/${kind}`)) return;
+    const namespace = live.metadata?.namespace;
+    const name = live.metadata?.name ?? '';
+    const key = liveKey(group, kind, namespace, name);
+    const declared = this.declared.get(key);
     const ref = {
-      apiVersion: object.apiVersion ?? '',
+      apiVersion: live.apiVersion ?? '',
       kind,
       ...(namespace !== undefined ? { namespace } : {}),
       name,
     };
-    if (namespaced === undefined) {
-      declaredCount++;
-      entries.push({
-        type: 'missing',
-        object: ref,
-        source,
-        message: `${kind} ${name} is declared but the cluster serves no kind ${kind} in group "${group}" (is its CRD installed?)`,
-      });
-      continue;
+    let fields: FieldDrift[] = [];
+    if (declared) {
+      this.seen.add(key);
+      const scaled = this.options.hpaTargets.has(`${namespace ?? ''}/${kind}/${name}`);
+      fields = diffFields(declared.object, live, scaled);
+      if (fields.length > 0)
+        this.declaredEntries.push({
+          index: declared.index,
+          entry: {
+            type: 'fields',
+            object: ref,
+            source: declared.source,
+            fields,
+            message: `${fields.length} field(s) differ from ${sourceText(declared.source)}: ${fields
+              .map((f) => `${f.path} (${f.changedBy ? `by ${f.changedBy.manager}` : 'writer unknown'})`)
+              .join(', ')}`,
+          },
+        });
+    } else if (namespace !== undefined && this.managedNamespaces.has(namespace)) {
+      const owners = live.metadata?.ownerReferences;
+      const owned = Array.isArray(owners) && owners.length > 0;
+      if (!owned && !systemObjects.has(`/${kind}/${name}`)) {
+        const changedBy = lastManager(live, []);
+        this.undeclared.push({
+          type: 'undeclared',
+          object: { ...ref, namespace },
+          ...(changedBy ? { changedBy } : {}),
+          message: `${kind} ${namespace}/${name} runs in a namespace Git manages but is declared nowhere and owned by no controller${changedBy ? ` (last written by ${changedBy.manager})` : ''}`,
+        });
+      }
     }
-    if (!audited.has(`${group}/${kind}`)) continue; // not a kind the policies judge: not listed
-    declaredCount++;
-    if (namespace !== undefined) managedNamespaces.add(namespace);
-    const key = liveKey(group, kind, namespace, name);
-    declaredKeys.add(key);
-    declaredByKey.set(key, object);
-    const live = options.live.objects.get(key);
-    if (!live) {
-      entries.push({
-        type: 'missing',
+    const token = live.metadata?.annotations?.[breakGlassAnnotation];
+    if (typeof token === 'string' && token.trim() !== '') {
+      const changedBy = lastManager(live, ['metadata', 'annotations', breakGlassAnnotation]);
+      this.breakGlassSeen.push({
         object: ref,
-        source,
-        message: `${kind} ${namespace ? `${namespace}/` : ''}${name} is declared in ${sourceText(source)} but not in the cluster`,
-      });
-      continue;
-    }
-    const scaled = options.hpaTargets.has(`${namespace ?? ''}/${kind}/${name}`);
-    const fields = diffFields(object, live, scaled);
-    if (fields.length > 0)
-      entries.push({
-        type: 'fields',
-        object: ref,
-        source,
+        token,
+        ...(changedBy ? { changedBy } : {}),
+        ...(declared ? { source: declared.source } : {}),
         fields,
-        message: `${fields.length} field(s) differ from ${sourceText(source)}: ${fields
-          .map((f) => `${f.path} (${f.changedBy ? `by ${f.changedBy.manager}` : 'writer unknown'})`)
-          .join(', ')}`,
       });
+    }
+    this.keepImages(live, declared?.object);
   }
-  for (const namespace of options.namespaces ?? []) managedNamespaces.add(namespace);
-  for (const [key, live] of options.live.objects) {
+
+  private keepImages(live: KubeObject, declared: KubeObject | undefined): void {
+    const isPod = live.kind === 'Pod';
+    const pod = isPod ? compactPod(live) : undefined;
+    if (pod) {
+      const namespace = live.metadata?.namespace ?? '';
+      let list = this.podsByNamespace.get(namespace);
+      if (!list) this.podsByNamespace.set(namespace, (list = []));
+      list.push(pod);
+    }
+    const containers = containersOf(live).filter((c) => c.kind !== 'ephemeralContainer');
+    if (containers.length === 0) return;
+    const owned = Array.isArray(live.metadata?.ownerReferences) && live.metadata.ownerReferences.length > 0;
+    if (owned && !declared) return; // a controller's object (ReplicaSet, Pod): reported with its workload
+    const declaredImages = new Map(
+      (declared ? containersOf(declared) : []).map((c) => [String(c.container.name), c.container.image]),
+    );
     const namespace = live.metadata?.namespace;
-    if (namespace === undefined || !managedNamespaces.has(namespace) || declaredKeys.has(key)) continue;
-    const owners = live.metadata?.ownerReferences;
-    if (Array.isArray(owners) && owners.length > 0) continue;
-    if (systemObjects.has(`/${live.kind ?? ''}/${live.metadata?.name ?? ''}`)) continue;
-    const changedBy = lastManager(live, []);
-    entries.push({
-      type: 'undeclared',
-      object: {
-        apiVersion: live.apiVersion ?? '',
-        kind: live.kind ?? '',
-        namespace,
-        name: live.metadata?.name ?? '',
-      },
-      ...(changedBy ? { changedBy } : {}),
-      message: `${live.kind ?? ''} ${namespace}/${live.metadata?.name ?? ''} runs in a namespace Git manages but is declared nowhere and owned by no controller${changedBy ? ` (last written by ${changedBy.manager})` : ''}`,
+    const matchLabels = isPod ? undefined : selectorLabels(live);
+    this.workloads.push({
+      apiVersion: live.apiVersion ?? '',
+      kind: live.kind ?? '',
+      ...(namespace !== undefined ? { namespace } : {}),
+      name: live.metadata?.name ?? '',
+      ...(pod ? { self: pod } : {}),
+      ...(matchLabels ? { matchLabels } : {}),
+      containers: containers.map(({ container }) => {
+        const declaredImage = declaredImages.get(String(container.name ?? ''));
+        return {
+          name: String(container.name ?? ''),
+          live: typeof container.image === 'string' ? container.image : '',
+          ...(typeof declaredImage === 'string' ? { declared: declaredImage } : {}),
+        };
+      }),
     });
   }
-  for (const [key, live] of options.live.objects) {
-    const rows = imageRows(live, declaredByKey.get(key), options.live.pods);
-    for (const row of rows) {
-      images.push(row);
-      if (row.drift)
-        entries.push({
-          type: 'image',
-          object: {
-            apiVersion: live.apiVersion ?? '',
-            kind: live.kind ?? '',
-            ...(row.namespace !== undefined ? { namespace: row.namespace } : {}),
-            name: row.name,
-          },
-          image: row,
-          message: row.drift,
-        });
-    }
+
+  /** The live objects carrying a break-glass annotation, with their drift against Git. */
+  breakGlass(): readonly BreakGlassSeen[] {
+    return this.breakGlassSeen;
   }
-  return { declared: declaredCount, entries, images };
+
+  /** The drift report: declared objects never listed are missing; images are matched with the Pods. */
+  finish(): DriftReport {
+    const declaredEntries = [...this.declaredEntries];
+    for (const [key, { object, source, index }] of this.declared) {
+      if (this.seen.has(key)) continue;
+      const group = groupOf(object.apiVersion);
+      const [, kind = '', namespace = '', name = ''] = key.slice(group.length).split('/');
+      declaredEntries.push({
+        index,
+        entry: {
+          type: 'missing',
+          object: {
+            apiVersion: object.apiVersion ?? '',
+            kind,
+            ...(namespace !== '' ? { namespace } : {}),
+            name,
+          },
+          source,
+          message: `${kind} ${namespace ? `${namespace}/` : ''}${name} is declared in ${sourceText(source)} but not in the cluster`,
+        },
+      });
+    }
+    declaredEntries.sort((a, b) => a.index - b.index);
+    const entries: DriftEntry[] = [...declaredEntries.map((e) => e.entry), ...this.undeclared];
+    const images: ImageRow[] = [];
+    for (const workload of this.workloads)
+      for (const row of imageRows(workload, this.podsByNamespace.get(workload.namespace ?? '') ?? [])) {
+        images.push(row);
+        if (row.drift)
+          entries.push({
+            type: 'image',
+            object: {
+              apiVersion: workload.apiVersion,
+              kind: workload.kind,
+              ...(row.namespace !== undefined ? { namespace: row.namespace } : {}),
+              name: row.name,
+            },
+            image: row,
+            message: row.drift,
+          });
+      }
+    return { declared: this.declaredCount, entries, images };
+  }
 }
 
 /** Items of `List` documents as the objects kubectl would apply, with the List's source. */
@@ -422,54 +569,59 @@ function listKeyMatches(key: string, item: unknown, index: number): boolean {
   }
 }
 
+function compactPod(pod: KubeObject): CompactPod {
+  const running = new Map<string, string>();
+  const statuses = [
+    ...((getIn(pod, ['status', 'containerStatuses']) as unknown[] | undefined) ?? []),
+    ...((getIn(pod, ['status', 'initContainerStatuses']) as unknown[] | undefined) ?? []),
+  ];
+  for (const status of statuses) {
+    if (!isRecord(status) || typeof status.name !== 'string' || running.has(status.name)) continue;
+    const digest = digestOf(status.imageID) ?? (typeof status.image === 'string' ? status.image : undefined);
+    if (digest) running.set(status.name, digest);
+  }
+  return { name: pod.metadata?.name ?? '', labels: pod.metadata?.labels ?? {}, running };
+}
+
+/** The labels a workload selects its Pods by (matchLabels; a ReplicationController's plain map). */
+function selectorLabels(workload: KubeObject): Record<string, unknown> | undefined {
+  const selector = getIn(workload, ['spec', 'selector']);
+  const matchLabels = isRecord(selector)
+    ? isRecord(selector.matchLabels)
+      ? selector.matchLabels
+      : workload.kind === 'ReplicationController'
+        ? selector
+        : undefined
+    : undefined;
+  return matchLabels && Object.keys(matchLabels).length > 0 ? matchLabels : undefined;
+}
+
 /** Declared, live and running images of a workload's containers (Pods matched by the workload's selector). */
-function imageRows(
-  live: KubeObject,
-  declared: KubeObject | undefined,
-  pods: readonly KubeObject[],
-): ImageRow[] {
-  const containers = containersOf(live).filter((c) => c.kind !== 'ephemeralContainer');
-  if (containers.length === 0) return [];
-  const namespace = live.metadata?.namespace;
-  const name = live.metadata?.name ?? '';
-  const isPod = live.kind === 'Pod';
-  const owned = Array.isArray(live.metadata?.ownerReferences) && live.metadata.ownerReferences.length > 0;
-  if (owned && !declared) return []; // a controller's object (ReplicaSet, Pod): reported with its workload
-  const selected = isPod ? [live] : pods.filter((pod) => selects(live, pod));
-  const declaredImages = new Map(
-    (declared ? containersOf(declared) : []).map((c) => [String(c.container.name), c.container.image]),
-  );
-  const rows: ImageRow[] = [];
-  for (const { container } of containers) {
-    const containerName = String(container.name ?? '');
-    const liveImage = typeof container.image === 'string' ? container.image : '';
-    const declaredImage = declaredImages.get(containerName);
+function imageRows(workload: CompactWorkload, pods: readonly CompactPod[]): ImageRow[] {
+  const matchLabels = workload.matchLabels;
+  const selected = workload.self
+    ? [workload.self]
+    : matchLabels
+      ? pods.filter((pod) => Object.entries(matchLabels).every(([k, v]) => pod.labels[k] === v))
+      : [];
+  return workload.containers.map((container) => {
     const running = new Map<string, string[]>();
     for (const pod of selected) {
-      const statuses = [
-        ...((getIn(pod, ['status', 'containerStatuses']) as unknown[] | undefined) ?? []),
-        ...((getIn(pod, ['status', 'initContainerStatuses']) as unknown[] | undefined) ?? []),
-      ];
-      const status = statuses.find((s) => isRecord(s) && s.name === containerName);
-      if (!isRecord(status)) continue;
-      const digest =
-        digestOf(status.imageID) ?? (typeof status.image === 'string' ? status.image : undefined);
-      if (!digest) continue;
-      running.set(digest, [...(running.get(digest) ?? []), pod.metadata?.name ?? '']);
+      const digest = pod.running.get(container.name);
+      if (digest) running.set(digest, [...(running.get(digest) ?? []), pod.name]);
     }
     const row: ImageRow = {
-      ...(namespace !== undefined ? { namespace } : {}),
-      kind: live.kind ?? '',
-      name,
-      container: containerName,
-      ...(typeof declaredImage === 'string' ? { declared: declaredImage } : {}),
-      live: liveImage,
+      ...(workload.namespace !== undefined ? { namespace: workload.namespace } : {}),
+      kind: workload.kind,
+      name: workload.name,
+      container: container.name,
+      ...(container.declared !== undefined ? { declared: container.declared } : {}),
+      live: container.live,
       running: [...running].map(([digest, podNames]) => ({ digest, pods: podNames.sort() })),
     };
     const reason = imageDrift(row);
-    rows.push(reason ? { ...row, drift: reason } : row);
-  }
-  return rows;
+    return reason ? { ...row, drift: reason } : row;
+  });
 }
 
 function digestOf(imageID: unknown): string | undefined {
@@ -492,19 +644,4 @@ function imageDrift(row: ImageRow): string | undefined {
       .map((r) => `${r.digest} (${r.pods.join(', ')})`)
       .join(' and ')}`;
   return undefined;
-}
-
-function selects(workload: KubeObject, pod: KubeObject): boolean {
-  if (pod.metadata?.namespace !== workload.metadata?.namespace) return false;
-  const selector = getIn(workload, ['spec', 'selector']);
-  const matchLabels = isRecord(selector)
-    ? isRecord(selector.matchLabels)
-      ? selector.matchLabels
-      : workload.kind === 'ReplicationController'
-        ? selector
-        : undefined
-    : undefined;
-  if (!matchLabels || Object.keys(matchLabels).length === 0) return false;
-  const labels = pod.metadata?.labels ?? {};
-  return Object.entries(matchLabels).every(([k, v]) => labels[k] === v);
 }

@@ -10,11 +10,12 @@
  *     [--node-options '--max-old-space-size=256 --max-semi-space-size=4']
  */
 import { spawnSync } from 'node:child_process';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { loadavg } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { startCluster } from '../test/e2e/harness.ts';
+import { readAuditLog, startCluster } from '../test/e2e/harness.ts';
 import type { KubeClient } from '../test/e2e/kube.ts';
 import { installPolicyReportCrds } from '../test/e2e/tollgate.ts';
 
@@ -24,6 +25,8 @@ const { values } = parseArgs({
     objects: { type: 'string', default: '10000' },
     // The chart's audit.nodeOptions: heap caps that keep RSS flat (garbage of each page is collected early).
     'node-options': { type: 'string', default: '--max-old-space-size=256 --max-semi-space-size=4' },
+    // Keep the cluster after the runs (for --cpu-prof / --heap-prof by hand); Ctrl-C stops it.
+    hold: { type: 'boolean', default: false },
   },
 });
 const perNamespace = 250;
@@ -117,7 +120,61 @@ async function createAll(
   await Promise.all(workers);
 }
 
-function timed(label: string, args: string[], cwd: string): void {
+/** CPU seconds (user + system) a process has used so far, from /proc. */
+function cpuSeconds(pid: number): number {
+  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]?.split(' ') ?? [];
+  return (Number(fields[11]) + Number(fields[12])) / 100; // utime, stime in clock ticks (USER_HZ 100)
+}
+
+/** The PIDs of this cluster's kube-apiserver and etcd (their command lines name its scratch directory). */
+function clusterPids(dir: string): number[] {
+  return readdirSync('/proc')
+    .filter((entry) => /^\d+$/.test(entry))
+    .filter((entry) => {
+      try {
+        return readFileSync(`/proc/${entry}/cmdline`, 'utf8').includes(dir);
+      } catch {
+        return false;
+      }
+    })
+    .map(Number)
+    .filter((pid) => pid !== process.pid);
+}
+
+/**
+ * The API server's side of a run, from its audit log: requests completed in [from, to], the sum of
+ * their latencies (received → response complete) and the time at least one was in flight.
+ */
+function apiServerSide(auditLog: string, from: number, to: number) {
+  const spans = readAuditLog(auditLog)
+    .map((event) => {
+      const e = event as typeof event & { requestReceivedTimestamp?: string; stageTimestamp?: string };
+      return [Date.parse(e.requestReceivedTimestamp ?? ''), Date.parse(e.stageTimestamp ?? '')] as const;
+    })
+    .filter(([start, end]) => start >= from && end <= to)
+    .sort((a, b) => a[0] - b[0]);
+  let busy = 0;
+  let until = -Infinity;
+  let latency = 0;
+  for (const [start, end] of spans) {
+    latency += end - start;
+    if (end <= until) continue;
+    busy += end - Math.max(start, until);
+    until = end;
+  }
+  return { requests: spans.length, latency: latency / 1000, busy: busy / 1000 };
+}
+
+function timed(
+  label: string,
+  args: string[],
+  cwd: string,
+  info: { dir: string; auditLogFile: string },
+): void {
+  const pids = clusterPids(info.dir);
+  const serverCpuBefore = pids.reduce((sum, pid) => sum + cpuSeconds(pid), 0);
+  const load = loadavg()[0] ?? 0;
+  const from = Date.now();
   const run = spawnSync(
     '/usr/bin/time',
     [
@@ -128,16 +185,25 @@ function timed(label: string, args: string[], cwd: string): void {
       'audit',
       ...args,
     ],
-    { cwd, encoding: 'utf8', maxBuffer: 1024 * 1024 * 1024 },
+    {
+      cwd,
+      encoding: 'utf8',
+      maxBuffer: 1024 * 1024 * 1024,
+      env: { ...process.env, NODE_OPTIONS: values['node-options'] },
+    },
   );
+  const to = Date.now();
+  const serverCpu = pids.reduce((sum, pid) => sum + cpuSeconds(pid), 0) - serverCpuBefore;
   const last = run.stderr.trim().split('\n').at(-1) ?? '';
   const [seconds, user, system, kb] = last.split(' ').map(Number);
   if (run.status !== 0 && run.status !== 1)
     throw new Error(`tollgate audit exited ${run.status}:\n${run.stderr}`);
   const summary = (JSON.parse(run.stdout) as { summary: Record<string, unknown> }).summary;
+  const server = apiServerSide(info.auditLogFile, from, to);
   console.log(
-    `${label.padEnd(44)} ${String(seconds).padStart(6)} s wall ${((user ?? 0) + (system ?? 0)).toFixed(1).padStart(6)} s CPU  ${((kb ?? 0) / 1024).toFixed(0).padStart(5)} MB peak RSS  ` +
-      `(objects ${String(summary['objects'])}, fail ${String(summary['fail'])}, drift ${JSON.stringify(summary['drift'])})`,
+    `${label.padEnd(44)} ${String(seconds).padStart(6)} s wall ${((user ?? 0) + (system ?? 0)).toFixed(1).padStart(6)} s CPU  ${((kb ?? 0) / 1024).toFixed(0).padStart(5)} MB peak RSS  load ${load.toFixed(1)}\n` +
+      `${''.padEnd(44)} API server + etcd ${serverCpu.toFixed(1)} s CPU; ${server.requests} requests, ${server.busy.toFixed(1)} s with one in flight (latencies sum ${server.latency.toFixed(1)} s)\n` +
+      `${''.padEnd(44)} objects ${String(summary['objects'])}, fail ${String(summary['fail'])}, drift ${JSON.stringify(summary['drift'])}`,
   );
 }
 
@@ -177,9 +243,19 @@ try {
         { contentType: 'application/merge-patch+json', query: { fieldManager: 'kubectl-edit' } },
       );
   const common = [`--kubeconfig=${cluster.info.kubeconfigFile}`, '--offline', '--format=json'];
-  timed('audit --write-reports (finance baseline)', [...common, '--write-reports'], gitDir);
-  timed('audit --write-reports again (idempotent)', [...common, '--write-reports'], gitDir);
-  timed('audit --write-reports --git . (drift)', [...common, '--write-reports', '--git', '.'], gitDir);
+  console.log(`NODE_OPTIONS=${values['node-options']}`);
+  timed('audit --write-reports (finance baseline)', [...common, '--write-reports'], gitDir, cluster.info);
+  timed('audit --write-reports again (idempotent)', [...common, '--write-reports'], gitDir, cluster.info);
+  timed(
+    'audit --write-reports --git . (drift)',
+    [...common, '--write-reports', '--git', '.'],
+    gitDir,
+    cluster.info,
+  );
+  if (values.hold) {
+    console.log(`holding: --kubeconfig=${cluster.info.kubeconfigFile} (Git in ${gitDir}); Ctrl-C stops`);
+    await new Promise((resolve) => process.once('SIGINT', resolve));
+  }
 } finally {
   await cluster.stop();
 }
