@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { goTrimSpace, internetWideCidr, parseCidr } from './cidr.ts';
+import { goTrimSpace, internetWideCidr, ipInNetworks, parseCidr, parseIp } from './cidr.ts';
 
 // Expected values were produced by k8s.io/utils/net.ParseCIDRSloppy (the API server's parser)
 // followed by Go's IPNet.String() (what kube-proxy and the cloud providers program).
@@ -107,5 +107,29 @@ describe('goTrimSpace', () => {
     expect(goTrimSpace('\u00850.0.0.0/0\u3000')).toBe('0.0.0.0/0');
     expect(goTrimSpace(' \t\n\v\f\r\u00a0x\u2028\u2029')).toBe('x');
     expect(goTrimSpace('\ufeff0.0.0.0/0')).toBe('\ufeff0.0.0.0/0');
+  });
+});
+
+describe('parseIp and ipInNetworks (Service externalIPs)', () => {
+  const networks = ['192.0.2.0/28', '2001:db8::/64']
+    .map((text) => parseCidr(text))
+    .filter((c) => c !== undefined);
+  it.each([
+    ['192.0.2.0', true],
+    ['192.0.2.15', true],
+    ['192.0.2.16', false],
+    ['2001:db8::ffff', true],
+    ['2001:db8:0:1::1', false],
+    ['::ffff:192.0.2.3', true],
+    ['192.0.2.1/32', false],
+    ['not-an-ip', false],
+    ['', false],
+  ])('%s in 192.0.2.0/28 or 2001:db8::/64: %s', (address, inside) => {
+    expect(ipInNetworks(address, networks)).toBe(inside);
+  });
+  it('reads an address as a one-address network', () => {
+    expect(parseIp('192.0.2.1')?.text).toBe('192.0.2.1/32');
+    expect(parseIp('::ffff:192.0.2.1')?.text).toBe('192.0.2.1/32');
+    expect(parseIp('2001:db8::1')?.text).toBe('2001:db8::1/128');
   });
 });

@@ -6,6 +6,7 @@
  * network (`::ffff:0.0.0.0/96`) as the IPv4 network it contains (`0.0.0.0/0`). Every policy that
  * asks "does this range admit the internet?" asks it here, on the network Kubernetes programs.
  */
+import { ConfigError } from './errors/index.ts';
 
 /** An IP family, named as Kubernetes names it in `spec.ipFamilies`. */
 export type IpFamily = 'IPv4' | 'IPv6';
@@ -219,4 +220,38 @@ export function describeWideRange(range: InternetWideRange): string {
 export function cidrContains(outer: Cidr, inner: Cidr): boolean {
   if (outer.family !== inner.family || outer.bits > inner.bits) return false;
   return mask(inner.bytes, outer.bits).every((byte, index) => byte === outer.bytes[index]);
+}
+
+/**
+ * Parses an IP address as the API server reads a Service's `externalIPs` entry (the CIDR parser's
+ * address grammar; an IPv4-mapped IPv6 address is the IPv4 address) as a one-address network;
+ * undefined when it is not an address.
+ */
+export function parseIp(text: string): Cidr | undefined {
+  if (text.includes('/')) return undefined;
+  return parseCidr(`${text}/${text.includes(':') ? 128 : 32}`);
+}
+
+/** Whether `address` (an IP, as {@link parseIp} reads it) lies inside one of `networks`. */
+export function ipInNetworks(address: string, networks: readonly Cidr[]): boolean {
+  const ip = parseIp(address);
+  return ip !== undefined && networks.some((network) => cidrContains(network, ip));
+}
+
+/**
+ * Compiles a bundle parameter listing CIDRs (`clusterCidrs`, `allowedExternalIPs`): each entry as
+ * the API server parses it; throws {@link ConfigError} naming `field/index` for one that is not a
+ * CIDR. Absent: none.
+ */
+export function compileCidrs(raw: unknown, field: string): Cidr[] {
+  if (!Array.isArray(raw)) return [];
+  return raw.map((entry: unknown, index) => {
+    const cidr = typeof entry === 'string' ? parseCidr(entry) : undefined;
+    if (!cidr)
+      throw new ConfigError(
+        `${field}/${index}`,
+        `${JSON.stringify(entry)} is not a CIDR such as 10.244.0.0/16`,
+      );
+    return cidr;
+  });
 }

@@ -30,7 +30,7 @@ export type { NamespaceIsolationParams } from './params.ts';
 /** The namespace-isolation policy. */
 export const namespaceIsolationPolicy: Policy<NamespaceIsolationParams> = {
   id: 'namespace-isolation',
-  version: '1.1.0',
+  version: '1.2.0',
   description:
     'Tenants stay in their namespaces: no host access, cross-namespace references, RBAC escalation or open NetworkPolicies.',
   help:
@@ -39,11 +39,11 @@ export const namespaceIsolationPolicy: Policy<NamespaceIsolationParams> = {
     'treated as a tenant namespace unless it is listed in `sharedNamespaces` or `systemNamespaces` (fail-safe). ' +
     'Everywhere except system namespaces: no hostNetwork/hostPID/hostIPC, hostPath volumes, hostPort, privileged ' +
     'containers, capabilities beyond `allowedCapabilities`, or Windows hostProcess (every container, init and ephemeral ' +
-    'included); nothing in `default`; no Service externalIPs; no RoleBinding to cluster-admin; no Role or ClusterRole ' +
+    'included); nothing in `default`; no Service externalIPs outside `allowedExternalIPs`; no RoleBinding to cluster-admin; no Role or ClusterRole ' +
     'granting escalate, bind or impersonate (by name, or by `*` on resources where they apply: roles, clusterroles, users, groups, service accounts, uids, user extras); no ClusterRole aggregating roles by anything but an `aggregate-to-<name>` ' +
     'label (an empty or bootstrap-label selector inherits cluster-admin), none injecting wildcards into admin, edit or ' +
     'view or Secrets or writes into view; no ClusterRoleBinding unless every subject is a ServiceAccount of a ' +
-    'system, shared or known non-tenant namespace (platform components). In tenant namespaces: references to ' +
+    'system, shared or known non-tenant namespace (platform components) or granting a ClusterRole of `clusterRoleBindingRoles`. In tenant namespaces: references to ' +
     'other namespaces (RoleBinding subjects; Traefik route services, middlewares, servers transports, TLS options and ' +
     'stores, parentRefs, Middleware chains and error pages, TraefikService weighted and mirroring services, and the ' +
     'router.middlewares, router.tls.options and service.serverstransport annotations, by namespace field or by ' +

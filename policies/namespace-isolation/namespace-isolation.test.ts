@@ -710,14 +710,14 @@ const denied: Array<[name: string, object: KubeObject, path: string, message: st
     [
       'externalIPs',
       service({ selector: { app: 'x' }, externalIPs: ['10.0.0.10'] }),
-      'spec.externalIPs',
-      'CVE-2020-8554',
+      'spec.externalIPs[0]',
+      'claims externalIP "10.0.0.10", which can intercept traffic to that address cluster-wide (CVE-2020-8554)',
     ],
     [
       'externalIPs in a shared namespace',
       service({ externalIPs: ['1.2.3.4'] }),
-      'spec.externalIPs',
-      'externalIPs',
+      'spec.externalIPs[0]',
+      'externalIP "1.2.3.4"',
       { namespace: 'ingress' },
     ],
     [
@@ -1535,5 +1535,82 @@ describe('namespace-isolation: verbs ["*"] only where escalate, bind or imperson
     const result = await run(object, { namespace: undefined });
     expect(result.findings.map((f) => f.path)).toEqual(['rules[0].verbs[0]']);
     expect(result.findings[0]?.message).toContain('view is read-only');
+  });
+});
+
+describe('namespace-isolation: externalIPs from the allowed networks (allowedExternalIPs)', () => {
+  const allowedParams = { ...params, allowedExternalIPs: ['192.0.2.0/28', '2001:db8:0:1::/64'] };
+  it.each([
+    ['an IPv4 address inside', ['192.0.2.5']],
+    ['the last address of the network', ['192.0.2.15']],
+    ['an IPv6 address inside', ['2001:db8:0:1::10']],
+    ['an IPv4-mapped IPv6 address of an allowed IPv4 network', ['::ffff:192.0.2.1']],
+  ])('allows %s', async (_name, externalIPs) => {
+    const result = await run(service({ selector: { app: 'x' }, externalIPs }), { params: allowedParams });
+    expect(result.findings).toEqual([]);
+  });
+
+  it.each([
+    ['the next network', ['192.0.2.5', '192.0.2.16'], ['spec.externalIPs[1]']],
+    ['another IPv6 network', ['2001:db8:0:2::1'], ['spec.externalIPs[0]']],
+    ['a CIDR instead of an address', ['192.0.2.0/28'], ['spec.externalIPs[0]']],
+    ['a number', [3221225985], ['spec.externalIPs[0]']],
+  ])('denies %s', async (_name, externalIPs, paths) => {
+    const result = await run(service({ selector: { app: 'x' }, externalIPs }), { params: allowedParams });
+    expect(result.findings.map((f) => f.path)).toEqual(paths);
+    expect(result.findings[0]?.message).toContain(
+      'outside the allowed networks (192.0.2.0/28, 2001:db8:0:1::/64)',
+    );
+  });
+
+  it('denies every externalIP without the parameter', async () => {
+    const result = await run(service({ externalIPs: ['192.0.2.5'] }));
+    expect(result.findings.map((f) => f.path)).toEqual(['spec.externalIPs[0]']);
+  });
+
+  it('rejects an allowed network that is not a CIDR, naming the entry', async () => {
+    await expect(
+      runPolicy(policy, { allowedExternalIPs: ['192.0.2.0/28', '192.0.2.1'] }, undefined),
+    ).rejects.toThrow(/allowedExternalIPs\/1.*not a CIDR/);
+  });
+});
+
+describe('namespace-isolation: ClusterRoleBindings granting the roles of clusterRoleBindingRoles', () => {
+  const roleParams = { ...params, clusterRoleBindingRoles: ['tenant-namespace-lister'] };
+  const binding = (roleRef: Record<string, unknown>): KubeObject => ({
+    apiVersion: rbac,
+    kind: 'ClusterRoleBinding',
+    metadata: { name: 'b' },
+    roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', ...roleRef },
+    subjects: [{ kind: 'Group', apiGroup: 'rbac.authorization.k8s.io', name: 'acme-developers' }],
+  });
+
+  it('allows a listed ClusterRole for any subject', async () => {
+    const result = await run(binding({ name: 'tenant-namespace-lister' }), {
+      namespace: undefined,
+      params: roleParams,
+    });
+    expect(result.findings).toEqual([]);
+  });
+
+  it.each([
+    ['an unlisted ClusterRole', { name: 'view' }],
+    ['a listed name in another API group', { name: 'tenant-namespace-lister', apiGroup: 'example.com' }],
+    ['a Role of the listed name', { name: 'tenant-namespace-lister', kind: 'Role' }],
+  ])('denies %s', async (_name, roleRef) => {
+    const result = await run(binding(roleRef), { namespace: undefined, params: roleParams });
+    expect(result.findings.map((f) => f.path)).toEqual(['roleRef']);
+    expect(result.findings[0]?.fix).toContain('clusterRoleBindingRoles (tenant-namespace-lister)');
+  });
+
+  it('denies the listed ClusterRole without the parameter', async () => {
+    const result = await run(binding({ name: 'tenant-namespace-lister' }), { namespace: undefined });
+    expect(result.findings.map((f) => f.path)).toEqual(['roleRef']);
+  });
+
+  it('refuses cluster-admin in the list', async () => {
+    await expect(
+      runPolicy(policy, { clusterRoleBindingRoles: ['view', 'cluster-admin'] }, undefined),
+    ).rejects.toThrow(/clusterRoleBindingRoles\/1.*cluster-admin/);
   });
 });

@@ -1,7 +1,8 @@
 /**
  * Bundle parameters of namespace-isolation: their defaults, JSON Schema and compilation.
  */
-import { parseCidr } from '../engine/cidr.ts';
+import type { Cidr } from '../engine/cidr.ts';
+import { compileCidrs, parseCidr } from '../engine/cidr.ts';
 import { ConfigError } from '../engine/errors/index.ts';
 
 /** Parameters of namespace-isolation. */
@@ -22,6 +23,10 @@ export interface NamespaceIsolationParams {
   readonly clusterCidrs: readonly string[];
   /** Exact Traefik services of other providers tenants may route to (e.g. `maintenance-page@file`); none by default. */
   readonly traefikProviderReferences: readonly string[];
+  /** Networks a Service's `externalIPs` may come from (addresses the platform assigns); none by default. */
+  readonly allowedExternalIPs: readonly Cidr[];
+  /** ClusterRoles a ClusterRoleBinding may grant to any subject (e.g. a read-only namespace lister); none by default. */
+  readonly clusterRoleBindingRoles: readonly string[];
 }
 
 /** Namespaces that are always system namespaces. */
@@ -119,6 +124,22 @@ export const paramsSchema: Record<string, unknown> = {
       description:
         'exact Traefik services of other providers (not kubernetescrd) tenants may route to, e.g. maintenance-page@file (default: none)',
     },
+    allowedExternalIPs: {
+      type: 'array',
+      items: { type: 'string', minLength: 1 },
+      uniqueItems: true,
+      description:
+        'networks (CIDRs) Service externalIPs may lie in, e.g. 192.0.2.0/28 assigned by the platform; any other externalIP is denied (default: none)',
+      examples: [['192.0.2.0/28', '2001:db8:0:1::/64']],
+    },
+    clusterRoleBindingRoles: {
+      type: 'array',
+      items: { type: 'string', minLength: 1 },
+      uniqueItems: true,
+      description:
+        'ClusterRoles a ClusterRoleBinding may grant to any subject, e.g. a read-only namespace lister (default: none; cluster-admin is refused)',
+      examples: [['tenant-namespace-lister', 'system:basic-user']],
+    },
     controlPlaneUsers: {
       type: 'array',
       items: { type: 'string', minLength: 1 },
@@ -128,6 +149,18 @@ export const paramsSchema: Record<string, unknown> = {
     },
   },
 };
+
+/** `clusterRoleBindingRoles`: never cluster-admin, which no tenant-facing binding may grant cluster-wide. */
+function clusterRoleBindingRoles(raw: unknown): string[] {
+  const roles = stringList(raw);
+  const index = roles.indexOf('cluster-admin');
+  if (index >= 0)
+    throw new ConfigError(
+      `clusterRoleBindingRoles/${index}`,
+      'cluster-admin grants every verb on every resource; bind it only to service accounts of system or platform namespaces, which need no entry here',
+    );
+  return roles;
+}
 
 /** Validates and compiles raw bundle parameters, filling in the defaults. */
 export function compileParams(raw: Record<string, unknown>): NamespaceIsolationParams {
@@ -175,6 +208,8 @@ export function compileParams(raw: Record<string, unknown>): NamespaceIsolationP
     trustedNamespaceLabels,
     clusterCidrs,
     traefikProviderReferences: stringList(raw.traefikProviderReferences),
+    allowedExternalIPs: compileCidrs(raw.allowedExternalIPs, 'allowedExternalIPs'),
+    clusterRoleBindingRoles: clusterRoleBindingRoles(raw.clusterRoleBindingRoles),
     controlPlaneUsers: Array.isArray(raw.controlPlaneUsers)
       ? stringList(raw.controlPlaneUsers)
       : [...defaultControlPlaneUsers],

@@ -79,14 +79,26 @@ function bindsOnlyPlatformServiceAccounts(scope: Scope): boolean {
   );
 }
 
+/** Whether a ClusterRoleBinding grants a ClusterRole listed in `clusterRoleBindingRoles`. */
+function grantsAllowedClusterRole(scope: Scope): boolean {
+  const roleRef = getIn(scope.object, ['roleRef']);
+  if (!isRecord(roleRef) || roleRef.kind !== 'ClusterRole') return false;
+  if (roleRef.apiGroup !== undefined && roleRef.apiGroup !== 'rbac.authorization.k8s.io') return false;
+  return typeof roleRef.name === 'string' && scope.params.clusterRoleBindingRoles.includes(roleRef.name);
+}
+
 /** Reports ClusterRoleBindings to non-platform subjects, cluster-admin RoleBindings and escalation verbs. */
 export function checkRbac(scope: Scope): void {
   const { object, findings } = scope;
-  if (isKind(object, ['ClusterRoleBinding'], rbacGroup) && !bindsOnlyPlatformServiceAccounts(scope)) {
+  if (
+    isKind(object, ['ClusterRoleBinding'], rbacGroup) &&
+    !grantsAllowedClusterRole(scope) &&
+    !bindsOnlyPlatformServiceAccounts(scope)
+  ) {
     findings.push({
       path: 'roleRef',
       message: `ClusterRoleBinding "${String(object.metadata?.name ?? '?')}" grants ${String(getIn(object, ['roleRef', 'name']) ?? 'a role')} across every namespace to subjects other than platform service accounts`,
-      fix: 'use a RoleBinding in the tenant namespace; cluster-wide bindings are only for service accounts of system, shared or platform namespaces',
+      fix: `use a RoleBinding in the tenant namespace; cluster-wide bindings are only for service accounts of system, shared or platform namespaces${scope.params.clusterRoleBindingRoles.length > 0 ? `, or grant one of the ClusterRoles of clusterRoleBindingRoles (${scope.params.clusterRoleBindingRoles.join(', ')})` : ''}`,
     });
   }
   if (isKind(object, ['RoleBinding'], rbacGroup) && !isSystem(scope)) {

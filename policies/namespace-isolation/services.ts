@@ -2,11 +2,12 @@
  * Services and endpoints for namespace-isolation: ExternalName aliases, externalIPs and
  * hand-written Endpoints or EndpointSlices (CVE-2021-25740, CVE-2020-8554).
  */
+import { ipInNetworks } from '../engine/cidr.ts';
 import { getIn } from '../engine/workloads.ts';
 import type { Scope } from './tenancy.ts';
 import { isKind, isTenant } from './tenancy.ts';
 
-/** Reports ExternalName Services in tenant namespaces and externalIPs anywhere. */
+/** Reports ExternalName Services in tenant namespaces and externalIPs outside `allowedExternalIPs` anywhere. */
 export function checkService(scope: Scope): void {
   const { object, findings } = scope;
   if (!isKind(object, ['Service'], [''])) return;
@@ -17,12 +18,19 @@ export function checkService(scope: Scope): void {
       fix: 'use a ClusterIP Service with a selector, or ask the platform team for an egress route',
     });
   const externalIPs = getIn(object, ['spec', 'externalIPs']);
-  if (Array.isArray(externalIPs) && externalIPs.length > 0)
+  if (!Array.isArray(externalIPs)) return;
+  const allowed = scope.params.allowedExternalIPs;
+  externalIPs.forEach((ip: unknown, index) => {
+    if (typeof ip === 'string' && ipInNetworks(ip, allowed)) return;
     findings.push({
-      path: 'spec.externalIPs',
-      message: `Service claims externalIPs ${JSON.stringify(externalIPs)}, which can intercept traffic to those addresses cluster-wide (CVE-2020-8554)`,
-      fix: 'remove spec.externalIPs; expose the Service through the shared ingress instead',
+      path: `spec.externalIPs[${index}]`,
+      message: `Service claims externalIP ${JSON.stringify(ip)}, ${allowed.length > 0 ? `outside the allowed networks (${allowed.map((c) => c.text).join(', ')}), ` : ''}which can intercept traffic to that address cluster-wide (CVE-2020-8554)`,
+      fix:
+        allowed.length > 0
+          ? 'use an address the platform assigned from the allowed networks, or expose the Service through the shared ingress'
+          : 'remove spec.externalIPs; expose the Service through the shared ingress instead',
     });
+  });
 }
 
 /** Reports hand-written Endpoints and EndpointSlices. */

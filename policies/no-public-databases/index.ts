@@ -6,7 +6,7 @@
  */
 import { skipDelete } from '../engine/adjudicators.ts';
 import type { InternetWideRange } from '../engine/cidr.ts';
-import { describeWideRange, goTrimSpace } from '../engine/cidr.ts';
+import { describeWideRange, goTrimSpace, ipInNetworks } from '../engine/cidr.ts';
 import { skip } from '../engine/evaluate.ts';
 import type { PathSegment } from '../engine/path.ts';
 import { formatPath } from '../engine/path.ts';
@@ -137,10 +137,11 @@ function serviceFindings(
   }
   if (Array.isArray(spec.externalIPs)) {
     (spec.externalIPs as unknown[]).forEach((ip, i) => {
+      if (typeof ip === 'string' && ipInNetworks(ip, scope.params.internalExternalIPs)) return;
       findings.push({
         path: at('spec', 'externalIPs', i),
         message: `${what} and externalIPs entry ${str(ip)} makes every node accept its traffic for that address`,
-        fix: 'remove spec.externalIPs; keep the database Service ClusterIP',
+        fix: `remove spec.externalIPs; keep the database Service ClusterIP${scope.params.internalExternalIPs.length > 0 ? ` (or use an address of internalExternalIPs: ${scope.params.internalExternalIPs.map((c) => c.text).join(', ')})` : ''}`,
         details,
       });
     });
@@ -620,7 +621,7 @@ function evaluateObject(input: PolicyInput, params: NoPublicDatabasesParams, con
 /** The no-public-databases policy. */
 export const noPublicDatabasesPolicy: Policy<NoPublicDatabasesParams> = {
   id: 'no-public-databases',
-  version: '1.0.0',
+  version: '1.1.0',
   description: 'Databases must not be reachable from outside the cluster.',
   help:
     'A database is recognised by port (PostgreSQL 5432, Redis 6379, MySQL 3306, MongoDB 27017, ...), by ' +

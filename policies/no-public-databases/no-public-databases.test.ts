@@ -1214,3 +1214,25 @@ describe('no-public-databases: Gateway API listeners on database ports (attacker
     expect(internal.status).toBe('skip');
   });
 });
+
+describe('no-public-databases: externalIPs of internal networks (internalExternalIPs)', () => {
+  const params = { internalExternalIPs: ['10.20.0.0/24', 'fd00:20::/64'] };
+  it('allows a database Service on addresses of the internal networks', async () => {
+    expect(await paths(service({ ports: pg, externalIPs: ['10.20.0.7', 'fd00:20::7'] }), { params })).toEqual(
+      [],
+    );
+  });
+  it('denies the addresses outside them, naming the internal networks in the fix', async () => {
+    const result = await check(service({ ports: pg, externalIPs: ['10.20.0.7', '10.20.1.7'] }), { params });
+    expect(result.findings.map((f) => f.path)).toEqual(['spec.externalIPs[1]']);
+    expect(result.findings[0]?.fix).toContain('internalExternalIPs: 10.20.0.0/24, fd00:20::/64');
+  });
+  it('denies every externalIP of a database Service without the parameter', async () => {
+    expect(await paths(service({ ports: pg, externalIPs: ['10.20.0.7'] }))).toEqual(['spec.externalIPs[0]']);
+  });
+  it('rejects an entry that is not a CIDR, naming it', async () => {
+    await expect(runPolicy(policy, { internalExternalIPs: ['10.20.0.0/33'] }, undefined)).rejects.toThrow(
+      /internalExternalIPs\/0.*not a CIDR/,
+    );
+  });
+});

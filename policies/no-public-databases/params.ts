@@ -2,6 +2,8 @@
  * Bundle parameters of no-public-databases: their JSON Schema and their compilation into the
  * frozen lookup structures the policy reads.
  */
+import type { Cidr } from '../engine/cidr.ts';
+import { compileCidrs } from '../engine/cidr.ts';
 import { ConfigError } from '../engine/errors/index.ts';
 import {
   isImageReferenceError,
@@ -41,6 +43,8 @@ export interface NoPublicDatabasesParams {
   readonly internalGateways: ReadonlySet<string>;
   /** Zalando fields the operator turns on when a manifest leaves them out. */
   readonly zalandoLoadBalancerDefaults: ReadonlySet<ZalandoLoadBalancerField>;
+  /** Networks of Service externalIPs reachable only internally (as an internal load balancer is). */
+  readonly internalExternalIPs: readonly Cidr[];
 }
 
 const portItem = {
@@ -87,6 +91,12 @@ export const paramsSchema: Record<string, unknown> = {
     internalIngressClasses: stringList('ingress classes whose controllers listen only on internal networks'),
     internalEntryPoints: stringList('Traefik entry points reachable only from internal networks'),
     internalGateways: stringList('Gateway API gateways (namespace/name or name) listening only internally'),
+    internalExternalIPs: {
+      ...stringList(
+        'networks (CIDRs) of Service externalIPs reachable only from internal networks; a database Service may claim those (default: none)',
+      ),
+      examples: [['10.20.0.0/24']],
+    },
     zalandoLoadBalancerDefaults: {
       type: 'array',
       items: { enum: [...zalandoLoadBalancerFields] },
@@ -153,6 +163,7 @@ export function compileParams(raw: Record<string, unknown>): NoPublicDatabasesPa
     zalandoLoadBalancerDefaults: new Set(
       strings(raw.zalandoLoadBalancerDefaults) as ZalandoLoadBalancerField[],
     ),
+    internalExternalIPs: compileCidrs(raw.internalExternalIPs, 'internalExternalIPs'),
   });
 }
 
