@@ -30,7 +30,7 @@ import autocannon from 'autocannon';
 import express from 'express';
 import { generateSelfSigned } from '../webhook/src/tls.ts';
 import { root } from './peers.ts';
-import { sampleImages, startSignedRig } from './webhook-rig.ts';
+import { chartNodeOptions, sampleReview, startSignedRig } from './webhook-rig.ts';
 
 /** The no-op server mode: express 5 over HTTPS, JSON body parsed, uid echoed, always allowed. */
 async function serveNoop(certFile: string, keyFile: string): Promise<void> {
@@ -53,131 +53,6 @@ async function serveNoop(certFile: string, keyFile: string): Promise<void> {
     process.stderr.write(`noop listening on ${(server.address() as AddressInfo).port}\n`);
   });
   process.once('SIGTERM', () => server.close(() => process.exit(0)));
-}
-
-/** The chart's default NODE_OPTIONS for the webhook (`nodeOptions` in charts/tollgate/values.yaml). */
-export function chartNodeOptions(): string {
-  const values = readFileSync(join(root, 'charts/tollgate/values.yaml'), 'utf8');
-  const match = /^nodeOptions:\s*'([^']*)'/m.exec(values);
-  if (!match) throw new Error('charts/tollgate/values.yaml has no top-level nodeOptions');
-  return match[1] ?? '';
-}
-
-const container = (name: string, image: string, port: number, memoryLimit: string) => ({
-  name,
-  image,
-  imagePullPolicy: 'IfNotPresent',
-  ports: [{ containerPort: port, name: 'http', protocol: 'TCP' }],
-  env: [
-    { name: 'DB_HOST', value: 'postgres-rw.tenant-acme.svc' },
-    { name: 'DB_PORT', value: '5432' },
-    { name: 'DB_USER', valueFrom: { secretKeyRef: { name: 'odoo-db', key: 'username' } } },
-    { name: 'DB_PASSWORD', valueFrom: { secretKeyRef: { name: 'odoo-db', key: 'password' } } },
-    { name: 'ODOO_WORKERS', value: '4' },
-  ],
-  resources: { requests: { cpu: '500m', memory: '1Gi' }, limits: { memory: memoryLimit } },
-  readinessProbe: { httpGet: { path: '/web/health', port }, periodSeconds: 10 },
-  livenessProbe: { httpGet: { path: '/web/health', port }, periodSeconds: 20, failureThreshold: 6 },
-  securityContext: {
-    runAsNonRoot: true,
-    runAsUser: 101,
-    allowPrivilegeEscalation: false,
-    readOnlyRootFilesystem: true,
-    capabilities: { drop: ['ALL'] },
-    seccompProfile: { type: 'RuntimeDefault' },
-  },
-  volumeMounts: [
-    { name: 'data', mountPath: '/var/lib/odoo' },
-    { name: 'config', mountPath: '/etc/odoo', readOnly: true },
-  ],
-});
-
-/**
- * A realistic AdmissionReview: CREATE of a two-container Odoo Deployment, about 5 KB, its images in
- * `registry`. The denied variant asks for a 32Gi memory limit (the baseline's maximum is 16Gi).
- */
-export function sampleReview(
-  registry = 'registry.corp.example',
-  variant: 'allowed' | 'denied' = 'allowed',
-): Record<string, unknown> {
-  const memoryLimit = variant === 'allowed' ? '2Gi' : '32Gi';
-  const labels = { 'app.kubernetes.io/name': 'odoo', 'app.kubernetes.io/instance': 'acme', tier: 'erp' };
-  const object = {
-    apiVersion: 'apps/v1',
-    kind: 'Deployment',
-    metadata: {
-      name: 'odoo',
-      namespace: 'tenant-acme',
-      labels: { ...labels, 'app.kubernetes.io/version': '17.0', 'app.kubernetes.io/managed-by': 'Helm' },
-      annotations: { 'meta.helm.sh/release-name': 'acme', 'meta.helm.sh/release-namespace': 'tenant-acme' },
-    },
-    spec: {
-      replicas: 2,
-      revisionHistoryLimit: 5,
-      strategy: { type: 'RollingUpdate', rollingUpdate: { maxSurge: 1, maxUnavailable: 0 } },
-      selector: { matchLabels: labels },
-      template: {
-        metadata: { labels, annotations: { 'checksum/config': 'a'.repeat(64) } },
-        spec: {
-          serviceAccountName: 'odoo',
-          automountServiceAccountToken: false,
-          securityContext: { fsGroup: 101, runAsNonRoot: true },
-          containers: [
-            container('odoo', `${registry}/${sampleImages.odoo}`, 8069, memoryLimit),
-            container('log-shipper', `${registry}/${sampleImages.shipper}`, 2020, '2Gi'),
-          ],
-          volumes: [
-            { name: 'data', persistentVolumeClaim: { claimName: 'odoo-data' } },
-            { name: 'config', configMap: { name: 'odoo-config' } },
-          ],
-          affinity: {
-            podAntiAffinity: {
-              preferredDuringSchedulingIgnoredDuringExecution: [
-                {
-                  weight: 100,
-                  podAffinityTerm: {
-                    topologyKey: 'kubernetes.io/hostname',
-                    labelSelector: { matchLabels: labels },
-                  },
-                },
-              ],
-            },
-          },
-          topologySpreadConstraints: [
-            {
-              maxSkew: 1,
-              topologyKey: 'topology.kubernetes.io/zone',
-              whenUnsatisfiable: 'ScheduleAnyway',
-              labelSelector: { matchLabels: labels },
-            },
-          ],
-        },
-      },
-    },
-  };
-  return {
-    apiVersion: 'admission.k8s.io/v1',
-    kind: 'AdmissionReview',
-    request: {
-      uid: '0df28fbd-5f5f-4a23-9c2a-5b4f2d1c2e11',
-      kind: { group: 'apps', version: 'v1', kind: 'Deployment' },
-      resource: { group: 'apps', version: 'v1', resource: 'deployments' },
-      requestKind: { group: 'apps', version: 'v1', kind: 'Deployment' },
-      requestResource: { group: 'apps', version: 'v1', resource: 'deployments' },
-      name: 'odoo',
-      namespace: 'tenant-acme',
-      operation: 'CREATE',
-      userInfo: {
-        username: 'system:serviceaccount:argocd:argocd-application-controller',
-        uid: '7b1c8f0e-2f4e-4f55-8a51-0f6c1b9f3c77',
-        groups: ['system:serviceaccounts', 'system:serviceaccounts:argocd', 'system:authenticated'],
-      },
-      object,
-      oldObject: null,
-      dryRun: false,
-      options: { apiVersion: 'meta.k8s.io/v1', kind: 'CreateOptions', fieldManager: 'argocd-controller' },
-    },
-  };
 }
 
 function spawnServer(

@@ -162,14 +162,21 @@ export function createMetrics(options: { defaultMetrics?: boolean } = {}): Webho
     },
   });
   lastReloadOk.set(1);
-  const reportCache: CacheReporter = (cache, outcome) => {
-    cacheRequests.inc({ cache, outcome });
-    const counts = cacheCounts.get(cache) ?? { hit: 0, miss: 0 };
-    counts[outcome]++;
-    cacheCounts.set(cache, counts);
-  };
   // Label sets bound once per distinct combination (a handful): prom-client otherwise hashes the
   // label object on every increment.
+  const cacheRequestsBy = bound((key: string) => {
+    const [cache = '', outcome = ''] = key.split('\0');
+    return cacheRequests.labels({ cache, outcome });
+  });
+  const reportCache: CacheReporter = (cache, outcome) => {
+    cacheRequestsBy(`${cache}\0${outcome}`).inc();
+    let counts = cacheCounts.get(cache);
+    if (!counts) {
+      counts = { hit: 0, miss: 0 };
+      cacheCounts.set(cache, counts);
+    }
+    counts[outcome]++;
+  };
   const requestsBy = bound((key: string) => {
     const [operation = '', decision = '', dryRun = ''] = key.split('\0');
     return requests.labels({ operation, decision, dry_run: dryRun });
