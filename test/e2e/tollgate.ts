@@ -76,6 +76,25 @@ export function webhookTls(cluster: ClusterInfo): NonNullable<TollgateOptions['t
  */
 export async function startTollgate(options: TollgateOptions): Promise<TollgateServer> {
   const tls = options.tls ?? webhookTls(options.cluster);
+  // A port found free can be taken by another process before tollgate binds it (other test files
+  // run beside this one): try fresh ports a few times unless the caller fixed the port.
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await startTollgateOnce(options, tls);
+    } catch (error) {
+      const collided = error instanceof PortInUseError && options.port === undefined && attempt < 4;
+      if (!collided) throw error;
+    }
+  }
+}
+
+/** `tollgate serve` could not bind a port it was given. */
+class PortInUseError extends Error {}
+
+async function startTollgateOnce(
+  options: TollgateOptions,
+  tls: NonNullable<TollgateOptions['tls']>,
+): Promise<TollgateServer> {
   const port = options.port ?? (await freePort());
   const opsPort = await freePort();
   const logDir = join(options.cluster.dir, 'logs');
@@ -106,8 +125,11 @@ export async function startTollgate(options: TollgateOptions): Promise<TollgateS
   const opsUrl = `http://127.0.0.1:${opsPort}`;
   const deadline = Date.now() + 30_000;
   for (;;) {
-    if (!child.running())
-      throw new Error(`tollgate serve exited (${await child.exited}):\n${logTail(logFile)}`);
+    if (!child.running()) {
+      const tail = logTail(logFile);
+      const message = `tollgate serve exited (${await child.exited}):\n${tail}`;
+      throw tail.includes('EADDRINUSE') ? new PortInUseError(message) : new Error(message);
+    }
     try {
       if ((await fetch(`${opsUrl}/readyz`)).ok) break;
     } catch {

@@ -4,6 +4,7 @@
  * watch, and the cache keeps serving once the API server is gone.
  */
 import { writeFileSync } from 'node:fs';
+import type { AddressInfo } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startCluster } from '../../test/e2e/harness.ts';
@@ -139,4 +140,60 @@ current-context: dead
       });
     },
   );
+
+  it('opens no watch when stopped while its first list is in flight (a failed start must let the process exit)', async () => {
+    // The API server's timing is what matters here, so a loopback server holds the list answer until
+    // the informer has been told to stop (the library checks for a stop only before listing).
+    const { createServer } = await import('node:http');
+    const { mkdtempSync } = await import('node:fs');
+    const { tmpdir } = await import('node:os');
+    const { join } = await import('node:path');
+    const { Writable } = await import('node:stream');
+    const requests: string[] = [];
+    let releaseList: (() => void) | undefined;
+    const server = createServer((req, res) => {
+      requests.push(req.url ?? '');
+      if ((req.url ?? '').includes('watch=true')) return; // a watch stays open, as the API server's does
+      releaseList = () =>
+        res.setHeader('content-type', 'application/json').end(
+          JSON.stringify({
+            kind: 'NamespaceList',
+            apiVersion: 'v1',
+            metadata: { resourceVersion: '7' },
+            items: [],
+          }),
+        );
+    });
+    await new Promise<void>((listening) => server.listen(0, '127.0.0.1', listening));
+    try {
+      const { port } = server.address() as AddressInfo;
+      const kubeconfig = join(mkdtempSync(join(tmpdir(), 'tollgate-kc-')), 'kubeconfig');
+      writeFileSync(
+        kubeconfig,
+        `apiVersion: v1
+kind: Config
+clusters: [{ name: slow, cluster: { server: 'http://127.0.0.1:${port}', insecure-skip-tls-verify: true } }]
+users: [{ name: u, user: { token: x } }]
+contexts: [{ name: slow, context: { cluster: slow, user: u } }]
+current-context: slow
+`,
+      );
+      const source = await informerNamespaces({
+        kubeConfig: await kubeConfigFor({ kind: 'kubeconfig', file: kubeconfig }),
+        description: 'slow',
+        metrics: createMetrics({ defaultMetrics: false }),
+        logger: createLogger({ destination: new Writable({ write: (_c, _e, cb) => cb() }) }),
+      });
+      await waitFor(() => releaseList !== undefined, 'the list request');
+      const stopped = source.stop();
+      releaseList?.();
+      await stopped;
+      await sleep(300);
+      expect(requests.filter((url) => url.includes('watch=true'))).toEqual([]);
+      expect(requests).toHaveLength(1);
+    } finally {
+      server.closeAllConnections();
+      server.close();
+    }
+  });
 });

@@ -60,6 +60,9 @@ export async function informerNamespaces(options: {
   let timer: NodeJS.Timeout | undefined;
   const list = async () => {
     const result = await api.listNamespace();
+    // The informer checks for a stop only before it lists: a list answered after stop() must not
+    // open the watch, which would keep the process alive (a webhook that failed to start would hang).
+    if (stopped) throw new Error('namespace informer stopped');
     retry = baseRetry;
     if (!hasSynced) {
       hasSynced = true;
