@@ -23,7 +23,7 @@ export interface AuditOptions {
   readonly client: ClusterClient;
   readonly bundle: CompiledBundle;
   readonly now: Date;
-  /** Only these namespaces (cluster-scoped kinds are then left out, except these Namespaces). */
+  /** Only these namespaces (cluster-scoped kinds are then left out and named as not audited, except these Namespaces). */
   readonly namespaces?: readonly string[];
   readonly services?: PolicyServices;
   /** What Git declares (`--git`, `--render`); absent: no drift comparison. */
@@ -61,6 +61,11 @@ export interface AuditResult {
   readonly objects: number;
   /** Resources the audit may not list (HTTP 403): not audited; grant `list` to include them. */
   readonly forbidden: readonly string[];
+  /**
+   * Cluster-scoped resources the policies judge that `--namespace` left out (`group/version/resource`):
+   * not audited. Absent when the whole cluster was audited.
+   */
+  readonly clusterScopedNotAudited?: readonly string[];
   readonly audited: readonly AuditedObject[];
   readonly drift?: DriftReport;
 }
@@ -198,6 +203,13 @@ export async function runAudit(options: AuditOptions): Promise<AuditResult> {
     objects,
     forbidden,
     audited: jobs.flatMap((job) => job.audited),
+    ...(only
+      ? {
+          clusterScopedNotAudited: resources
+            .filter((r) => !r.namespaced && r.resource !== 'namespaces')
+            .map((r) => `${apiVersionOf(r)}/${r.resource}`),
+        }
+      : {}),
   };
   return drift ? { ...result, drift: drift.finish() } : result;
 }

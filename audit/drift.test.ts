@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import type { KubeObject } from '../policies/index.ts';
+import { breakGlassAnnotation, createRequest, type KubeObject } from '../policies/index.ts';
 import { compareWithGit, diffFields, lastManager, liveKey } from './drift.ts';
 import type { ApiResource } from './cluster.ts';
+import { buildReports } from './reports.ts';
 
 const deployments: ApiResource = {
   group: 'apps',
@@ -217,5 +218,107 @@ describe('compareWithGit', () => {
   it('reports a declared kind the cluster does not serve', () => {
     const report = compare([], [{ apiVersion: 'example.com/v1', kind: 'Widget', metadata: { name: 'w' } }]);
     expect(report.entries[0]?.message).toContain('is its CRD installed?');
+  });
+});
+
+describe('break-glass changes until Git matches', () => {
+  const claims = {
+    requester: 'alice@corp.example',
+    ticket: 'CHG-4711',
+    reason: 'rollback during close',
+    scope: { namespaces: ['pay'] },
+    nbf: 1_767_225_600,
+    exp: 1_798_761_600,
+  };
+  const header = (kid: string) => Buffer.from(JSON.stringify({ alg: 'ES256', kid })).toString('base64url');
+  const token = JSON.stringify({
+    ...createRequest(claims),
+    signatures: [
+      { protected: header('controller-us@corp.example'), signature: 'x' },
+      { protected: header('controller-de@corp.example'), signature: 'y' },
+    ],
+  });
+  /** The live ledger with the break-glass annotation written by kubectl-edit, and the image it set. */
+  const glassed = (image: string): KubeObject => {
+    const object = live((spec) => {
+      const containers = (spec as { template: { spec: { containers: Record<string, unknown>[] } } }).template
+        .spec.containers;
+      (containers[1] as Record<string, unknown>)['image'] = image;
+    });
+    object.metadata = {
+      ...object.metadata,
+      annotations: { ...object.metadata?.annotations, [breakGlassAnnotation]: token },
+      managedFields: [
+        ...((object.metadata?.managedFields as unknown[]) ?? []),
+        {
+          manager: 'kubectl-edit',
+          operation: 'Update',
+          time: '2026-11-30T11:00:00Z',
+          fieldsV1: { 'f:metadata': { 'f:annotations': { [`f:${breakGlassAnnotation}`]: {} } } },
+        },
+      ],
+    };
+    return object;
+  };
+  const track = (object: KubeObject, declaredObjects: KubeObject[]) =>
+    compareWithGit({
+      declared: declaredObjects.map((o) => ({ object: o, source: { file: 'git/ledger.yaml', line: 1 } })),
+      live: { objects: new Map([[liveKey('apps', 'Deployment', 'pay', 'ledger'), object]]), pods: [] },
+      resources: [deployments, pods],
+      audited: [deployments, pods],
+      hpaTargets: new Set(),
+    }).breakGlass;
+
+  it('is open while the live object differs from Git, naming the fields, the ticket and the approvers', () => {
+    const [change] = track(glassed('registry.corp.example/erp/ledger:2.1.1'), [declared]);
+    expect(change).toMatchObject({
+      state: 'open',
+      ticket: 'CHG-4711',
+      requester: 'alice@corp.example',
+      approvers: ['controller-de@corp.example', 'controller-us@corp.example'],
+      changedBy: { manager: 'kubectl-edit', time: '2026-11-30T11:00:00Z' },
+      source: { file: 'git/ledger.yaml', line: 1 },
+    });
+    expect(change?.fields.map((f) => f.path)).toEqual(['spec.template.spec.containers[1].image']);
+    expect(change?.message).toContain('is open: 1 field(s) still differ from git/ledger.yaml:1');
+    const [result] =
+      buildReports({
+        cluster: 'https://k',
+        now: '2026-12-01T00:00:00Z',
+        bundle: { name: 'b', version: '1', digest: 'sha256:0' },
+        resources: [],
+        objects: 1,
+        forbidden: [],
+        audited: [],
+        drift: { declared: 1, entries: [], images: [], breakGlass: change ? [change] : [] },
+      })[0]?.results ?? [];
+    expect([result?.policy, result?.rule, result?.result, result?.properties?.['ticket']]).toEqual([
+      'tollgate-break-glass',
+      'open',
+      'warn',
+      'CHG-4711',
+    ]);
+  });
+
+  it('is resolved once Git declares what the break-glass change made live', () => {
+    const caughtUp = structuredClone(declared) as KubeObject & {
+      spec: { template: { spec: { containers: Record<string, unknown>[] } } };
+    };
+    (caughtUp.spec.template.spec.containers[0] as Record<string, unknown>)['image'] =
+      'registry.corp.example/erp/ledger:2.1.1';
+    const [change] = track(glassed('registry.corp.example/erp/ledger:2.1.1'), [caughtUp]);
+    expect([change?.state, change?.fields]).toEqual(['resolved', []]);
+    expect(change?.message).toContain('is resolved: Git (git/ledger.yaml:1) matches the live object');
+  });
+
+  it('is open when Git does not declare the object, and says why a token cannot be read', () => {
+    const [undeclared] = track(glassed('registry.corp.example/erp/ledger:2.1'), []);
+    expect([undeclared?.state, undeclared?.message]).toEqual([
+      'open',
+      'Deployment pay/ledger: break-glass CHG-4711 (requested by alice@corp.example) is open: Git does not declare the object',
+    ]);
+    const broken = glassed('registry.corp.example/erp/ledger:2.1');
+    (broken.metadata?.annotations as Record<string, string>)[breakGlassAnnotation] = 'not a token';
+    expect(track(broken, [declared])[0]?.problem).toContain('not JSON');
   });
 });

@@ -19,6 +19,7 @@ import {
   type KubeObject,
   type PathSegment,
 } from '../policies/index.ts';
+import { trackBreakGlass, type BreakGlassChange } from './break-glass.ts';
 import type { ApiResource } from './cluster.ts';
 
 /** Where Git declares an object: a file relative to the working directory (or a render spec) and its line. */
@@ -111,6 +112,8 @@ export interface DriftReport {
   /** Objects Git declares (in the audited namespaces). */
   readonly declared: number;
   readonly entries: readonly DriftEntry[];
+  /** Break-glass changes: open while the live object differs from Git, resolved once Git matches. */
+  readonly breakGlass: readonly BreakGlassChange[];
   /** Declared vs live vs running images of every workload container. */
   readonly images: readonly ImageRow[];
 }
@@ -348,11 +351,6 @@ export class DriftCollector {
     });
   }
 
-  /** The live objects carrying a break-glass annotation, with their drift against Git. */
-  breakGlass(): readonly BreakGlassSeen[] {
-    return this.breakGlassSeen;
-  }
-
   /** The drift report: declared objects never listed are missing; images are matched with the Pods. */
   finish(): DriftReport {
     const declaredEntries = [...this.declaredEntries];
@@ -394,7 +392,12 @@ export class DriftCollector {
             message: row.drift,
           });
       }
-    return { declared: this.declaredCount, entries, images };
+    return {
+      declared: this.declaredCount,
+      entries,
+      breakGlass: trackBreakGlass(this.breakGlassSeen),
+      images,
+    };
   }
 }
 

@@ -47,6 +47,7 @@ function audit(failing: number, passing = 1): AuditResult {
     drift: {
       declared: 1,
       images: [],
+      breakGlass: [],
       entries: [
         {
           type: 'fields',
@@ -119,7 +120,17 @@ describe('audit reports', () => {
       /Pod\/bad-0\s+approved-registries\s+fail\s+deny\s+spec\.containers\[0\]\.image: nginx/,
     );
     expect(text).toMatch(/Deployment\/ledger\s+fields\s+spec\.replicas: Git 2, live 5\s+kubectl-edit/);
+    expect(text).not.toContain('not audited');
+    const scoped = auditText({
+      ...audit(1),
+      clusterScopedNotAudited: ['rbac.authorization.k8s.io/v1/clusterroles'],
+    });
+    expect(scoped).toContain(
+      'not audited (cluster-scoped; --namespace audits only namespaced objects and those Namespaces): rbac.authorization.k8s.io/v1/clusterroles',
+    );
     expect(auditExitCode(audit(1))).toBe(1);
-    expect(auditExitCode({ ...audit(0), drift: { declared: 1, entries: [], images: [] } })).toBe(0);
+    expect(
+      auditExitCode({ ...audit(0), drift: { declared: 1, entries: [], images: [], breakGlass: [] } }),
+    ).toBe(0);
   });
 });

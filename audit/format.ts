@@ -30,6 +30,8 @@ export interface AuditSummary {
   pass: number;
   skip: number;
   drift: Record<DriftType, number>;
+  /** Break-glass changes against Git (with `--git` or `--render`). */
+  breakGlass?: { open: number; resolved: number };
 }
 
 /** Counts results and drift. */
@@ -49,6 +51,11 @@ export function summarizeAudit(result: AuditResult): AuditSummary {
     for (const r of audited.results) summary[r.status]++;
   }
   for (const entry of result.drift?.entries ?? []) summary.drift[entry.type]++;
+  if (result.drift) {
+    const changes = result.drift.breakGlass;
+    const open = changes.filter((c) => c.state === 'open').length;
+    summary.breakGlass = { open, resolved: changes.length - open };
+  }
   return summary;
 }
 
@@ -108,6 +115,7 @@ export function auditDocument(result: AuditResult): Record<string, unknown> {
     bundle: result.bundle,
     resources: result.resources,
     forbidden: result.forbidden,
+    ...(result.clusterScopedNotAudited ? { clusterScopedNotAudited: result.clusterScopedNotAudited } : {}),
     summary: summarizeAudit(result),
     ...(result.drift ? { drift: result.drift } : {}),
     objects: result.audited,
@@ -160,11 +168,19 @@ export function auditText(result: AuditResult): string {
   ];
   if (result.forbidden.length > 0)
     out.push(`not audited (list forbidden to this identity): ${result.forbidden.join(', ')}`);
+  if (result.clusterScopedNotAudited?.length)
+    out.push(
+      `not audited (cluster-scoped; --namespace audits only namespaced objects and those Namespaces): ${result.clusterScopedNotAudited.join(', ')}`,
+    );
   if (result.drift) {
     const d = summary.drift;
     out.push(
       `drift against Git (${result.drift.declared} declared): ${d.missing} missing, ${d.undeclared} undeclared, ${d.fields} with field drift, ${d.image} image`,
     );
+    if (summary.breakGlass && result.drift.breakGlass.length > 0)
+      out.push(
+        `break-glass changes until Git matches: ${summary.breakGlass.open} open, ${summary.breakGlass.resolved} resolved`,
+      );
   }
   const namespaces = new Map<string, { results: AuditedObject[]; drift: DriftEntry[] }>();
   const at = (namespace: string | undefined) => {
@@ -202,6 +218,27 @@ export function auditText(result: AuditResult): string {
       );
     }
   }
+  const changes = result.drift?.breakGlass ?? [];
+  if (changes.length > 0) {
+    out.push('', 'break-glass changes (open until Git matches the live object):');
+    out.push(
+      ...table([
+        ['OBJECT', 'TICKET', 'REQUESTER', 'STATE', 'STILL DIFFERS FROM GIT', 'ANNOTATED BY'],
+        ...changes.map((change) => [
+          `${change.object.namespace ? `${change.object.namespace}/` : ''}${change.object.kind}/${change.object.name}`,
+          change.ticket ?? '?',
+          change.requester ?? '?',
+          change.state,
+          change.source === undefined
+            ? 'not declared in Git'
+            : change.fields.map((f) => f.path).join(', ') || '-',
+          change.changedBy
+            ? `${change.changedBy.manager}${change.changedBy.time ? ` ${change.changedBy.time}` : ''}`
+            : '?',
+        ]),
+      ]),
+    );
+  }
   const images = (result.drift?.images ?? []).filter((row) => row.declared !== undefined || row.drift);
   if (images.length > 0) {
     out.push('', 'images (declared / live / running):');
@@ -219,7 +256,7 @@ export function auditText(result: AuditResult): string {
       ]),
     );
   }
-  if (namespaces.size === 0) out.push('', 'nothing to report');
+  if (namespaces.size === 0 && changes.length === 0) out.push('', 'nothing to report');
   return `${out.join('\n')}\n`;
 }
 

@@ -30,6 +30,7 @@ const result: AuditResult = {
   drift: {
     declared: 1,
     images: [],
+    breakGlass: [],
     entries: [
       {
         type: 'fields',

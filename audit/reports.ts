@@ -10,6 +10,7 @@
 import type { KubeObject, PolicyResult, PolicyStatus } from '../policies/index.ts';
 import type { AuditResult, LiveRef } from './audit.ts';
 import { ClusterError, type ClusterClient } from './cluster.ts';
+import type { BreakGlassChange } from './break-glass.ts';
 import { sourceText, type DriftEntry } from './drift.ts';
 
 /** The field manager of everything tollgate writes. */
@@ -22,6 +23,8 @@ export const managedByLabel = { 'app.kubernetes.io/managed-by': 'tollgate' } as 
 export const resultsPerReport = 500;
 /** The policy name drift results carry. */
 export const driftPolicy = 'tollgate-drift';
+/** The policy name of break-glass changes tracked until Git matches. */
+export const breakGlassPolicy = 'tollgate-break-glass';
 
 const group = 'wgpolicyk8s.io';
 const version = 'v1alpha2';
@@ -145,6 +148,31 @@ export function driftResults(entry: DriftEntry, seconds: number): ReportResult[]
   ];
 }
 
+/** The PolicyReport result of a break-glass change: `warn` while open, `pass` once Git matches. */
+export function breakGlassResult(change: BreakGlassChange, seconds: number): ReportResult {
+  const properties: Record<string, string> = { state: change.state };
+  if (change.ticket) properties['ticket'] = change.ticket;
+  if (change.requester) properties['requester'] = change.requester;
+  if (change.approvers.length > 0) properties['approvers'] = change.approvers.join(',');
+  if (change.expires) properties['expires'] = change.expires;
+  if (change.source) properties['source'] = sourceText(change.source);
+  if (change.fields.length > 0) properties['fields'] = change.fields.map((f) => f.path).join(',');
+  if (change.problem) properties['problem'] = change.problem;
+  return {
+    policy: breakGlassPolicy,
+    rule: change.state,
+    result: change.state === 'open' ? 'warn' : 'pass',
+    severity: 'medium',
+    category: 'break-glass',
+    source: 'tollgate',
+    scored: true,
+    message: change.message.slice(0, 4000),
+    timestamp: { seconds, nanos: 0 },
+    resources: [resourceOf(change.object)],
+    properties: { ...properties, ...(change.changedBy ? managerProperties(change.changedBy) : {}) },
+  };
+}
+
 function managerProperties(manager: { manager: string; operation?: string; time?: string }) {
   return {
     manager: manager.manager,
@@ -178,6 +206,12 @@ export function buildReports(result: AuditResult): PolicyReportObject[] {
     const results = driftResults(entry, seconds);
     target.summary.fail += results.length;
     target.results.push(...results);
+  }
+  for (const change of result.drift?.breakGlass ?? []) {
+    const target = scope(change.object.namespace);
+    const reported = breakGlassResult(change, seconds);
+    target.summary[reported.result]++;
+    target.results.push(reported);
   }
   const reports: PolicyReportObject[] = [];
   for (const [namespace, { results, summary }] of [...byScope].sort(([a], [b]) => a.localeCompare(b))) {

@@ -33,19 +33,22 @@ const help = `usage: tollgate audit [--kubeconfig FILE] [--context NAME] [--name
                       [--format text|json|sarif|policyreport] [--write-reports] [--now ISO-8601]
                       [--bundle FILE] [--require-signed-bundle --trusted-keys JWKS|PEM
                       [--bundle-signature FILE.jws]] [--offline] [--page-size N]
-                      [--interval DURATION [--metrics-port PORT]]
+                      [--interval DURATION [--metrics-port PORT]] [--exit-zero]
 
 Audits the live cluster: lists every object of the kinds the bundle's policies judge (custom
 resources through discovery; paginated) and judges each as the webhook would admit it now, at the
 enforcement point "audit" (a bundle's enforcement.audit, else its admission action). Namespace
 labels come from the cluster. Without --kubeconfig: $KUBECONFIG, ~/.kube/config, else the pod's
-service account; --context picks a context. --namespace limits the audit to namespaces (then
-cluster-scoped kinds are left out, except those Namespace objects).
+service account; --context picks a context. --namespace limits the audit to namespaces: then
+cluster-scoped kinds (ClusterRoles, ClusterRoleBindings, webhook configurations, …) are not audited,
+except those Namespace objects, and the report names the kinds it left out.
 --git PATH (files or directories, read as tollgate check reads them) or --render (helm template,
 kustomize) name what Git declares: the audit then reports declared objects missing from the
 cluster, live objects in those namespaces declared nowhere and owned by no controller, fields Git
 sets whose live value differs (with the field manager that changed them last), and declared, live
-and running images (the digests Pods run, from status.containerStatuses[].imageID).
+and running images (the digests Pods run, from status.containerStatuses[].imageID). Objects carrying
+a break-glass approval (annotation tollgate.dev/break-glass) are listed as break-glass changes:
+open while the live object differs from Git, resolved once Git matches it.
 --write-reports writes wgpolicyk8s.io/v1alpha2 PolicyReports (per namespace) and
 ClusterPolicyReports by server-side apply (field manager tollgate) and deletes tollgate's reports
 that no longer have anything to say. --format policyreport prints those objects instead.
@@ -53,7 +56,8 @@ that no longer have anything to say. --format policyreport prints those objects 
 one JSON line per run on stderr instead of the report; --metrics-port serves Prometheus gauges
 (violations per policy, namespace and control; drift per type and namespace) on /metrics.
 Exit codes: 0 nothing denied and no drift, 1 a live object is denied or drifted, 2 usage, bundle,
-input or cluster errors.
+input or cluster errors. --exit-zero exits 0 whatever the audit found (a CronJob's Job then fails
+only when the audit could not run).
 `;
 
 /** Runs the audit command. */
@@ -77,6 +81,7 @@ export async function run(args: string[], io: CommandIO): Promise<number> {
         'page-size': { type: 'string' },
         interval: { type: 'string' },
         'metrics-port': { type: 'string' },
+        'exit-zero': { type: 'boolean' },
         help: { type: 'boolean', short: 'h' },
       },
     });
@@ -153,7 +158,7 @@ export async function run(args: string[], io: CommandIO): Promise<number> {
     if (!minutes) {
       const result = await once();
       for (const chunk of renderAuditChunks(format, result)) io.stdout(chunk);
-      return auditExitCode(result);
+      return values['exit-zero'] ? 0 : auditExitCode(result);
     }
     await repeat(once, minutes, metricsPort, io);
     return 0;

@@ -458,6 +458,51 @@ describe('charts/tollgate', () => {
     expect(noCrds.filter((o) => o.kind === 'CustomResourceDefinition')).toEqual([]);
   });
 
+  it('the audit component as a CronJob: one-shot audits on a schedule, no gauges, the same Pod and RBAC', () => {
+    const { objects } = template([
+      '-f',
+      `${chart}/ci/audit-values.yaml`,
+      '--set',
+      'audit.mode=cronjob',
+      '--set',
+      'audit.schedule=0 * * * *',
+      '--set',
+      'networkPolicy.enabled=true',
+    ]);
+    const audit = objects.filter((o) => o.metadata?.name === 'tollgate-audit');
+    expect(audit.map((o) => o.kind).sort()).toEqual(['CronJob', 'NetworkPolicy', 'ServiceAccount']);
+    const cron = audit.find((o) => o.kind === 'CronJob') as
+      | (KubeObject & {
+          spec: {
+            schedule: string;
+            concurrencyPolicy: string;
+            jobTemplate: { spec: { template: DeploymentShape['spec']['template'] } };
+          };
+        })
+      | undefined;
+    expect([cron?.spec.schedule, cron?.spec.concurrencyPolicy]).toEqual(['0 * * * *', 'Forbid']);
+    const pod = cron?.spec.jobTemplate.spec.template;
+    expect((pod?.spec as { restartPolicy?: string } | undefined)?.restartPolicy).toBe('Never');
+    expect(pod?.spec.containers[0]?.args).toEqual([
+      'audit',
+      '--exit-zero',
+      '--write-reports',
+      '--namespace=payments',
+      '--namespace=ledger',
+      '--git=/var/lib/tollgate/git/clusters/prod/payments',
+      '--git=/var/lib/tollgate/git/clusters/prod/ledger',
+    ]);
+    expect(
+      (audit.find((o) => o.kind === 'NetworkPolicy') as { spec?: { ingress?: unknown } }).spec?.ingress,
+    ).toEqual([]);
+    expect(objects.filter((o) => o.kind === 'ServiceMonitor').map((o) => o.metadata?.name)).not.toContain(
+      'tollgate-audit',
+    );
+    expect(objects.some((o) => o.kind === 'ClusterRole' && o.metadata?.name === 'tollgate-audit-read')).toBe(
+      true,
+    );
+  });
+
   it('webhook rules are generated from the policies and in sync with the chart', () => {
     expect(readFileSync(rulesFile, 'utf8')).toBe(renderRulesFile());
     expect(webhookOf(template([]).objects).rules).toEqual(webhookRulesFor(builtinPolicies));

@@ -6,12 +6,13 @@
  * close. Each appears in the PolicyReports (applied to the vendored CRD, so the API server validates
  * them) and in the drift report with the field, the values and the field manager.
  */
-import { spawnSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { freePort } from './harness.ts';
 import { KubeClient, type KubeObject } from './kube.ts';
+import { toolPath } from './tools.ts';
 import {
   breakGlassToken,
   installPolicyReportCrds,
@@ -150,26 +151,35 @@ interface Run {
   stderr: string;
 }
 
-function audit(args: readonly string[]): Run {
-  const result = spawnSync(
-    nodeBin,
-    [
-      join(repoRoot, 'bin', 'tollgate.js'),
-      'audit',
-      `--kubeconfig=${cluster.kubeconfigFile}`,
-      `--namespace=${NS}`,
-      `--namespace=${FROZEN}`,
-      `--now=${IN_CLOSE}`,
-      '--offline',
-      ...args,
-    ],
-    { cwd: gitDir, encoding: 'utf8', timeout: 60_000 },
-  );
+/** `tollgate audit` of the two namespaces at IN_CLOSE, as the e2e admin (or with another kubeconfig). */
+function audit(args: readonly string[], kubeconfig = cluster.kubeconfigFile): Run {
+  return tollgate([
+    'audit',
+    `--kubeconfig=${kubeconfig}`,
+    `--namespace=${NS}`,
+    `--namespace=${FROZEN}`,
+    `--now=${IN_CLOSE}`,
+    '--offline',
+    ...args,
+  ]);
+}
+
+function tollgate(args: readonly string[]): Run {
+  const result = spawnSync(nodeBin, [join(repoRoot, 'bin', 'tollgate.js'), ...args], {
+    cwd: gitDir,
+    encoding: 'utf8',
+    timeout: 60_000,
+  });
   return { code: result.status, stdout: result.stdout, stderr: result.stderr };
 }
 
 interface AuditJson {
-  summary: { denied: number; drift: Record<string, number> };
+  clusterScopedNotAudited?: string[];
+  summary: {
+    denied: number;
+    drift: Record<string, number>;
+    breakGlass?: { open: number; resolved: number };
+  };
   objects: Array<{
     object: { kind: string; name: string; namespace?: string };
     results: Array<{ policy: string; status: string; records?: Array<Record<string, unknown>> }>;
@@ -182,6 +192,15 @@ interface AuditJson {
       changedBy?: { manager: string };
       fields?: Array<{ path: string; declared: unknown; live?: unknown; changedBy?: { manager: string } }>;
       image?: { declared?: string; live: string; running: Array<{ digest: string; pods: string[] }> };
+    }>;
+    breakGlass: Array<{
+      object: { kind: string; name: string; namespace?: string };
+      state: string;
+      ticket?: string;
+      requester?: string;
+      approvers: string[];
+      changedBy?: { manager: string };
+      fields: Array<{ path: string }>;
     }>;
   };
 }
@@ -409,6 +428,25 @@ describe('tollgate audit against the real API server', () => {
       live: '"registry.corp.example/erp/settlement:5.0.1"',
       manager: 'kubectl-edit',
     });
+    // Tracked until Git matches: open, with the ticket, its approvers and what still differs.
+    expect(first.drift.breakGlass).toEqual([
+      expect.objectContaining({
+        object: expect.objectContaining({ kind: 'Deployment', namespace: FROZEN, name: 'settlement' }),
+        state: 'open',
+        ticket: 'CHG-4711',
+        requester: 'alice@corp.example',
+        approvers: ['controller-de@corp.example', 'controller-us@corp.example'],
+        changedBy: expect.objectContaining({ manager: 'kubectl-edit' }),
+        fields: [expect.objectContaining({ path: 'spec.template.spec.containers[0].image' })],
+      }),
+    ]);
+    expect(first.summary.breakGlass).toEqual({ open: 1, resolved: 0 });
+    const tracked = results.find((r) => r.policy === 'tollgate-break-glass');
+    expect([tracked?.rule, tracked?.result, tracked?.properties?.['ticket']]).toEqual([
+      'open',
+      'warn',
+      'CHG-4711',
+    ]);
   });
 
   it('is idempotent, judges with a tightened bundle, and forgets objects that are gone', async () => {
@@ -428,5 +466,198 @@ describe('tollgate audit against the real API server', () => {
     expect((await kube.delete(`/api/v1/namespaces/${NS}/pods/rogue`)).status).toBe(200);
     expect(audit(['--bundle', tightened, '--git', '.', '--format', 'json', '--write-reports']).code).toBe(1);
     expect(about((await report(NS)).results, 'rogue')).toEqual([]);
+  });
+
+  it('with --namespace, names the cluster-scoped kinds it did not audit', () => {
+    // The finance baseline judges ClusterRoles and ClusterRoleBindings (namespace-isolation).
+    const run = audit(['--format', 'json']);
+    const result = json(run);
+    expect(result.clusterScopedNotAudited).toEqual(
+      expect.arrayContaining([
+        'rbac.authorization.k8s.io/v1/clusterroles',
+        'rbac.authorization.k8s.io/v1/clusterrolebindings',
+      ]),
+    );
+    expect(result.objects.filter((o) => o.object.namespace === undefined).map((o) => o.object.kind)).toEqual([
+      'Namespace',
+      'Namespace',
+    ]);
+    expect(audit(['--format', 'text']).stdout).toMatch(
+      /not audited \(cluster-scoped; --namespace audits only namespaced objects and those Namespaces\): .*rbac\.authorization\.k8s\.io\/v1\/clusterroles/,
+    );
+  });
+
+  it('closes the break-glass change once Git has caught up with it', async () => {
+    // The fix is committed to Git and the GitOps controller syncs it; the annotation stays.
+    const caughtUp = {
+      ...deployment('settlement', 'registry.corp.example/erp/settlement:5.0.1'),
+      metadata: { name: 'settlement', namespace: FROZEN, labels: { app: 'settlement' } },
+    };
+    writeFileSync(join(gitDir, 'settlement/settlement.yaml'), JSON.stringify(caughtUp, null, 2));
+    await gitopsApply(caughtUp);
+    const run = audit(['--bundle', bundle, '--git', '.', '--format', 'json', '--write-reports']);
+    const after = json(run);
+    expect(after.drift.entries.filter((e) => e.object.name === 'settlement')).toEqual([]);
+    expect(after.drift.breakGlass.map((c) => [c.object.name, c.state, c.ticket, c.fields])).toEqual([
+      ['settlement', 'resolved', 'CHG-4711', []],
+    ]);
+    expect(after.summary.breakGlass).toEqual({ open: 0, resolved: 1 });
+    const tracked = about((await report(FROZEN)).results, 'settlement').find(
+      (r) => r.policy === 'tollgate-break-glass',
+    );
+    expect([tracked?.rule, tracked?.result]).toEqual(['resolved', 'pass']);
+    const text = audit(['--bundle', bundle, '--git', '.', '--format', 'text']).stdout;
+    expect(text).toContain('break-glass changes until Git matches: 0 open, 1 resolved');
+    expect(text).toMatch(
+      /e2e-audit-frozen\/Deployment\/settlement\s+CHG-4711\s+alice@corp.example\s+resolved/,
+    );
+  });
+});
+
+describe("the chart's audit component in the API server", () => {
+  const chart = join(repoRoot, 'charts', 'tollgate');
+  const chartNamespace = 'e2e-audit-chart';
+  const chartRelease = 'audit-chart-e2e';
+  const helm = (...args: string[]): string =>
+    execFileSync(
+      toolPath('helm'),
+      [...args, '--kubeconfig', cluster.kubeconfigFile, '--namespace', chartNamespace],
+      { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] },
+    );
+
+  afterAll(() => {
+    helm('uninstall', chartRelease);
+  });
+
+  it('installs as a CronJob, and its service account audits read-only: no Secrets, no writes but reports', async () => {
+    // The webhook is installed too (the chart's core) with failurePolicy Ignore: no webhook Pod runs here.
+    helm(
+      'install',
+      chartRelease,
+      chart,
+      '--create-namespace',
+      '--set',
+      'webhook.failurePolicy=Ignore',
+      '--set',
+      'audit.enabled=true',
+      '--set',
+      'audit.mode=cronjob',
+      '--set',
+      'audit.installCRDs=false',
+      '--set',
+      `audit.namespaces={${NS},${FROZEN}}`,
+    );
+    const cronJobs = await kube.get<{
+      items: Array<{
+        metadata: { name: string };
+        spec: {
+          schedule: string;
+          jobTemplate: {
+            spec: {
+              template: { spec: { serviceAccountName: string; containers: Array<{ args: string[] }> } };
+            };
+          };
+        };
+      }>;
+    }>(`/apis/batch/v1/namespaces/${chartNamespace}/cronjobs`);
+    expect(cronJobs.status).toBe(200);
+    const [cronJob] = cronJobs.body.items;
+    expect(cronJob?.spec.schedule).toBe('*/30 * * * *');
+    const pod = cronJob?.spec.jobTemplate.spec.template.spec;
+    const serviceAccount = pod?.serviceAccountName ?? '';
+    const args = pod?.containers[0]?.args ?? [];
+    expect(args).toEqual([
+      'audit',
+      '--exit-zero',
+      '--write-reports',
+      `--namespace=${NS}`,
+      `--namespace=${FROZEN}`,
+    ]);
+
+    // What the API server's RBAC lets the service account do.
+    const user = `system:serviceaccount:${chartNamespace}:${serviceAccount}`;
+    const may = async (verb: string, resource: string, group = '', namespace = NS): Promise<boolean> => {
+      const res = await kube.create<{ status: { allowed: boolean } }>(
+        '/apis/authorization.k8s.io/v1/subjectaccessreviews',
+        {
+          apiVersion: 'authorization.k8s.io/v1',
+          kind: 'SubjectAccessReview',
+          spec: { user, resourceAttributes: { verb, resource, group, namespace } },
+        },
+      );
+      expect(res.status).toBe(201);
+      return res.body.status.allowed;
+    };
+    const allowed = async (checks: Array<[string, string, string?]>) =>
+      Promise.all(
+        checks.map(
+          async ([verb, resource, group]) =>
+            `${verb} ${group ?? ''}/${resource}: ${await may(verb, resource, group)}`,
+        ),
+      );
+    expect(
+      await allowed([
+        ['list', 'deployments', 'apps'],
+        ['list', 'pods'],
+        ['list', 'clusterroles', 'rbac.authorization.k8s.io'],
+        ['patch', 'policyreports', 'wgpolicyk8s.io'],
+        ['get', 'secrets'],
+        ['list', 'secrets'],
+        ['update', 'deployments', 'apps'],
+        ['patch', 'pods'],
+        ['delete', 'configmaps'],
+        ['create', 'pods/exec'],
+        ['impersonate', 'users'],
+      ]),
+    ).toEqual([
+      'list apps/deployments: true',
+      'list /pods: true',
+      'list rbac.authorization.k8s.io/clusterroles: true',
+      'patch wgpolicyk8s.io/policyreports: true',
+      'get /secrets: false',
+      'list /secrets: false',
+      'update apps/deployments: false',
+      'patch /pods: false',
+      'delete /configmaps: false',
+      'create /pods/exec: false',
+      'impersonate /users: false',
+    ]);
+
+    // The CronJob's own command line, with a token of its service account: everything the bundle
+    // judges is listed (nothing forbidden) and the reports are written.
+    const token = await kube.create<{ status: { token: string } }>(
+      `/api/v1/namespaces/${chartNamespace}/serviceaccounts/${serviceAccount}/token`,
+      { apiVersion: 'authentication.k8s.io/v1', kind: 'TokenRequest', spec: { expirationSeconds: 600 } },
+    );
+    expect(token.status).toBe(201);
+    const kubeconfig = join(cluster.dir, 'audit-chart-sa.kubeconfig.yaml');
+    writeFileSync(
+      kubeconfig,
+      JSON.stringify({
+        apiVersion: 'v1',
+        kind: 'Config',
+        clusters: [
+          { name: 'e2e', cluster: { server: cluster.url, 'certificate-authority': cluster.caFile } },
+        ],
+        users: [{ name: 'audit', user: { token: token.body.status.token } }],
+        contexts: [{ name: 'audit', context: { cluster: 'e2e', user: 'audit' } }],
+        'current-context': 'audit',
+      }),
+    );
+    const before = await report(NS);
+    const run = tollgate([
+      ...args,
+      `--kubeconfig=${kubeconfig}`,
+      `--now=${IN_CLOSE}`,
+      '--offline',
+      '--format=json',
+    ]);
+    expect(run.code, run.stderr).toBe(0); // --exit-zero, although the finance baseline denies objects here
+    expect(run.stderr).toMatch(/wrote \d+ report\(s\)/);
+    const result = JSON.parse(run.stdout) as AuditJson & { forbidden: string[]; resources: string[] };
+    expect(result.forbidden).toEqual([]);
+    expect(result.summary.denied).toBeGreaterThan(0);
+    expect(result.resources).toEqual(expect.arrayContaining(['apps/v1/deployments', 'v1/pods']));
+    expect((await report(NS)).resourceVersion).not.toBe(before.resourceVersion);
   });
 });
