@@ -31,7 +31,9 @@ export {
 export {
   readAsKubectl,
   decodeAsKubectl,
+  exactYamlBudget,
   type ExactYaml,
+  type ExactYamlBudget,
   type KubectlObject,
   type KubectlReading,
   type KubectlReaderOptions,

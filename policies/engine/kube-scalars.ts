@@ -24,18 +24,23 @@ const infinities: ReadonlyMap<string, number> = new Map([
   ...['-.inf', '-.Inf', '-.INF'].map((s) => [s, -Infinity] as const),
   ...['.nan', '.NaN', '.NAN'].map((s) => [s, Number.NaN] as const),
 ]);
+/** Decimal integers of at most 15 digits: Number() reads them exactly, as ParseInt does. */
+const shortDecimal = /^(?:0|[1-9][0-9]{0,14})$/;
 const INT64_MIN = -(1n << 63n);
 const UINT64_MAX = (1n << 64n) - 1n;
 
 /** A plain scalar's boolean value under go-yaml v2, or undefined when it is not a boolean. */
 export function kubeBoolean(source: string): boolean | undefined {
-  return booleans.get(source);
+  // Every spelling has at most 5 characters: skip hashing longer strings.
+  return source.length > 5 ? undefined : booleans.get(source);
 }
 
 /** A plain scalar's integer value under go-yaml v2 (underscores dropped, base prefixes, leading-0 octal). */
 export function kubeInteger(source: string): number | undefined {
   // go-yaml only types a scalar as a number when it starts with a digit or a sign.
   if (!/^[0-9+-]/.test(source)) return undefined;
+  // The common case, exactly representable: a short decimal without sign, underscore or leading zero.
+  if (shortDecimal.test(source)) return Number(source);
   const match = goInt.exec(source.replaceAll('_', ''));
   if (!match) return undefined;
   const [, sign, hex, octal, binary, leadingZero, decimal] = match;

@@ -49,7 +49,25 @@ export interface KubectlReading {
 export interface KubectlReaderOptions {
   /** kubectl's own YAML converter, for documents the fast path does not read. */
   readonly exactYaml?: ExactYaml;
+  /** How much of one file may go to `exactYaml` (default {@link exactYamlBudget}). */
+  readonly exactBudget?: ExactYamlBudget;
 }
+
+/** The most one file (or stream) may hand to kubectl's own converter. */
+export interface ExactYamlBudget {
+  /** Bytes (UTF-16 code units) of documents. */
+  readonly bytes: number;
+  readonly documents: number;
+}
+
+/**
+ * kubectl's converter compiled to WebAssembly reads about 0.6 MB/s and costs about 45 µs per
+ * document, so without a cap a file built to need it (every document with an anchor or a tab)
+ * takes seconds. Within this budget a file reads in well under a second; the documents beyond
+ * it are refused with an error naming the cap, never guessed at (a refused document fails the
+ * check). Ordinary YAML, however large, is read by the fast path and does not count.
+ */
+export const exactYamlBudget: ExactYamlBudget = { bytes: 256 * 1024, documents: 2000 };
 
 /**
  * Reads one file (bytes) or stream (text) as `kubectl apply -f` does. Never throws on bad
@@ -61,7 +79,15 @@ export function readAsKubectl(
 ): KubectlReading {
   const text = typeof input === 'string' ? input.replace(/^\uFEFF/, '') : decodeAsKubectl(input);
   const reading: KubectlReading = { objects: [], errors: [] };
-  const context: ReadContext = { options, reading, index: 0, lineStarts: undefined, text };
+  const budget = options.exactBudget ?? exactYamlBudget;
+  const context: ReadContext = {
+    options,
+    reading,
+    index: 0,
+    lineStarts: undefined,
+    text,
+    exactLeft: { bytes: budget.bytes, documents: budget.documents },
+  };
   const jsonEnd = looksLikeJson(text) ? readJsonStream(context) : 0;
   if (jsonEnd >= 0) readYamlStream(context, jsonEnd);
   return reading;
@@ -74,6 +100,8 @@ interface ReadContext {
   /** Next document index. */
   index: number;
   lineStarts: number[] | undefined;
+  /** What is left of the file's budget for kubectl's own converter. */
+  readonly exactLeft: { bytes: number; documents: number };
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -159,7 +187,9 @@ function readJsonStream(context: ReadContext): number {
     // Rewind to what was consumed, skip spaces up to and including the first newline, then YAML.
     let at = consumed;
     for (;;) {
-      if (at >= text.length) return fail(context, start, error);
+      // Only blanks and YAML 1.1 line breaks left: the YAML reader finds no document in them.
+      if (at >= text.length)
+        return /^[ \t\r\n\u0085\u2028\u2029]*$/.test(text.slice(consumed)) ? -1 : fail(context, start, error);
       const code = text.codePointAt(at) ?? 0;
       if (code === 0xfffd) return fail(context, start, `${error}: invalid UTF-8`);
       if (!isGoSpace(code)) break;
@@ -342,28 +372,53 @@ function goTrimSpace(value: string): string {
 /**
  * Characters and constructs that send a document to kubectl's own converter: anything outside
  * printable ASCII, LF and ordinary Unicode text (tabs, CRs, controls, NEL, LS, PS, BOM,
- * surrogates), anchors/aliases/tags at a token start, merge keys, complex keys, directives,
- * document end markers, and lines long enough to hit YAML 1.1's simple-key limit.
+ * surrogates), anchors/aliases/tags (and a `:`) at a token start, merge keys, complex keys, directives,
+ * document end markers, a long run of spaces before a `:` (see {@link longKey}), and where plain
+ * scalars end differently in flow collections: go-yaml (YAML 1.1) ends one at `?` and keeps a
+ * `:` followed by `,[]{}`, js-yaml (YAML 1.2) the other way round.
  */
 const unusualCharacter = /[^\n\x20-\x7e\u00a0-\u2027\u202a-\ud7ff\ue000-\ufefe\uff00-\ufffd]/;
-const unusualSyntax = /(?:^|[\s,[\]{}])[&*!?%@`]|<<|^%|^\.\.\.|\\[^nt"\\]/m;
-/** go-yaml refuses implicit keys longer than 1024 characters; leave long lines to it. */
-const longLine = 1000;
+const unusualSyntax = /(?:^|[\s,[\]{}])[&*!?%@`:]|<<|^%|^\.\.\.|\\[^nt"\\]|:[,[\]{}]/m;
+/**
+ * go-yaml forgets a possible key 1024 characters after its start, so a longer implicit key (its
+ * text, quotes, escapes and the spaces before `:`) reads differently there. Long lines are
+ * otherwise ordinary (a long value is read alike): a key longer than this (at most 2 × 300 + 2
+ * characters of source, with fewer than 400 spaces after it) sends the document to kubectl's
+ * reader.
+ */
+const longKey = 300;
 
 /** Whether a document is plain enough for the fast path (one linear pass or two). */
 function isOrdinary(chunk: string): boolean {
   if (unusualCharacter.test(chunk) || unusualSyntax.test(chunk)) return false;
-  for (let start = 0; start < chunk.length;) {
-    const end = chunk.indexOf('\n', start);
-    const stop = end < 0 ? chunk.length : end;
-    if (stop - start > longLine) return false;
-    start = stop + 1;
-  }
-  return true;
+  return !(chunk.includes('?') && flowStart.test(chunk)) && !spacesBeforeColon(chunk);
 }
 
+/**
+ * Whether 400 spaces come right before a `:`. A scan from each colon back (the runs before
+ * different colons do not overlap, so this is linear; a regex would backtrack at every space).
+ */
+function spacesBeforeColon(chunk: string): boolean {
+  for (let colon = chunk.indexOf(':'); colon >= 0; colon = chunk.indexOf(':', colon + 1)) {
+    let at = colon - 1;
+    while (at >= 0 && colon - at <= 400 && chunk.charCodeAt(at) === 0x20) at--;
+    if (colon - at > 400) return true;
+  }
+  return false;
+}
+
+const flowStart = /[[{]/;
+
 function readYamlDocument(context: ReadContext, chunk: string, offset: number): void {
-  const converted = convertYaml(chunk, context.options);
+  const converted = convertYaml(chunk, context);
+  if ('refused' in converted) {
+    context.reading.errors.push({
+      index: context.index++,
+      message: converted.refused,
+      ...position(context, offset),
+    });
+    return;
+  }
   if ('error' in converted) {
     // go-yaml names the line within the document: `yaml: line 4: found a tab character ...`.
     const [, line, message] = /^(?:yaml: )?(?:line (\d+): )?(.*)$/s.exec(converted.error) ?? [];
@@ -379,19 +434,41 @@ function readYamlDocument(context: ReadContext, chunk: string, offset: number): 
   acceptDocument(context, converted.value, offset, chunk);
 }
 
+/** A document of blank and comment lines only (of ordinary characters): go-yaml reads null. */
+const onlyComments = /^(?: *(?:#[^\n]*)?\n)*$/;
+
 /** One YAML document as sigs.k8s.io/yaml converts it. */
-function convertYaml(chunk: string, options: KubectlReaderOptions): { value: unknown } | { error: string } {
+function convertYaml(
+  chunk: string,
+  context: ReadContext,
+): { value: unknown } | { error: string } | { refused: string } {
   if (isOrdinary(chunk)) {
+    if (onlyComments.test(chunk)) return { value: null };
     const fast = loadOrdinary(chunk);
     if (fast) return fast;
   }
-  if (!options.exactYaml)
+  const { exactYaml } = context.options;
+  if (!exactYaml)
     return {
       error:
         'this document uses YAML that only kubectl’s own reader reads exactly (anchors, tags, merge keys, ' +
         'unusual characters or keys), and that reader is not available here',
     };
-  const result = options.exactYaml(chunk);
+  const left = context.exactLeft;
+  if (left.documents < 1 || left.bytes < chunk.length) {
+    const budget = context.options.exactBudget ?? exactYamlBudget;
+    left.documents = 0;
+    return {
+      refused:
+        `this file needs kubectl’s own reader (anchors, tags, merge keys, tabs, unusual characters, escapes ` +
+        `or long lines) for more than ${budget.documents} documents or ${budget.bytes / 1024} KiB, ` +
+        'the most tollgate reads that way per file; this document and the rest of that kind are not judged. ' +
+        'Split the file or write these documents in plain YAML',
+    };
+  }
+  left.documents--;
+  left.bytes -= chunk.length;
+  const result = exactYaml(chunk);
   if ('error' in result) return { error: result.error };
   return { value: JSON.parse(result.json) as unknown };
 }
@@ -403,7 +480,8 @@ const ordinaryMap = defineMappingTag('tag:yaml.org,2002:map', {
   create: (): Record<string, unknown> => ({}),
   addPair: (carrier, key, value) => {
     // go-yaml lets later duplicates win and types keys (`yes:` is "true"): leave that to kubectl's reader.
-    if (typeof key !== 'string' || key === '__proto__' || Object.hasOwn(carrier, key)) return 'unusual key';
+    if (typeof key !== 'string' || key === '__proto__' || key.length > longKey || Object.hasOwn(carrier, key))
+      return 'unusual key';
     carrier[key] = value;
     return '';
   },

@@ -3,7 +3,9 @@
  * tags, anchors and merge keys (before and after explicit keys), YAML 1.1 line breaks (NEL, LS,
  * PS) in comments and scalars, CR line ends, tabs, BOMs, duplicate and typed keys, lists (typed,
  * kind-less items, nested, `items: null`), multi-document tricks (`---x`, `...`, empty and
- * comment-only documents), concatenated JSON with YAML after it, UTF-16 and invalid UTF-8.
+ * comment-only documents), concatenated JSON with YAML after it, UTF-16 and invalid UTF-8, long
+ * lines (values of thousands of characters; keys and runs of spaces around go-yaml's 1024-character
+ * simple-key limit).
  * Most files are valid YAML so the semantics are exercised, not only the error paths.
  */
 
@@ -131,6 +133,10 @@ const plainScalars = [
   '?a',
 ];
 const quotedScalars = [
+  `"${'long: value, '.repeat(150)}"`,
+  `'${'x'.repeat(2000)}'`,
+  `[${Array(400).fill('item').join(', ')}]`,
+  `${'plain '.repeat(300)}end`,
   '"yes"',
   "'no'",
   '"0644"',
@@ -233,6 +239,13 @@ const trickyKeys = [
   'ITEMS',
   'Items',
   '18446744073709551616',
+  'k'.repeat(300),
+  'k'.repeat(301),
+  `"${'q'.repeat(299)}"`,
+  'k'.repeat(1030),
+  `k${' '.repeat(399)}`,
+  `k${' '.repeat(700)}`,
+  `k${' '.repeat(1100)}`,
 ];
 /** Keys kubectl refuses (no JSON form). */
 const refusedKeys = ['~', 'null', '? [a, b]', '? {a: 1}', '9223372036854775808'];
@@ -332,7 +345,11 @@ class Builder {
           : this.mapping(2, [[this.pick(['hostNetwork', 'privileged', 'image', 'name']), this.scalar()]]);
       entries.splice(this.int(entries.length + 1), 0, ['<<', value]);
     }
-    return { map: entries };
+    // Two NaN keys are two entries of a Go map (NaN is not equal to itself) that JSON names alike,
+    // so which value kubectl keeps depends on Go's random map order: keep the first only.
+    const isNaNKey = ([key]: [string, Tree]): boolean => /^\.nan$/i.test(key);
+    const firstNaN = entries.findIndex(isNaNKey);
+    return { map: entries.filter((entry, i) => i <= firstNaN || !isNaNKey(entry)) };
   }
 
   /** Renders block YAML; anchors are attached to nodes on the way. */

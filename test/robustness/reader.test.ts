@@ -9,6 +9,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { kubectlYaml } from '../../ci-action/src/gate/kube-yaml.ts';
 import { parseManifests } from '../../ci-action/src/gate/manifests.ts';
 import { readAsKubectl } from '../../policies/index.ts';
 import { runOracle } from './kubectl-oracle.ts';
@@ -48,6 +49,26 @@ const cases: Case[] = [
     name: 'in a merged sequence the first map wins',
     text: `${head}x: &a {hostPID: true}\nz: &b {hostPID: false}\nspec:\n  <<: [*a, *b]\n`,
     kubectl: [pod({ hostPID: true }, { x: { hostPID: true }, z: { hostPID: false } })],
+  },
+  {
+    name: 'a value of thousands of characters on one line is read alike (the fast path)',
+    text: `${head}spec:\n  hostname: ${'h'.repeat(3000)}\n  subdomain: "${'a: b, '.repeat(500)}"\n`,
+    kubectl: [pod({ hostname: 'h'.repeat(3000), subdomain: 'a: b, '.repeat(500) })],
+  },
+  {
+    name: 'a key of 400 characters is a key',
+    text: `${head}spec:\n  ${'k'.repeat(400)}: true\n`,
+    kubectl: [pod({ ['k'.repeat(400)]: true })],
+  },
+  {
+    name: 'a key longer than 1024 characters is refused (go-yaml’s simple-key limit)',
+    text: `${head}spec:\n  ${'k'.repeat(1030)}: true\n`,
+    kubectl: 'refused',
+  },
+  {
+    name: 'a short key 1100 spaces before its colon is refused',
+    text: `${head}spec:\n  hostNetwork${' '.repeat(1100)}: true\n`,
+    kubectl: 'refused',
   },
   {
     name: 'U+2028 ends a comment: the text after it is a field',
@@ -176,6 +197,26 @@ describe('tollgate reads what kubectl sends', () => {
     const reading = readAsKubectl(`${head}spec:\n  hostNetwork: false\n  <<: {hostNetwork: true}\n`);
     expect(reading.objects).toEqual([]);
     expect(reading.errors[0]?.message).toMatch(/only kubectl’s own reader reads exactly/);
+  });
+
+  it('caps what one file hands to kubectl’s own reader: documents beyond the cap are refused, naming it', () => {
+    const anchored = (name: string): string => `${head.replace('name: p', `name: &n ${name}`)}spec: {}\n`;
+    const text = ['a', 'b', 'c'].map(anchored).join('---\n') + '---\n' + head.replace('name: p', 'name: d');
+    const reading = readAsKubectl(text, {
+      exactYaml: kubectlYaml,
+      exactBudget: { bytes: 1 << 20, documents: 2 },
+    });
+    // Plain documents after the cap are still read by the fast path.
+    expect(reading.objects.map((o) => (o.object.metadata as { name: string }).name)).toEqual(['a', 'b', 'd']);
+    expect(reading.errors).toHaveLength(1);
+    expect(reading.errors[0]).toMatchObject({ index: 2, line: 13 });
+    expect(reading.errors[0]?.message).toMatch(/kubectl’s own reader .* more than 2 documents or 1024 KiB/);
+    const bytes = readAsKubectl(text, { exactYaml: kubectlYaml, exactBudget: { bytes: 40, documents: 10 } });
+    expect(bytes.objects).toHaveLength(1);
+    expect(bytes.errors.map((e) => e.index)).toEqual([0, 1, 2]);
+    // The default cap: a megabyte of tiny documents with an anchor each is mostly refused, not read slowly.
+    const flood = readAsKubectl('---\na: &x 1\n'.repeat(90_000), { exactYaml: kubectlYaml });
+    expect(flood.errors.filter((e) => e.message.includes('more than 2000 documents'))).toHaveLength(88_000);
   });
 
   it('points findings in list items and merged documents at their lines', () => {
