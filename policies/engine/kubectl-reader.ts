@@ -187,9 +187,7 @@ function readJsonStream(context: ReadContext): number {
     // Rewind to what was consumed, skip spaces up to and including the first newline, then YAML.
     let at = consumed;
     for (;;) {
-      // Only blanks and YAML 1.1 line breaks left: the YAML reader finds no document in them.
-      if (at >= text.length)
-        return /^[ \t\r\n\u0085\u2028\u2029]*$/.test(text.slice(consumed)) ? -1 : fail(context, start, error);
+      if (at >= text.length) return fail(context, start, error);
       const code = text.codePointAt(at) ?? 0;
       if (code === 0xfffd) return fail(context, start, `${error}: invalid UTF-8`);
       if (!isGoSpace(code)) break;
