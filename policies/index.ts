@@ -9,6 +9,7 @@ import type { CompiledBundle, LoadBundleOptions } from './engine/bundle.ts';
 import { customRuleCompiler } from './custom-rules/index.ts';
 import { namespaceIsolationPolicy } from './namespace-isolation/index.ts';
 import { noPublicDatabasesPolicy } from './no-public-databases/index.ts';
+import { podSecurityPolicy } from './pod-security/index.ts';
 import type { Policy } from './engine/types.ts';
 import { resourceLimitsPolicy } from './resource-limits/index.ts';
 import { signedImagesPolicy } from './signed-images/index.ts';
@@ -19,6 +20,7 @@ export const builtinPolicies: readonly Policy<unknown>[] = Object.freeze([
   signedImagesPolicy as Policy<unknown>,
   resourceLimitsPolicy as Policy<unknown>,
   namespaceIsolationPolicy as Policy<unknown>,
+  podSecurityPolicy as Policy<unknown>,
   noPublicDatabasesPolicy as Policy<unknown>,
   freezeWindowsPolicy as Policy<unknown>,
   gitopsOnlyPolicy as Policy<unknown>,

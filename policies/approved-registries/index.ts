@@ -8,8 +8,8 @@ import { ConfigError } from '../engine/errors/index.ts';
 import {
   isImageReferenceError,
   matchesRegistryPrefix,
-  normalizeRegistryPrefix,
   parseImageReference,
+  registryPrefixProblem,
 } from '../engine/image-reference.ts';
 import type { FindingDraft, Policy } from '../engine/types.ts';
 import { imageFieldsOf, malformedWorkloadFields, workloadAdmissionRules } from '../engine/workloads.ts';
@@ -47,19 +47,8 @@ export const approvedRegistriesPolicy: Policy<ApprovedRegistriesParams> = {
   compile(raw) {
     const registries = Array.isArray(raw.registries) ? raw.registries.map(String) : [];
     registries.forEach((prefix, index) => {
-      if (prefix.includes('*'))
-        throw new ConfigError(
-          `registries/${index}`,
-          `"${prefix}": wildcards are not supported; list each registry prefix`,
-        );
-      if (/\s/.test(prefix)) throw new ConfigError(`registries/${index}`, `"${prefix}" contains whitespace`);
-      const { domain, path } = normalizeRegistryPrefix(prefix);
-      const probe = parseImageReference(path ? `${domain}/${path}` : `${domain}/x`);
-      if (isImageReferenceError(probe))
-        throw new ConfigError(
-          `registries/${index}`,
-          `"${prefix}" is not a valid registry prefix: ${probe.error}`,
-        );
+      const problem = registryPrefixProblem(prefix);
+      if (problem) throw new ConfigError(`registries/${index}`, problem);
     });
     return { registries, requireDigest: raw.requireDigest === true };
   },

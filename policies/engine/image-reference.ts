@@ -130,3 +130,18 @@ export function normalizeRegistryPrefix(prefix: string): { domain: string; path:
   if (domain === 'index.docker.io') domain = 'docker.io';
   return { domain, path: slash >= 0 ? trimmed.slice(slash + 1) : '' };
 }
+
+/**
+ * Why a registry prefix means nothing (a wildcard, whitespace, a host or path no reference could
+ * have), or undefined when it is valid; every policy that approves or exempts images by prefix
+ * validates its prefixes with it.
+ */
+export function registryPrefixProblem(prefix: string): string | undefined {
+  if (prefix.includes('*')) return `"${prefix}": wildcards are not supported; list each registry prefix`;
+  if (/\s/.test(prefix)) return `"${prefix}" contains whitespace`;
+  const { domain, path } = normalizeRegistryPrefix(prefix);
+  const probe = parseImageReference(path ? `${domain}/${path}` : `${domain}/x`);
+  return isImageReferenceError(probe)
+    ? `"${prefix}" is not a valid registry prefix: ${probe.error}`
+    : undefined;
+}

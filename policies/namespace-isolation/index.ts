@@ -19,18 +19,13 @@ import { checkEndpoints, checkService } from './services.ts';
 import type { Scope } from './tenancy.ts';
 import { classify, isSystem, isTenant } from './tenancy.ts';
 
-export {
-  baselineCapabilities,
-  builtinSystemNamespaces,
-  defaultControlPlaneUsers,
-  normalizeCapability,
-} from './params.ts';
+export { builtinSystemNamespaces, defaultControlPlaneUsers } from './params.ts';
 export type { NamespaceIsolationParams } from './params.ts';
 
 /** The namespace-isolation policy. */
 export const namespaceIsolationPolicy: Policy<NamespaceIsolationParams> = {
   id: 'namespace-isolation',
-  version: '1.2.0',
+  version: '1.3.0',
   description:
     'Tenants stay in their namespaces: no host access, cross-namespace references, RBAC escalation or open NetworkPolicies.',
   help:
@@ -38,8 +33,9 @@ export const namespaceIsolationPolicy: Policy<NamespaceIsolationParams> = {
     'read from the Namespace object (CI: Namespace manifests in the same input). A namespace whose object is unknown is ' +
     'treated as a tenant namespace unless it is listed in `sharedNamespaces` or `systemNamespaces` (fail-safe). ' +
     'Everywhere except system namespaces: no hostNetwork/hostPID/hostIPC, hostPath volumes, hostPort, privileged ' +
-    'containers, capabilities beyond `allowedCapabilities`, or Windows hostProcess (every container, init and ephemeral ' +
-    'included); nothing in `default`; no Service externalIPs outside `allowedExternalIPs`; no RoleBinding to cluster-admin; no Role or ClusterRole ' +
+    'containers, capabilities beyond `allowedCapabilities` (compared exactly, as Pod Security Admission does), Windows ' +
+    'hostProcess or probe hosts (every container, init and ephemeral included; the host checks of pod-security, relaxed ' +
+    'by `allowedHostPorts`, `allowedHostPaths` and `exemptImages`); nothing in `default`; no Service externalIPs outside `allowedExternalIPs`; no RoleBinding to cluster-admin; no Role or ClusterRole ' +
     'granting escalate, bind or impersonate (by name, or by `*` on resources where they apply: roles, clusterroles, users, groups, service accounts, uids, user extras); no ClusterRole aggregating roles by anything but an `aggregate-to-<name>` ' +
     'label (an empty or bootstrap-label selector inherits cluster-admin), none injecting wildcards into admin, edit or ' +
     'view or Secrets or writes into view; no ClusterRoleBinding unless every subject is a ServiceAccount of a ' +

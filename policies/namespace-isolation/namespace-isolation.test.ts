@@ -7,7 +7,7 @@ import { deployment, pod, runPolicy } from '../../test/support/policy.ts';
 import type { AdmissionInput, EngineContext, KubeObject, Policy } from '../engine/types.ts';
 import { readAsKubectl } from '../engine/kubectl-reader.ts';
 import { kubectlYaml } from '../../ci-action/src/gate/kube-yaml.ts';
-import { namespaceIsolationPolicy, normalizeCapability } from './index.ts';
+import { namespaceIsolationPolicy } from './index.ts';
 
 const policy = namespaceIsolationPolicy as Policy<unknown>;
 const params = { sharedNamespaces: ['ingress', 'monitoring'], systemNamespaces: ['platform-system'] };
@@ -109,11 +109,11 @@ type Case = [name: string, object: KubeObject, options?: RunOptions];
 const allowed: Case[] = [
   ['a plain Deployment in a tenant namespace', deployment([app])],
   [
-    'baseline capabilities, any spelling',
+    'baseline capabilities, spelt as Pod Security Admission spells them',
     deployment([
       {
         ...app,
-        securityContext: { capabilities: { add: ['NET_BIND_SERVICE', 'cap_chown'], drop: ['ALL'] } },
+        securityContext: { capabilities: { add: ['NET_BIND_SERVICE', 'CHOWN'], drop: ['ALL'] } },
       },
     ]),
   ],
@@ -929,11 +929,14 @@ describe('namespace-isolation', () => {
   it('accepts configured capabilities and trusted namespace labels', async () => {
     const custom = {
       ...params,
-      allowedCapabilities: ['CAP_NET_RAW'],
+      allowedCapabilities: ['NET_RAW'],
       trustedNamespaceLabels: ['corp.example/zone'],
     };
-    const raw = deployment([{ ...app, securityContext: { capabilities: { add: ['net_raw'] } } }]);
+    const raw = deployment([{ ...app, securityContext: { capabilities: { add: ['NET_RAW'] } } }]);
     expect((await run(raw, { params: custom })).findings).toEqual([]);
+    // Names compare exactly (as Pod Security Admission compares them): net_raw is not NET_RAW.
+    const lower = deployment([{ ...app, securityContext: { capabilities: { add: ['net_raw'] } } }]);
+    expect((await run(lower, { params: custom })).status).toBe('fail');
     expect(
       (
         await run(deployment([{ ...app, securityContext: { capabilities: { add: ['CHOWN'] } } }]), {
@@ -947,9 +950,53 @@ describe('namespace-isolation', () => {
     expect((await run(np, { params: custom })).findings).toEqual([]);
   });
 
-  it('normalizes capabilities like container runtimes', () => {
-    expect(normalizeCapability('cap_sys_admin')).toBe('SYS_ADMIN');
-    expect(normalizeCapability(' Net_Admin ')).toBe('NET_ADMIN');
+  it('allows the host access its host allowances list (the same parameters as pod-security)', async () => {
+    const custom = {
+      ...params,
+      allowedHostPorts: [{ min: 9100, max: 9100 }],
+      allowedHostPaths: [{ pathPrefix: '/var/log', readOnly: true }],
+      exemptImages: ['registry.corp.example/platform/agent'],
+    };
+    const shipper = (hostPort: number, path: string) =>
+      deployment(
+        [
+          {
+            ...app,
+            ports: [{ containerPort: 80, hostPort }],
+            volumeMounts: [{ name: 'l', mountPath: '/l', readOnly: true }],
+          },
+        ],
+        { volumes: [{ name: 'l', hostPath: { path } }] },
+      );
+    expect((await run(shipper(9100, '/var/log/pods'), { params: custom })).findings).toEqual([]);
+    expect((await run(shipper(9101, '/var/logs'), { params: custom })).findings.map((f) => f.path)).toEqual([
+      'spec.template.spec.volumes[0].hostPath',
+      'spec.template.spec.containers[0].ports[0].hostPort',
+    ]);
+    const agent = (image: string) =>
+      deployment([{ name: 'a', image, securityContext: { privileged: true } }]);
+    expect((await run(agent('registry.corp.example/platform/agent:2'), { params: custom })).findings).toEqual(
+      [],
+    );
+    expect((await run(agent('registry.corp.example/platform/agents:2'), { params: custom })).status).toBe(
+      'fail',
+    );
+  });
+
+  it('compares capability names exactly, as Pod Security Admission does', async () => {
+    // A baseline capability in another spelling is rejected by a cluster enforcing PSA baseline,
+    // so CI must reject it too (it was once normalised to CHOWN and allowed).
+    for (const spelling of ['cap_chown', 'CAP_CHOWN', 'chown', ' CHOWN']) {
+      const result = await runPolicy(
+        policy,
+        params,
+        deployment([{ ...app, securityContext: { capabilities: { add: [spelling] } } }]),
+        { context },
+      );
+      expect(result.findings.map((f) => [f.path, f.details?.check])).toEqual([
+        ['spec.template.spec.containers[0].securityContext.capabilities.add[0]', 'capabilities_baseline'],
+      ]);
+    }
   });
 
   it('skips DELETE', async () => {

@@ -4,6 +4,12 @@
 import type { Cidr } from '../engine/cidr.ts';
 import { compileCidrs, parseCidr } from '../engine/cidr.ts';
 import { ConfigError } from '../engine/errors/index.ts';
+import {
+  compileHostAllowances,
+  hostAllowanceSchema,
+  type HostAllowances,
+} from '../engine/host-allowances.ts';
+import { baselineCapabilities } from '../engine/pod-security-standards.ts';
 
 /** Parameters of namespace-isolation. */
 export interface NamespaceIsolationParams {
@@ -13,8 +19,10 @@ export interface NamespaceIsolationParams {
   readonly sharedNamespaces: readonly string[];
   /** Namespaces exempt from host-access and default-namespace checks: kube-system, kube-public, kube-node-lease and the configured ones. */
   readonly systemNamespaces: readonly string[];
-  /** Linux capabilities containers may add (normalized: upper case, no `CAP_` prefix). */
+  /** Linux capabilities containers may add, compared exactly as Pod Security Admission compares them. */
   readonly allowedCapabilities: readonly string[];
+  /** Host access allowed beyond the baseline: hostPort ranges, hostPath prefixes, exempt images. */
+  readonly allow: HostAllowances;
   /** Namespace label keys besides `kubernetes.io/metadata.name` and the tenant label that tenants cannot set. */
   readonly trustedNamespaceLabels: readonly string[];
   /** Control-plane identities whose requests are judged on host access only (they write Endpoints, RBAC, `default`). */
@@ -31,23 +39,6 @@ export interface NamespaceIsolationParams {
 
 /** Namespaces that are always system namespaces. */
 export const builtinSystemNamespaces: readonly string[] = ['kube-system', 'kube-public', 'kube-node-lease'];
-
-/** Pod Security Standards "baseline": the capabilities a container may add. */
-export const baselineCapabilities: readonly string[] = [
-  'AUDIT_WRITE',
-  'CHOWN',
-  'DAC_OVERRIDE',
-  'FOWNER',
-  'FSETID',
-  'KILL',
-  'MKNOD',
-  'NET_BIND_SERVICE',
-  'SETFCAP',
-  'SETGID',
-  'SETPCAP',
-  'SETUID',
-  'SYS_CHROOT',
-];
 
 /** Identities of the API server and the controllers that write Endpoints, EndpointSlices, RBAC and per-namespace defaults. */
 export const defaultControlPlaneUsers: readonly string[] = [
@@ -66,12 +57,6 @@ export const NAME_LABEL = 'kubernetes.io/metadata.name';
 const labelKeyRe =
   /^([a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*\/)?[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?$/;
 const namespaceNameRe = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
-
-/** Normalizes a capability the way container runtimes do: upper case, without the `CAP_` prefix. */
-export function normalizeCapability(value: string): string {
-  const upper = value.trim().toUpperCase();
-  return upper.startsWith('CAP_') ? upper.slice(4) : upper;
-}
 
 function stringList(value: unknown): string[] {
   return Array.isArray(value) ? value.map(String) : [];
@@ -102,7 +87,8 @@ export const paramsSchema: Record<string, unknown> = {
       type: 'array',
       items: { type: 'string', minLength: 1 },
       uniqueItems: true,
-      description: 'capabilities containers may add (default: the Pod Security baseline list)',
+      description:
+        'capabilities containers may add, compared exactly as Pod Security Admission does (default: the Pod Security baseline list)',
     },
     trustedNamespaceLabels: {
       type: 'array',
@@ -147,6 +133,7 @@ export const paramsSchema: Record<string, unknown> = {
       description:
         'identities judged on host access only (default: the API server and its endpoint, RBAC and namespace controllers)',
     },
+    ...hostAllowanceSchema,
   },
 };
 
@@ -201,10 +188,10 @@ export function compileParams(raw: Record<string, unknown>): NamespaceIsolationP
     tenantLabel,
     sharedNamespaces,
     systemNamespaces,
-    allowedCapabilities: (Array.isArray(raw.allowedCapabilities)
+    allowedCapabilities: Array.isArray(raw.allowedCapabilities)
       ? stringList(raw.allowedCapabilities)
-      : [...baselineCapabilities]
-    ).map(normalizeCapability),
+      : [...baselineCapabilities],
+    allow: compileHostAllowances(raw),
     trustedNamespaceLabels,
     clusterCidrs,
     traefikProviderReferences: stringList(raw.traefikProviderReferences),
