@@ -4,7 +4,8 @@
 # browser test), helm (go install), kube-apiserver built from the k8s.io/kubernetes Go module pinned
 # in test/e2e/apiserver/go.mod, from the same module the kubectl reader oracle
 # (test/e2e/apiserver/oracle) the reader tests compare with, and the pre-commit framework (pip, in a
-# virtual environment) that tests the hook in .pre-commit-hooks.yaml. `npm test` runs it first (the
+# virtual environment) that tests the hook in .pre-commit-hooks.yaml, and cosign (go install) that
+# signs the webhook image test/image/ builds. `npm test` runs it first (the
 # `pretest` script), so the README's test command passes on a fresh clone.
 #
 # Built binaries are cached outside the repository in
@@ -25,6 +26,11 @@ APISERVER_MOD=$ROOT/test/e2e/apiserver
 APT_PACKAGES=(etcd-server skopeo docker-registry openssl chromium python3-venv)
 HELM_VERSION=v3.19.5
 PRE_COMMIT_VERSION=4.7.0
+# cosign v2 signs with a key and no transparency log (--tlog-upload=false) into the legacy
+# `sha256-<hex>.sig` tag; the signed-images policy reads it. Its own module: merging it into the
+# apiserver module would move shared dependencies under kube-apiserver (the Go build cache still
+# shares the packages both use at the same version).
+COSIGN_VERSION=v2.6.5
 # Minor version of the k8s.io/client-go that helm release is built with (Kubernetes 1.34).
 HELM_K8S_MINOR=34
 # Kubernetes version = the k8s.io/kubernetes requirement of the pinned module.
@@ -90,6 +96,12 @@ oracle_cached() {
 	[ -x "$BIN/kubectl-reader-oracle" ] && [ "$(cat "$BIN/.kubectl-reader-oracle.stamp" 2>/dev/null)" = "$oracle_stamp" ]
 }
 
+COSIGN_LDFLAGS="-s -w -X sigs.k8s.io/release-utils/version.gitVersion=$COSIGN_VERSION"
+cosign_stamp=$(echo "$COSIGN_VERSION $COSIGN_LDFLAGS" | sha256sum | cut -c1-16)
+cosign_cached() {
+	[ -x "$BIN/cosign" ] && [ "$(cat "$BIN/.cosign.stamp" 2>/dev/null)" = "$cosign_stamp" ]
+}
+
 precommit_cached() {
 	[ -x "$BIN/pre-commit" ] && "$BIN/pre-commit" --version 2>/dev/null | grep -qx "pre-commit $PRE_COMMIT_VERSION"
 }
@@ -120,6 +132,12 @@ if ! oracle_cached; then
 	plan+=("the kubectl reader oracle built with Go (~1 min after kube-apiserver, ~5 min alone)")
 	minutes=$((minutes + 1))
 fi
+need_cosign=0
+if ! cosign_cached; then
+	need_cosign=1
+	plan+=("cosign $COSIGN_VERSION built with Go (~4 min)")
+	minutes=$((minutes + 4))
+fi
 need_precommit=0
 if ! precommit_cached; then
 	need_precommit=1
@@ -135,7 +153,7 @@ fi
 
 # The Go toolchain installed on the machine is used as is; no toolchain download.
 # k8s.io/kubernetes v1.34 needs Go >= 1.24 (Debian's golang package is older).
-if [ $((need_helm + need_k8s + need_oracle)) -gt 0 ]; then
+if [ $((need_helm + need_k8s + need_oracle + need_cosign)) -gt 0 ]; then
 	if ! command -v go >/dev/null && [ -x /usr/local/go/bin/go ]; then export PATH=$PATH:/usr/local/go/bin; fi
 	if ! command -v go >/dev/null; then
 		log "Go >= 1.24 is required to build helm and kube-apiserver, and none is on PATH"
@@ -201,6 +219,17 @@ if [ "$need_oracle" = 1 ]; then
 	fi
 fi
 
+# --- cosign ------------------------------------------------------------------
+if [ "$need_cosign" = 1 ]; then
+	log "go install github.com/sigstore/cosign/v2/cmd/cosign@$COSIGN_VERSION"
+	t0=$(now)
+	act env GOBIN="$BIN" go install -trimpath -ldflags="$COSIGN_LDFLAGS" "github.com/sigstore/cosign/v2/cmd/cosign@$COSIGN_VERSION"
+	if [ "$DRY_RUN" = 0 ]; then
+		echo "$cosign_stamp" >"$BIN/.cosign.stamp"
+		log "cosign built in $(($(now) - t0))s"
+	fi
+fi
+
 # --- pre-commit ---------------------------------------------------------------
 # In its own virtual environment under the cache; the tests run it as $BIN/pre-commit.
 if [ "$need_precommit" = 1 ]; then
@@ -227,6 +256,7 @@ if [ ${#plan[@]} -gt 0 ]; then
 	log "  openssl:        $(openssl version)"
 	log "  chromium:       $(chromium --version 2>/dev/null | head -n1)"
 	log "  pre-commit:     $("$BIN/pre-commit" --version)"
+	log "  cosign:         $("$BIN/cosign" version 2>/dev/null | awk '$1 == "GitVersion:" { print $2 }')"
 	log "set-up took $(($(now) - started))s; binaries in $BIN (tests read TOLLGATE_TOOLS_DIR=$TOOLS_DIR)"
 fi
 echo "export PATH=$BIN:\$PATH"

@@ -43,7 +43,7 @@ describe('.ci/tools.sh --dry-run', () => {
     expect(status).toBe(0);
     // the first line says what is set up and how long the first run takes
     expect(lines[0]).toMatch(
-      /^\[tools\] setting up the test tools once, into .*empty-cache\/bin: Debian packages skopeo docker-registry \(~1 min\); helm v\S+ built with Go \(~\d+ min\); kube-apiserver v\S+ built with Go \(~\d+ min\); the kubectl reader oracle built with Go \([^)]*\); pre-commit \S+ installed with pip \(~\d+ min\)\. This first run takes about \d+ min/,
+      /^\[tools\] setting up the test tools once, into .*empty-cache\/bin: Debian packages skopeo docker-registry \(~1 min\); helm v\S+ built with Go \(~\d+ min\); kube-apiserver v\S+ built with Go \(~\d+ min\); the kubectl reader oracle built with Go \([^)]*\); cosign v\S+ built with Go \(~\d+ min\); pre-commit \S+ installed with pip \(~\d+ min\)\. This first run takes about \d+ min/,
     );
     const planned = lines
       .filter((line) => line.startsWith('[tools] would run: '))
@@ -57,6 +57,13 @@ describe('.ci/tools.sh --dry-run', () => {
     ).toBe(true);
     expect(
       planned.some((command) => /^go build .* k8s\.io\/kubernetes\/cmd\/kube-apiserver$/.test(command)),
+    ).toBe(true);
+    expect(
+      planned.some((command) =>
+        /^env GOBIN=\S+empty-cache\/bin go install .*github\.com\/sigstore\/cosign\/v2\/cmd\/cosign@v/.test(
+          command,
+        ),
+      ),
     ).toBe(true);
     expect(planned).toContain(`python3 -m venv ${cache}/pre-commit-venv`);
     expect(existsSync(cache)).toBe(false);

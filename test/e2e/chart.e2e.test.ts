@@ -3,11 +3,16 @@
  * certificate stay the same across `helm upgrade` (the chart looks its Secret up), and an upgrade
  * within 30 days of expiry rotates them while the webhook configuration trusts both CAs.
  * The release uses failurePolicy Ignore: no webhook pod runs here, and other e2e files share the cluster.
+ * It runs the image scripts/build-image.ts builds, by digest.
  */
 import { execFileSync } from 'node:child_process';
 import { X509Certificate } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { afterAll, describe, expect, inject, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { buildImage } from '../../scripts/build-image.ts';
 import { KubeClient, type KubeObject } from './kube.ts';
 import { toolPath } from './tools.ts';
 
@@ -56,6 +61,18 @@ async function state(): Promise<{
   };
 }
 
+// The image scripts/build-image.ts builds: the release runs it by digest (no kubelet here, so what
+// can be checked is the digest in the Deployment the API server stored).
+let imageDigest: string;
+beforeAll(async () => {
+  const layout = mkdtempSync(join(tmpdir(), 'tollgate-chart-image-'));
+  try {
+    imageDigest = (await buildImage(layout)).digest;
+  } finally {
+    rmSync(layout, { recursive: true, force: true });
+  }
+}, 900_000);
+
 afterAll(() => {
   try {
     helm('uninstall', release);
@@ -66,7 +83,22 @@ afterAll(() => {
 
 describe('helm install / upgrade against the API server', () => {
   it('keeps the generated TLS across upgrades and rotates it before expiry with both CAs trusted', async () => {
-    helm('install', release, chart, '--create-namespace', '--set', 'webhook.failurePolicy=Ignore');
+    helm(
+      'install',
+      release,
+      chart,
+      '--create-namespace',
+      '--set',
+      'webhook.failurePolicy=Ignore',
+      '--set',
+      `image.digest=${imageDigest}`,
+    );
+    const deployment = await kube.get<
+      KubeObject & { spec: { template: { spec: { containers: { image: string }[] } } } }
+    >(`/apis/apps/v1/namespaces/${namespace}/deployments/${release}-tollgate`);
+    expect(deployment.body.spec.template.spec.containers[0]?.image).toBe(
+      `registry.corp.example/platform/tollgate@${imageDigest}`,
+    );
     const installed = await state();
     expect(installed.caBundle).toBe(installed.ca);
     expect(new X509Certificate(installed.cert).verify(new X509Certificate(installed.ca).publicKey)).toBe(
