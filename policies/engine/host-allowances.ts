@@ -58,6 +58,7 @@ export const hostAllowanceSchema: Record<string, unknown> = {
     },
     description:
       'inclusive hostPort ranges containers may bind, e.g. {min: 9100, max: 9100} for a node exporter (default: none, as the Pod Security Standards)',
+    examples: [[{ min: 9100, max: 9100 }]],
   },
   allowedHostPaths: {
     type: 'array',
@@ -75,6 +76,7 @@ export const hostAllowanceSchema: Record<string, unknown> = {
     },
     description:
       'hostPath prefixes volumes may mount, e.g. {pathPrefix: /var/log, readOnly: true} (default: none, as the Pod Security Standards); a path with a .. segment is never under a prefix',
+    examples: [[{ pathPrefix: '/var/log', readOnly: true }]],
   },
   exemptImages: {
     type: 'array',
@@ -82,6 +84,7 @@ export const hostAllowanceSchema: Record<string, unknown> = {
     uniqueItems: true,
     description:
       'registry prefixes of images exempt from the container checks (privileged, capabilities, hostPort, ...), compared as approved-registries compares them: parsed reference, host exact, path on / boundaries (default: none)',
+    examples: [['registry.corp.example/platform/node-exporter']],
   },
 };
 

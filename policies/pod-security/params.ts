@@ -59,6 +59,17 @@ export const paramsSchema: Record<string, unknown> = {
       type: 'array',
       description:
         'levels for namespaces selected by name or by a label selector on the trusted Namespace object (inventory in CI, the cluster at admission); the first match wins',
+      examples: [
+        [
+          {
+            namespaces: {
+              selector: { matchExpressions: [{ key: 'tollgate.dev/tenant', operator: 'Exists' }] },
+            },
+            level: 'restricted',
+            action: 'warn',
+          },
+        ],
+      ],
       items: {
         type: 'object',
         additionalProperties: false,
@@ -79,6 +90,7 @@ export const paramsSchema: Record<string, unknown> = {
       type: 'object',
       additionalProperties: false,
       description: "PSA's exemptions: namespaces, requesting usernames (admission only) and runtime classes",
+      examples: [{ namespaces: ['kube-system'], runtimeClasses: ['kata'] }],
       properties: { namespaces: names, usernames: names, runtimeClasses: names },
     },
     namespaceLabels: {
