@@ -5,6 +5,7 @@
  */
 import { readFile } from 'node:fs/promises';
 import { InputError } from '../policies/index.ts';
+import { unmapped } from './report.ts';
 import type { DriftEntry } from './report.ts';
 
 /** One drift finding of a run. */
@@ -17,6 +18,10 @@ export interface RunDrift {
   readonly name: string;
   readonly message: string;
   readonly changedBy?: string;
+  /** The policies that judged the object in the run (for an object missing from the cluster: its kind). */
+  readonly policies: readonly string[];
+  /** Their control ids. */
+  readonly controls: readonly string[];
 }
 
 /** An audit run. */
@@ -44,6 +49,7 @@ export async function readAuditRun(file: string): Promise<AuditRun> {
   if (!time || Number.isNaN(Date.parse(time))) throw new InputError(file, '"now" is not an ISO-8601 instant');
   const drift = doc['drift'] as { entries?: unknown } | undefined;
   const entries = Array.isArray(drift?.entries) ? (drift.entries as Array<Record<string, unknown>>) : [];
+  const judged = judgedBy(doc['objects']);
   return {
     source: file,
     time: new Date(time).toISOString(),
@@ -55,6 +61,8 @@ export async function readAuditRun(file: string): Promise<AuditRun> {
       const namespace = str(object['namespace']);
       const changedBy = entry['changedBy'] as Record<string, unknown> | undefined;
       const manager = changedBy ? str(changedBy['manager']) : undefined;
+      const related =
+        judged.byObject.get(`${kind}\u0000${namespace ?? ''}\u0000${name}`) ?? judged.byKind.get(kind);
       return {
         type: str(entry['type']) ?? 'drift',
         object: `${kind} ${namespace ? `${namespace}/` : ''}${name}`,
@@ -63,9 +71,50 @@ export async function readAuditRun(file: string): Promise<AuditRun> {
         name,
         message: str(entry['message']) ?? '',
         ...(manager ? { changedBy: manager } : {}),
+        policies: related ? [...related.keys()].sort() : [],
+        controls: related ? [...new Set([...related.values()].flat())].sort() : [],
       };
     }),
   };
+}
+
+/** Policy → its control ids. */
+type Related = Map<string, string[]>;
+
+/**
+ * The policies that judged each object of the run (any status but skip) and, per kind, those that
+ * judged objects of that kind, read from the run's `objects` by field name (a run without them, or
+ * an older audit format, relates no drift to a policy).
+ */
+function judgedBy(objects: unknown): { byObject: Map<string, Related>; byKind: Map<string, Related> } {
+  const byObject = new Map<string, Related>();
+  const byKind = new Map<string, Related>();
+  if (!Array.isArray(objects)) return { byObject, byKind };
+  for (const item of objects as unknown[]) {
+    if (typeof item !== 'object' || item === null) continue;
+    const record = item as Record<string, unknown>;
+    const ref = record['object'] as Record<string, unknown> | undefined;
+    const kind = str(ref?.['kind']);
+    const name = str(ref?.['name']);
+    if (!kind || !name || !Array.isArray(record['results'])) continue;
+    const related: Related = new Map();
+    for (const result of record['results'] as unknown[]) {
+      if (typeof result !== 'object' || result === null) continue;
+      const fields = result as Record<string, unknown>;
+      const policy = str(fields['policy']);
+      if (!policy || fields['status'] === 'skip') continue;
+      const controls = Array.isArray(fields['controls'])
+        ? (fields['controls'] as unknown[]).filter((id): id is string => typeof id === 'string')
+        : [];
+      related.set(policy, controls);
+    }
+    if (related.size === 0) continue;
+    byObject.set(`${kind}\u0000${str(ref?.['namespace']) ?? ''}\u0000${name}`, related);
+    let forKind = byKind.get(kind);
+    if (!forKind) byKind.set(kind, (forKind = new Map()));
+    for (const [policy, controls] of related) forKind.set(policy, controls);
+  }
+  return { byObject, byKind };
 }
 
 const keyOf = (drift: RunDrift): string => `${drift.type}\u0000${drift.object}`;
@@ -81,8 +130,14 @@ export function driftHistory(runs: readonly AuditRun[]): DriftEntry[] {
       const key = keyOf(drift);
       present.add(key);
       const known = open.get(key);
-      if (known) known.lastSeen = run.time;
-      else
+      if (known) {
+        known.lastSeen = run.time;
+        for (const policy of drift.policies)
+          if (!known.policies.includes(policy)) known.policies.push(policy);
+        for (const id of drift.controls) if (!known.controls.includes(id)) known.controls.push(id);
+        if (drift.controls.length > 0) known.controls = known.controls.filter((id) => id !== unmapped).sort();
+        known.policies.sort();
+      } else
         open.set(key, {
           type: drift.type,
           object: drift.object,
@@ -92,6 +147,8 @@ export function driftHistory(runs: readonly AuditRun[]): DriftEntry[] {
           lastSeen: run.time,
           resolution: 'open',
           ...(drift.changedBy ? { changedBy: drift.changedBy } : {}),
+          policies: [...drift.policies],
+          controls: drift.controls.length > 0 ? [...drift.controls] : [unmapped],
         });
     }
     for (const [key, entry] of open) {

@@ -2,6 +2,7 @@
  * The evidence report as CSV files for GRC tools (RFC 4180, one file per table). Cells that a
  * spreadsheet would run as a formula (starting with =, +, -, @) are prefixed with a quote.
  */
+import { decisionSources } from '../io/decision-log/line.ts';
 import type { EvidenceReport } from './report.ts';
 
 /** One CSV cell. */
@@ -33,6 +34,9 @@ export function renderCsv(report: EvidenceReport): Record<string, string> {
         'warned',
         'break_glass',
         'exemptions',
+        ...decisionSources.flatMap((source) => [`${source}_allowed`, `${source}_denied`, `${source}_warned`]),
+        'drift_open',
+        'drift_resolved',
       ],
       report.controls.map((c) => [
         c.id,
@@ -44,6 +48,13 @@ export function renderCsv(report: EvidenceReport): Record<string, string> {
         c.totals.warned,
         c.breakGlass,
         c.exemptions,
+        ...decisionSources.flatMap((source) => [
+          c.sources[source].allowed,
+          c.sources[source].denied,
+          c.sources[source].warned,
+        ]),
+        c.drift.open,
+        c.drift.resolved,
       ]),
     ),
     'control-days.csv': csv(
@@ -92,6 +103,12 @@ export function renderCsv(report: EvidenceReport): Record<string, string> {
         'writer',
         'seq',
         'uid',
+        'source',
+        'file',
+        'repository',
+        'ref',
+        'commit',
+        'actor',
       ],
       report.denials.map((d) => [
         d.time,
@@ -108,6 +125,12 @@ export function renderCsv(report: EvidenceReport): Record<string, string> {
         d.writer,
         d.seq,
         d.uid,
+        d.source,
+        d.file,
+        d.ci?.repository,
+        d.ci?.ref,
+        d.ci?.commit,
+        d.ci?.actor,
       ]),
     ),
     'break-glass.csv': csv(
@@ -204,6 +227,8 @@ export function renderCsv(report: EvidenceReport): Record<string, string> {
         'last_seen',
         'resolution',
         'resolved_at',
+        'controls',
+        'policies',
       ],
       report.drift.map((d) => [
         d.type,
@@ -215,6 +240,44 @@ export function renderCsv(report: EvidenceReport): Record<string, string> {
         d.lastSeen,
         d.resolution,
         d.resolvedAt,
+        d.controls,
+        d.policies,
+      ]),
+    ),
+    'ci-runs.csv': csv(
+      [
+        'time',
+        'repository',
+        'ref',
+        'commit',
+        'actor',
+        'workflow',
+        'run',
+        'bundle',
+        'resources',
+        'denied',
+        'warned',
+        'errors',
+        'result',
+        'writer',
+        'seq',
+      ],
+      report.ciRuns.map((r) => [
+        r.time,
+        r.ci.repository,
+        r.ci.ref,
+        r.ci.commit,
+        r.ci.actor,
+        r.ci.workflow,
+        r.ci.run,
+        r.bundle,
+        r.resources,
+        r.denied,
+        r.warned,
+        r.errors,
+        r.result,
+        r.writer,
+        r.seq,
       ]),
     ),
     'verification.csv': csv(

@@ -3,7 +3,7 @@
  * print rules, an inline SVG timeline of decisions per day, tables, no script and no external
  * asset (a Content-Security-Policy forbids loading any).
  */
-import type { ControlEvidence, DayCounts, EvidenceReport } from './report.ts';
+import type { ChangeRef, ControlEvidence, DayCounts, EvidenceReport, SourceCounts } from './report.ts';
 
 /** Rows of the long tables (denials) shown in the HTML; the JSON and CSV carry every row. */
 export const htmlRowLimit = 2000;
@@ -66,6 +66,23 @@ function timeline(days: readonly DayCounts[]): string {
 <p class="legend"><span class="key allowed"></span> allowed <span class="key warned"></span> warned <span class="key denied"></span> denied</p>`;
 }
 
+/** `allowed / denied / warned` of one source, or a dash when it decided nothing. */
+const counts = (c: SourceCounts): string =>
+  c.decisions === 0 ? '—' : `${c.allowed} / ${c.denied} / ${c.warned}`;
+
+/** Where a decision was made: the admission request, or the CI run and file, or the audit. */
+function origin(d: ChangeRef): string {
+  if (d.source === 'ci') {
+    const ci = d.ci ?? {};
+    const where = [ci.repository, ci.ref, ci.commit ? ci.commit.slice(0, 12) : undefined]
+      .filter(Boolean)
+      .join(' ');
+    return `CI${where ? ` ${escapeHtml(where)}` : ''}${ci.actor ? ` by ${escapeHtml(ci.actor)}` : ''}${d.file ? `<br><small>${escapeHtml(d.file)}</small>` : ''}`;
+  }
+  if (d.source === 'audit') return 'audit';
+  return `admission${d.user ? ` by ${escapeHtml(d.user)}` : ''}`;
+}
+
 function controlDays(control: ControlEvidence): string {
   const rows = control.days.map((d) => [
     escapeHtml(d.date),
@@ -117,8 +134,12 @@ export function renderHtml(report: EvidenceReport): string {
       'Allowed',
       'Denied',
       'Warned',
+      'Admission (allowed / denied / warned)',
+      'CI',
+      'Audit',
       'Break-glass',
       'Exemptions',
+      'Drift (open / resolved)',
     ],
     report.controls.map((c) => [
       `<a href="#control-${escapeHtml(c.id)}">${escapeHtml(c.id)}</a>`,
@@ -128,8 +149,12 @@ export function renderHtml(report: EvidenceReport): string {
       String(c.totals.allowed),
       String(c.totals.denied),
       String(c.totals.warned),
+      counts(c.sources.admission),
+      counts(c.sources.ci),
+      counts(c.sources.audit),
       String(c.breakGlass),
       String(c.exemptions),
+      c.drift.open + c.drift.resolved === 0 ? '—' : `${c.drift.open} / ${c.drift.resolved}`,
     ]),
     'No control ids in the period (no decisions and no bundles given).',
   );
@@ -168,10 +193,10 @@ export function renderHtml(report: EvidenceReport): string {
   const shown = report.denials.slice(0, htmlRowLimit);
   const denials = `${table(
     'denials',
-    ['Time', 'User', 'Change', 'Policies (version: fields)', 'Controls', 'Bundle', 'Log line'],
+    ['Time', 'Where', 'Change', 'Policies (version: fields)', 'Controls', 'Bundle', 'Log line'],
     shown.map((d) => [
       escapeHtml(minute(d.time)),
-      escapeHtml(d.user),
+      origin(d),
       `${escapeHtml(d.operation)} ${escapeHtml(d.kind)} ${escapeHtml(d.namespace ? `${d.namespace}/` : '')}${escapeHtml(d.name)}${d.dryRun ? ' (dry run)' : ''}`,
       d.policies
         .map((p) => `${escapeHtml(p.policy)} ${escapeHtml(p.version)}: ${escapeHtml(p.fields.join(', '))}`)
@@ -180,7 +205,7 @@ export function renderHtml(report: EvidenceReport): string {
       escapeHtml(d.bundle),
       `<code>${escapeHtml(d.writer)} #${d.seq}</code>`,
     ]),
-    'No request was denied in the period.',
+    'Nothing was denied in the period.',
   )}${report.denials.length > shown.length ? `<p id="denials-more">${report.denials.length - shown.length} more denials are in the JSON and CSV reports (the HTML shows the first ${htmlRowLimit}).</p>` : ''}`;
   const exemptions = table(
     'exemptions',
@@ -218,22 +243,74 @@ export function renderHtml(report: EvidenceReport): string {
     ]),
     'No freeze window in the period (or no bundle with freeze-windows given).',
   );
+  const resolution = (d: EvidenceReport['drift'][number]): string =>
+    d.resolution === 'resolved'
+      ? `resolved ${escapeHtml(minute(d.resolvedAt ?? ''))}`
+      : '<span class="expired">open</span>';
   const drift = table(
     'drift',
-    ['Type', 'Object', 'Finding', 'Changed by', 'First seen', 'Resolution'],
+    ['Type', 'Object', 'Finding', 'Changed by', 'First seen', 'Resolution', 'Controls (policies)'],
     report.drift.map((d) => [
       escapeHtml(d.type),
       escapeHtml(d.object),
       escapeHtml(d.message),
       escapeHtml(d.changedBy ?? ''),
       escapeHtml(minute(d.firstSeen)),
-      d.resolution === 'resolved'
-        ? `resolved ${escapeHtml(minute(d.resolvedAt ?? ''))}`
-        : '<span class="expired">open</span>',
+      resolution(d),
+      `${escapeHtml(d.controls.join(', '))}${d.policies.length > 0 ? `<br><small>${escapeHtml(d.policies.join(', '))}</small>` : ''}`,
     ]),
     report.auditRuns.length === 0
       ? 'No drift audit given (--audit JSON).'
       : 'No drift found by the audits in the period.',
+  );
+  const driftControls = [...new Set(report.drift.flatMap((d) => d.controls))].sort();
+  const driftPerControl = driftControls
+    .map((id) => {
+      const entries = report.drift.filter((d) => d.controls.includes(id));
+      return `<section class="control-detail" id="drift-${escapeHtml(id)}"><h3>${escapeHtml(id)}</h3>
+${table(
+  `drift-control-${id}`,
+  ['Type', 'Object', 'Finding', 'First seen', 'Resolution'],
+  entries.map((d) => [
+    escapeHtml(d.type),
+    escapeHtml(d.object),
+    escapeHtml(d.message),
+    escapeHtml(minute(d.firstSeen)),
+    resolution(d),
+  ]),
+  '',
+)}</section>`;
+    })
+    .join('\n');
+  const ciRuns = table(
+    'ci-runs',
+    [
+      'Time',
+      'Repository',
+      'Ref',
+      'Commit',
+      'Actor',
+      'Run',
+      'Bundle',
+      'Resources',
+      'Denied',
+      'Result',
+      'Log line',
+    ],
+    report.ciRuns.map((r) => [
+      escapeHtml(minute(r.time)),
+      escapeHtml(r.ci.repository ?? ''),
+      escapeHtml(r.ci.ref ?? ''),
+      `<code>${escapeHtml((r.ci.commit ?? '').slice(0, 12))}</code>`,
+      escapeHtml(r.ci.actor ?? ''),
+      escapeHtml([r.ci.workflow, r.ci.run].filter(Boolean).join(' ')),
+      escapeHtml(r.bundle),
+      String(r.resources),
+      String(r.denied),
+      r.result === 'fail' ? '<span class="expired">failed</span>' : 'passed',
+      `<code>${escapeHtml(r.writer)} #${r.seq}</code>`,
+    ]),
+    'No tollgate check run wrote to the decision log in the period (tollgate check --decision-log FILE).',
   );
   const writers = table(
     'writers',
@@ -279,10 +356,10 @@ export function renderHtml(report: EvidenceReport): string {
 <title>tollgate evidence report ${escapeHtml(day(report.period.from))} – ${escapeHtml(day(report.period.to))}</title>
 <style>${css}</style></head>
 <body>
-<header><h1>Evidence report: admission control</h1>
+<header><h1>Evidence report: policy controls</h1>
 <p>Period <strong>${escapeHtml(minute(report.period.from))}</strong> to <strong>${escapeHtml(minute(report.period.to))}</strong> (end exclusive). Generated ${escapeHtml(minute(report.generatedAt))} by tollgate ${escapeHtml(report.tollgateVersion)}.</p>
 <p>${status}</p>
-<p id="summary">${s.decisions} decisions: ${s.allowed} allowed, ${s.denied} denied, ${s.warned} warned; ${s.breakGlass} break-glass changes; ${s.writers} log writers; ${v.lines} log lines in ${v.files.length} files.</p></header>
+<p id="summary">${s.decisions} decisions: ${s.allowed} allowed, ${s.denied} denied, ${s.warned} warned (admission ${s.sources.admission.decisions}, CI ${s.sources.ci.decisions} in ${s.ciRuns} runs, audit ${s.sources.audit.decisions}); ${s.breakGlass} break-glass changes; ${s.writers} log writers; ${v.lines} log lines in ${v.files.length} files.</p></header>
 <h2 id="controls-heading">Controls</h2>
 ${controls}
 <h2>Decisions per day</h2>
@@ -297,6 +374,10 @@ ${exemptions}
 ${freeze}
 <h2>Drift findings</h2>
 ${drift}
+<h2>Drift per control</h2>
+${driftPerControl || '<p class="empty">No drift finding in the period.</p>'}
+<h2>CI runs</h2>
+${ciRuns}
 <h2>Denials</h2>
 ${denials}
 <h2>Decision counts per control and day</h2>

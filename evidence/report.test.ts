@@ -43,10 +43,15 @@ const withExemptions = (version: string) =>
     - { policy: approved-registries, namespaces: [erp-acme], reason: 'vendor image until mirror', ticket: CHG-0815, expires: 2026-11-14 }
 `;
 
-function auditRun(file: string, now: string, entries: Array<Record<string, unknown>>): string {
+function auditRun(
+  file: string,
+  now: string,
+  entries: Array<Record<string, unknown>>,
+  objects: Array<Record<string, unknown>> = [],
+): string {
   writeFileSync(
     file,
-    JSON.stringify({ apiVersion: 'tollgate.dev/v1', kind: 'AuditReport', now, drift: { entries } }),
+    JSON.stringify({ apiVersion: 'tollgate.dev/v1', kind: 'AuditReport', now, drift: { entries }, objects }),
   );
   return file;
 }
@@ -69,7 +74,13 @@ beforeAll(async () => {
     ReturnType<typeof loadBundle>['identity'],
     ReturnType<typeof loadBundle>['identity'],
   ];
-  month = generateDecisionMonth({ dir: join(dir, 'logs'), decisions: 3000, every: 200, bundles: identities });
+  month = generateDecisionMonth({
+    dir: join(dir, 'logs'),
+    decisions: 3000,
+    every: 200,
+    bundles: identities,
+    ciRuns: 6,
+  });
   // The object of the first break-glass change: the audit finds it drifting, then Git catches up.
   const glassLine = month.files
     .flatMap((file) => readFileSync(file, 'utf8').split('\n'))
@@ -95,9 +106,22 @@ beforeAll(async () => {
     object: { apiVersion: 'v1', kind: 'ConfigMap', namespace: 'payments', name: 'hand-made' },
     message: 'not declared in Git',
   };
+  // The audit judged the drifting object: freeze-windows (SOX-ITGC-CM-05) and resource-limits
+  // (SOX-ITGC-OPS-02) apply to it, approved-registries was skipped; nothing judged the ConfigMap.
+  const judged = [
+    {
+      object: { apiVersion: 'apps/v1', ...breakGlassObject },
+      decision: 'allow',
+      results: [
+        { policy: 'freeze-windows', status: 'pass', controls: ['SOX-ITGC-CM-05'] },
+        { policy: 'resource-limits', status: 'warn', controls: ['SOX-ITGC-OPS-02'] },
+        { policy: 'approved-registries', status: 'skip', controls: ['PCI-DSS-6.3.2'] },
+      ],
+    },
+  ];
   const audits = [
-    auditRun(join(dir, 'audit-1.json'), later(0.01), [drifting, undeclared]),
-    auditRun(join(dir, 'audit-2.json'), later(0.5), [undeclared]),
+    auditRun(join(dir, 'audit-1.json'), later(0.01), [drifting, undeclared], judged),
+    auditRun(join(dir, 'audit-2.json'), later(0.5), [undeclared], judged),
   ];
   report = await buildReport({
     from: new Date('2026-11-01T00:00:00Z'),
@@ -121,12 +145,19 @@ describe('evidence report', () => {
   it('counts every decision, denial and break-glass use of the month, per control and day', () => {
     expect(report.verification.status).toBe('verified');
     expect(report.summary).toMatchObject({
-      decisions: 3000,
-      denied: month.denials,
+      decisions: 3000 + month.ciDecisions,
+      denied: month.denials + month.ciDenials,
       breakGlass: month.breakGlass,
-      writers: 4,
+      writers: 4 + 6,
+      ciRuns: 6,
     });
-    expect(report.denials).toHaveLength(month.denials);
+    expect(report.summary.sources.admission).toMatchObject({ decisions: 3000, denied: month.denials });
+    expect(report.summary.sources.ci).toMatchObject({
+      decisions: month.ciDecisions,
+      denied: month.ciDenials,
+    });
+    expect(report.summary.sources.audit.decisions).toBe(0);
+    expect(report.denials).toHaveLength(month.denials + month.ciDenials);
     expect(report.breakGlass).toHaveLength(month.breakGlass);
     expect(report.days).toHaveLength(30);
     const freeze = report.controls.find((control) => control.id === 'SOX-ITGC-CM-05');
@@ -135,12 +166,40 @@ describe('evidence report', () => {
     for (const control of report.controls) {
       const sum = control.days.reduce((total, d) => total + d.allowed + d.denied + d.warned, 0);
       expect(sum).toBe(control.totals.decisions);
+      const { admission, ci, audit } = control.sources;
+      expect(admission.decisions + ci.decisions + audit.decisions).toBe(control.totals.decisions);
+      expect(admission.denied + ci.denied + audit.denied).toBe(control.totals.denied);
     }
     const denialsPerControl = new Map<string, number>();
     for (const denial of report.denials)
       for (const id of denial.controls) denialsPerControl.set(id, (denialsPerControl.get(id) ?? 0) + 1);
     for (const control of report.controls)
       expect(control.denials).toBe(denialsPerControl.get(control.id) ?? 0);
+  });
+
+  it('shows the CI runs and their decisions per control beside the admission ones', () => {
+    expect(report.ciRuns).toHaveLength(6);
+    expect(report.ciRuns[0]).toMatchObject({
+      ci: { repository: 'acme/erp-platform', ref: 'refs/pull/100/merge', actor: 'bob', run: '9000/1' },
+      resources: 3,
+    });
+    expect(report.ciRuns.filter((run) => run.result === 'fail').length).toBe(
+      report.ciRuns.filter((run) => run.denied > 0).length,
+    );
+    const ciDenials = report.denials.filter((denial) => denial.source === 'ci');
+    expect(ciDenials).toHaveLength(month.ciDenials);
+    for (const denial of ciDenials) {
+      expect(denial.ci?.repository).toBe('acme/erp-platform');
+      expect(denial.file).toMatch(/^k8s\//);
+    }
+    // Every CI decision names every policy, so each control saw every CI decision.
+    const registries = report.controls.find((control) => control.id === 'PCI-DSS-6.3.2');
+    expect(registries?.sources.ci.decisions).toBe(month.ciDecisions);
+    const perControl = new Map<string, number>();
+    for (const denial of ciDenials)
+      for (const id of denial.controls) perControl.set(id, (perControl.get(id) ?? 0) + 1);
+    for (const control of report.controls)
+      expect(control.sources.ci.denied).toBe(perControl.get(control.id) ?? 0);
   });
 
   it('names the bundles active, their digests and signatures', () => {
@@ -177,6 +236,15 @@ describe('evidence report', () => {
       ['fields', 'resolved'],
       ['undeclared', 'open'],
     ]);
+    // Per control: the policies that judged the object in the audit (not the skipped one).
+    const fields = report.drift.find((d) => d.type === 'fields');
+    expect(fields?.policies).toEqual(['freeze-windows', 'resource-limits']);
+    expect(fields?.controls).toEqual(['SOX-ITGC-CM-05', 'SOX-ITGC-OPS-02']);
+    expect(report.drift.find((d) => d.type === 'undeclared')?.controls).toEqual(['(no control id)']);
+    const drift = (id: string) => report.controls.find((control) => control.id === id)?.drift;
+    expect(drift('SOX-ITGC-CM-05')).toEqual({ open: 0, resolved: 1 });
+    expect(drift('(no control id)')).toEqual({ open: 1, resolved: 0 });
+    expect(drift('PCI-DSS-6.3.2')).toEqual({ open: 0, resolved: 0 });
     const use = report.breakGlass.find(
       (g) => g.time === breakGlassObject.time && g.name === breakGlassObject.name,
     );
@@ -197,7 +265,8 @@ describe('evidence report', () => {
     expect(renderHtml(hostile)).toContain('&lt;img src=x onerror=alert(1)&gt;');
     expect(csvCell('=HYPERLINK("x")')).toBe(`"'=HYPERLINK(""x"")"`);
     const files = renderCsv(report);
-    expect(files['denials.csv']?.trimEnd().split('\r\n')).toHaveLength(month.denials + 1);
+    expect(files['denials.csv']?.trimEnd().split('\r\n')).toHaveLength(month.denials + month.ciDenials + 1);
+    expect(files['ci-runs.csv']?.trimEnd().split('\r\n')).toHaveLength(6 + 1);
     expect(files['break-glass.csv']?.split('\r\n')[0]).toMatch(/^time,ticket,requester,approvers/);
   });
 

@@ -10,6 +10,7 @@
 import type { Readable } from 'node:stream';
 import { verifyLogs } from '../io/decision-log/verify.ts';
 import type { ChainLine, VerifyResult } from '../io/decision-log/verify.ts';
+import type { CiContext, DecisionSource } from '../io/decision-log/line.ts';
 import type { TrustedKeys } from '../io/signing/bundle-signature.ts';
 import { TOLLGATE_VERSION } from '../policies/index.ts';
 import type { EvidenceBundle } from './bundles.ts';
@@ -24,9 +25,26 @@ export interface DayCounts {
   warned: number;
 }
 
+/** Which enforcement point decided: the webhook, `tollgate check` in CI, or the drift audit. */
+export type Source = DecisionSource;
+
+/** Decision counts of one source. */
+export interface SourceCounts {
+  decisions: number;
+  allowed: number;
+  denied: number;
+  warned: number;
+}
+
+/** Decision counts per source (admission, ci, audit). */
+export type BySource = Record<DecisionSource, SourceCounts>;
+
 /** The change a decision was about (no object contents). */
 export interface ChangeRef {
   time: string;
+  /** Where it was decided. */
+  source: DecisionSource;
+  /** The admission request's uid (admission), the live object's uid (audit); empty in CI. */
   uid: string;
   user?: string;
   operation: string;
@@ -37,6 +55,9 @@ export interface ChangeRef {
   /** Where the line is: writer and seq (the verifiable reference). */
   writer: string;
   seq: number;
+  /** CI: the manifest's file and line, and the run (repository, ref, commit, actor). */
+  file?: string;
+  ci?: CiContext;
 }
 
 /** A denied request. */
@@ -101,6 +122,10 @@ export interface DriftEntry {
   object: string;
   namespace?: string;
   message: string;
+  /** The policies that judge the drifted object (or, for an object missing from the cluster, its kind) in the audit. */
+  policies: string[];
+  /** Their control ids; `(no control id)` when no policy with a control relates to the object. */
+  controls: string[];
   firstSeen: string;
   lastSeen: string;
   /** `resolved` at the first later run without it; `open` otherwise. */
@@ -130,10 +155,29 @@ export interface ControlEvidence {
   policies: Array<{ policy: string; versions: string[] }>;
   bundles: string[];
   totals: { decisions: number; allowed: number; denied: number; warned: number };
+  /** The totals per enforcement point (admission, CI, audit). */
+  sources: BySource;
   days: DayCounts[];
   denials: number;
   breakGlass: number;
   exemptions: number;
+  /** Drift findings relating to the control, open and resolved. */
+  drift: { open: number; resolved: number };
+}
+
+/** A `tollgate check` run that wrote to the log. */
+export interface CiRun {
+  time: string;
+  writer: string;
+  seq: number;
+  ci: CiContext;
+  bundle: string;
+  resources: number;
+  denied: number;
+  warned: number;
+  errors: number;
+  result: 'pass' | 'fail';
+  baseline?: { ref: string; commit: string };
 }
 
 /** The whole report (the `--format json` document). */
@@ -159,6 +203,9 @@ export interface EvidenceReport {
     warned: number;
     breakGlass: number;
     writers: number;
+    /** The decisions per enforcement point. */
+    sources: BySource;
+    ciRuns: number;
   };
   controls: ControlEvidence[];
   bundles: BundleEntry[];
@@ -168,7 +215,9 @@ export interface EvidenceReport {
   exemptions: ExemptionEntry[];
   freezeWindows: FreezeEntry[];
   drift: DriftEntry[];
-  auditRuns: Array<{ time: string; source: string; findings: number }>;
+  ciRuns: CiRun[];
+  /** The drift audit runs: given as JSON (`--audit`, source the file) or recorded in the log (source `log: writer`). */
+  auditRuns: Array<{ time: string; source: string; findings: number; objects?: number; denied?: number }>;
 }
 
 /** Inputs of {@link buildReport}. */
@@ -195,7 +244,8 @@ interface PolicyPart {
   breakGlass?: unknown;
 }
 
-const unmapped = '(no control id)';
+/** The control id of policies that name none. */
+export const unmapped = '(no control id)';
 const strings = (value: unknown): string[] =>
   Array.isArray(value) ? value.filter((item): item is string => typeof item === 'string') : [];
 const str = (value: unknown): string | undefined => (typeof value === 'string' ? value : undefined);
@@ -205,33 +255,171 @@ interface ControlState {
   policies: Map<string, Set<string>>;
   bundles: Set<string>;
   days: Map<string, DayCounts>;
+  sources: BySource;
   denials: number;
   breakGlass: number;
+  drift: { open: number; resolved: number };
 }
+
+type Outcome = 'allowed' | 'denied' | 'warned';
+
+/**
+ * What a decision's policies (with its decision) mean for the report, worked out once per distinct
+ * policies text: a month of decisions repeats a few dozen of them, so each line only counts.
+ */
+interface Shape {
+  deny: boolean;
+  /** The outcome per control id. */
+  outcome: Array<[string, Outcome]>;
+  /** The line's own outcome. */
+  overall: Outcome;
+  denyingPolicies: Denial['policies'];
+  denyingControls: string[];
+  freezeDenied: boolean;
+  /** The policy whose break-glass approval was used, with its record. */
+  glass?: { policy: string; controls: string[]; record: Record<string, unknown> };
+  exemptions: Array<{ key: string; controls: string[] }>;
+  /** control id, policy, version: registered once per bundle. */
+  versions: Array<[string, string, string]>;
+  /** Lines per source, day (`YYYY-MM-DD`) and bundle entry. */
+  counts: Map<BundleEntry, Map<string, number>>;
+}
+
+interface PolicyPart {
+  policy?: unknown;
+  version?: unknown;
+  status?: unknown;
+  action?: unknown;
+  fields?: unknown;
+  controls?: unknown;
+  exemption?: unknown;
+  breakGlass?: unknown;
+}
+
+/** Works out a decision's shape from its policies text (see {@link Shape}). */
+function shapeOf(policiesText: string | undefined, deny: boolean): Shape {
+  let parsed: unknown;
+  try {
+    parsed = policiesText === undefined ? [] : JSON.parse(policiesText);
+  } catch {
+    parsed = [];
+  }
+  const parts = (Array.isArray(parsed) ? parsed : []) as PolicyPart[];
+  const shape: Shape = {
+    deny,
+    outcome: [],
+    overall: 'allowed',
+    denyingPolicies: [],
+    denyingControls: [],
+    freezeDenied: false,
+    exemptions: [],
+    versions: [],
+    counts: new Map(),
+  };
+  let warned = false;
+  const outcome = new Map<string, Outcome>();
+  const denying = new Set<string>();
+  for (const part of parts) {
+    if (typeof part !== 'object' || part === null) continue;
+    const policy = str(part.policy) ?? 'unknown';
+    const version = str(part.version) ?? 'unknown';
+    const status = str(part.status);
+    const action = str(part.action);
+    const ids = strings(part.controls);
+    const list = ids.length > 0 ? ids : [unmapped];
+    const exemption = str(part.exemption);
+    if (exemption) shape.exemptions.push({ key: `${policy}\u0000${exemption}`, controls: ids });
+    if (part.breakGlass && typeof part.breakGlass === 'object')
+      shape.glass = { policy, controls: ids, record: part.breakGlass as Record<string, unknown> };
+    for (const id of list) shape.versions.push([id, policy, version]);
+    if (status === 'skip' || status === undefined) continue;
+    const denies = deny && (status === 'fail' || status === 'error') && action === 'deny';
+    const warns = !denies && (status === 'warn' || status === 'fail' || status === 'error');
+    if (denies) {
+      shape.denyingPolicies.push({ policy, version, fields: strings(part.fields) });
+      if (policy === 'freeze-windows') shape.freezeDenied = true;
+    }
+    if (warns) warned = true;
+    for (const id of list) {
+      const current = outcome.get(id);
+      const next: Outcome = denies ? 'denied' : warns ? 'warned' : 'allowed';
+      if (current === 'denied' || (current === 'warned' && next === 'allowed')) continue;
+      outcome.set(id, next);
+      if (denies) denying.add(id);
+    }
+  }
+  shape.outcome = [...outcome];
+  shape.denyingControls = [...denying].sort();
+  shape.overall = deny ? 'denied' : warned ? 'warned' : 'allowed';
+  return shape;
+}
+
+const emptySources = (): BySource => ({
+  admission: { decisions: 0, allowed: 0, denied: 0, warned: 0 },
+  ci: { decisions: 0, allowed: 0, denied: 0, warned: 0 },
+  audit: { decisions: 0, allowed: 0, denied: 0, warned: 0 },
+});
+const sourceOf = (raw: string | undefined): DecisionSource =>
+  raw === '"ci"' ? 'ci' : raw === '"audit"' ? 'audit' : 'admission';
+const sourceCode: Record<DecisionSource, string> = { admission: 'a', ci: 'c', audit: 'u' };
+const codeSource: Record<string, DecisionSource> = { a: 'admission', c: 'ci', u: 'audit' };
+
+/** A growable column of numbers. */
+class Column {
+  length = 0;
+  values: Float64Array;
+  constructor(values: Float64Array) {
+    this.values = values;
+  }
+  push(value: number): void {
+    if (this.length === this.values.length) {
+      const grown = new Float64Array(this.values.length * 2);
+      grown.set(this.values);
+      this.values = grown;
+    }
+    this.values[this.length++] = value;
+  }
+  /** The values pushed, sorted ascending. */
+  sorted(): Float64Array {
+    return this.values.subarray(0, this.length).sort();
+  }
+}
+const DENY = 1;
+const GLASS = 2;
+const FREEZE_DENIED = 4;
+const DRY_RUN = 8;
 
 /** Builds the report; the log is verified in the same pass. */
 export async function buildReport(inputs: ReportInputs): Promise<EvidenceReport> {
   const fromMs = inputs.from.getTime();
   const toMs = inputs.to.getTime();
   const controls = new Map<string, ControlState>();
-  const overall = new Map<string, DayCounts>();
   const bundles = new Map<string, BundleEntry>();
+  /** Bundle entries by the line's bundle text. */
+  const bundleTexts = new Map<string, BundleEntry>();
+  const shapes = new Map<string, Shape>();
+  const denyShapes = new Map<string, Shape>();
   const denials: Denial[] = [];
   const glass: Array<Omit<BreakGlassUse, 'git'>> = [];
-  const exemptionUse = new Map<string, { used: number; controls: string[] }>();
-  const decisionTimes: Array<{
-    ms: number;
-    decision: string;
-    breakGlass: boolean;
-    freezeDenied: boolean;
-    dryRun: boolean;
-  }> = [];
-  const summary = { decisions: 0, allowed: 0, denied: 0, warned: 0, breakGlass: 0, writers: 0 };
+  const ciRuns: CiRun[] = [];
+  /** The bundleSignature texts read per bundle entry. */
+  const signatures = new Map<BundleEntry, Set<string>>();
+  const loggedAudits: EvidenceReport['auditRuns'] = [];
+  /** Admission decisions as instant × 16 + flags (exact in a double), sorted later for the freeze windows. */
+  const admissions = new Column(new Float64Array(1 << 16));
 
   const control = (id: string): ControlState => {
     let state = controls.get(id);
     if (!state) {
-      state = { policies: new Map(), bundles: new Set(), days: new Map(), denials: 0, breakGlass: 0 };
+      state = {
+        policies: new Map(),
+        bundles: new Set(),
+        days: new Map(),
+        sources: emptySources(),
+        denials: 0,
+        breakGlass: 0,
+        drift: { open: 0, resolved: 0 },
+      };
       controls.set(id, state);
     }
     return state;
@@ -244,132 +432,125 @@ export async function buildReport(inputs: ReportInputs): Promise<EvidenceReport>
     }
     return counts;
   };
+  const bundleEntry = (text: string | undefined, fields: ChainLine['fields'], time: string): BundleEntry => {
+    const key = text ?? '';
+    let entry = bundleTexts.get(key);
+    if (!entry) {
+      const bundle = (fields.value('bundle') ?? {}) as {
+        name?: unknown;
+        version?: unknown;
+        digest?: unknown;
+      };
+      const digest = str(bundle.digest) ?? 'unknown';
+      entry = bundles.get(digest);
+      if (!entry) {
+        entry = {
+          name: str(bundle.name) ?? 'unknown',
+          version: str(bundle.version) ?? 'unknown',
+          digest,
+          firstSeen: time,
+          lastSeen: time,
+          decisions: 0,
+          signature: 'unknown',
+          keyIds: [],
+        };
+        bundles.set(digest, entry);
+      }
+      bundleTexts.set(key, entry);
+    }
+    return entry;
+  };
+  const change = (line: ChainLine, time: string, source: DecisionSource): ChangeRef => {
+    const f = line.fields;
+    const user = f.string('user');
+    const namespace = f.string('namespace');
+    const name = f.string('name');
+    const file = f.string('file');
+    const ci = f.value('ci');
+    return {
+      time,
+      source,
+      uid: f.string('uid') ?? '',
+      ...(user ? { user } : {}),
+      operation: f.string('operation') ?? (source === 'audit' ? 'AUDIT' : ''),
+      kind: f.string('kind') ?? '',
+      ...(namespace ? { namespace } : {}),
+      ...(name ? { name } : {}),
+      dryRun: f.raw('dryRun') === 'true',
+      writer: line.writer,
+      seq: line.seq,
+      ...(file ? { file } : {}),
+      ...(ci && typeof ci === 'object' && !Array.isArray(ci)
+        ? { ci: ciOf(ci as Record<string, unknown>) }
+        : {}),
+    };
+  };
 
   const onLine = (line: ChainLine): void => {
-    if (line.event !== 'decision') return;
+    const event = line.event;
+    if (event !== 'decision' && event !== 'ci-run' && event !== 'audit-run') return;
     const time = str(line.time);
     if (!time) return;
     const ms = Date.parse(time);
     if (!(ms >= fromMs && ms < toMs)) return;
-    const date = time.slice(0, 10);
-    const decision = line['decision'] === 'deny' ? 'deny' : 'allow';
-    const dryRun = line['dryRun'] === true;
-    const parts = (Array.isArray(line['policies']) ? line['policies'] : []) as PolicyPart[];
-    const bundle = (line['bundle'] ?? {}) as { name?: unknown; version?: unknown; digest?: unknown };
-    const digest = str(bundle.digest) ?? 'unknown';
-    let entry = bundles.get(digest);
-    if (!entry) {
-      entry = {
-        name: str(bundle.name) ?? 'unknown',
-        version: str(bundle.version) ?? 'unknown',
-        digest,
-        firstSeen: time,
-        lastSeen: time,
-        decisions: 0,
-        signature: 'unknown',
-        keyIds: [],
-      };
-      bundles.set(digest, entry);
+    const f = line.fields;
+    if (event !== 'decision') {
+      runLine(line, time);
+      return;
     }
+    const date = time.slice(0, 10);
+    const source = sourceOf(f.raw('source'));
+    const deny = f.raw('decision') === '"deny"';
+    const policiesText = f.raw('policies');
+    const cache = deny ? denyShapes : shapes;
+    const shapeKey = policiesText ?? '';
+    let shape = cache.get(shapeKey);
+    if (!shape) {
+      shape = shapeOf(policiesText, deny);
+      cache.set(shapeKey, shape);
+    }
+    const entry = bundleEntry(f.raw('bundle'), f, time);
     entry.decisions++;
     if (time < entry.firstSeen) entry.firstSeen = time;
     if (time > entry.lastSeen) entry.lastSeen = time;
-    const signature = line['bundleSignature'] as { alg?: unknown; kid?: unknown } | undefined;
-    if (signature && typeof signature === 'object') {
-      entry.signature = 'verified';
-      entry.signatureAlg = str(signature.alg) ?? 'unknown';
-      const kid = str(signature.kid);
-      if (kid && !entry.keyIds.includes(kid)) entry.keyIds.push(kid);
+    const signatureText = f.raw('bundleSignature');
+    let seenSignatures = signatures.get(entry);
+    if (!seenSignatures) {
+      seenSignatures = new Set();
+      signatures.set(entry, seenSignatures);
     }
+    if (signatureText !== undefined && !seenSignatures.has(signatureText)) {
+      seenSignatures.add(signatureText);
+      const signature = f.value('bundleSignature') as { alg?: unknown; kid?: unknown } | undefined;
+      if (signature && typeof signature === 'object') {
+        entry.signature = 'verified';
+        entry.signatureAlg = str(signature.alg) ?? 'unknown';
+        const kid = str(signature.kid);
+        if (kid && !entry.keyIds.includes(kid)) entry.keyIds.push(kid);
+      }
+    }
+    let perBundle = shape.counts.get(entry);
+    if (!perBundle) {
+      perBundle = new Map();
+      shape.counts.set(entry, perBundle);
+    }
+    const cell = `${date}${sourceCode[source]}`;
+    perBundle.set(cell, (perBundle.get(cell) ?? 0) + 1);
 
-    summary.decisions++;
-    let warned = false;
-    const denyingControls = new Set<string>();
-    const outcome = new Map<string, 'allowed' | 'denied' | 'warned'>();
-    const denyingPolicies: Denial['policies'] = [];
-    let usedGlass: PolicyPart | undefined;
-    let freezeDenied = false;
-    for (const part of parts) {
-      const policy = str(part.policy) ?? 'unknown';
-      const version = str(part.version) ?? 'unknown';
-      const status = str(part.status);
-      const action = str(part.action);
-      const ids = strings(part.controls);
-      const list = ids.length > 0 ? ids : [unmapped];
-      const exemption = str(part.exemption);
-      if (exemption) {
-        const key = `${policy}\u0000${exemption}`;
-        const use = exemptionUse.get(key) ?? { used: 0, controls: ids };
-        use.used++;
-        exemptionUse.set(key, use);
-      }
-      if (part.breakGlass && typeof part.breakGlass === 'object') usedGlass = part;
-      for (const id of list) {
-        const state = control(id);
-        let versions = state.policies.get(policy);
-        if (!versions) {
-          versions = new Set();
-          state.policies.set(policy, versions);
-        }
-        versions.add(version);
-        state.bundles.add(digest);
-      }
-      if (status === 'skip' || status === undefined) continue;
-      const denies = decision === 'deny' && (status === 'fail' || status === 'error') && action === 'deny';
-      const warns = !denies && (status === 'warn' || status === 'fail' || status === 'error');
-      if (denies) {
-        denyingPolicies.push({ policy, version, fields: strings(part.fields) });
-        if (policy === 'freeze-windows') freezeDenied = true;
-      }
-      if (warns) warned = true;
-      for (const id of list) {
-        const current = outcome.get(id);
-        const next = denies ? 'denied' : warns ? 'warned' : 'allowed';
-        if (current === 'denied' || (current === 'warned' && next === 'allowed')) continue;
-        outcome.set(id, next);
-        if (denies) denyingControls.add(id);
-      }
-    }
-    for (const [id, result] of outcome) day(control(id).days, date)[result]++;
-    const totals = day(overall, date);
-    if (decision === 'deny') {
-      summary.denied++;
-      totals.denied++;
-    } else if (warned) {
-      summary.warned++;
-      totals.warned++;
-    } else {
-      summary.allowed++;
-      totals.allowed++;
-    }
-    const change: ChangeRef = {
-      time,
-      uid: str(line['uid']) ?? '',
-      ...(str(line['user']) ? { user: str(line['user']) as string } : {}),
-      operation: str(line['operation']) ?? '',
-      kind: str(line['kind']) ?? '',
-      ...(str(line['namespace']) ? { namespace: str(line['namespace']) as string } : {}),
-      ...(str(line['name']) ? { name: str(line['name']) as string } : {}),
-      dryRun,
-      writer: line.writer,
-      seq: line.seq,
-    };
-    if (decision === 'deny') {
-      for (const id of denyingControls) control(id).denials++;
+    const dryRun = source === 'admission' && f.raw('dryRun') === 'true';
+    if (deny) {
       denials.push({
-        ...change,
-        policies: denyingPolicies,
-        controls: [...denyingControls].sort(),
+        ...change(line, time, source),
+        policies: shape.denyingPolicies,
+        controls: shape.denyingControls,
         bundle: `${entry.name}@${entry.version}`,
       });
     }
-    if (usedGlass && decision === 'allow') {
-      const record = usedGlass.breakGlass as Record<string, unknown>;
-      const ids = strings(usedGlass.controls);
-      for (const id of ids.length > 0 ? ids : [unmapped]) control(id).breakGlass++;
-      summary.breakGlass++;
+    const usedGlass = source === 'admission' && !deny ? shape.glass : undefined;
+    if (usedGlass) {
+      const record = usedGlass.record;
       glass.push({
-        ...change,
+        ...change(line, time, source),
         ticket: str(record['ticket']) ?? '',
         requester: str(record['requester']) ?? '',
         approvers: strings(record['approvers']),
@@ -380,11 +561,58 @@ export async function buildReport(inputs: ReportInputs): Promise<EvidenceReport>
             ? (record['scope'] as Record<string, unknown>)
             : {},
         windows: strings(record['windows']),
-        policies: [str(usedGlass.policy) ?? 'unknown'],
-        controls: ids,
+        policies: [usedGlass.policy],
+        controls: usedGlass.controls,
       });
     }
-    decisionTimes.push({ ms, decision, breakGlass: usedGlass !== undefined, freezeDenied, dryRun });
+    if (source === 'admission')
+      admissions.push(
+        ms * 16 +
+          ((deny ? DENY : 0) |
+            (usedGlass ? GLASS : 0) |
+            (shape.freezeDenied ? FREEZE_DENIED : 0) |
+            (dryRun ? DRY_RUN : 0)),
+      );
+  };
+
+  const runLine = (line: ChainLine, time: string): void => {
+    const f = line.fields;
+    const number = (name: string): number => {
+      const value = f.value(name);
+      return typeof value === 'number' && Number.isFinite(value) ? value : 0;
+    };
+    const bundle = f.value('bundle') as { name?: unknown; version?: unknown } | undefined;
+    const bundleName =
+      bundle && typeof bundle === 'object'
+        ? `${str(bundle.name) ?? 'unknown'}@${str(bundle.version) ?? 'unknown'}`
+        : '';
+    if (line.event === 'audit-run') {
+      loggedAudits.push({
+        time,
+        source: `log: ${line.writer}${str(f.value('cluster')) ? ` (${str(f.value('cluster'))})` : ''}`,
+        findings: number('drift'),
+        objects: number('resources'),
+        denied: number('denied'),
+      });
+      return;
+    }
+    const ci = f.value('ci');
+    const baseline = f.value('baseline') as { ref?: unknown; commit?: unknown } | undefined;
+    ciRuns.push({
+      time,
+      writer: line.writer,
+      seq: line.seq,
+      ci: ci && typeof ci === 'object' && !Array.isArray(ci) ? ciOf(ci as Record<string, unknown>) : {},
+      bundle: bundleName,
+      resources: number('resources'),
+      denied: number('denied'),
+      warned: number('warned'),
+      errors: number('errors'),
+      result: f.value('result') === 'fail' ? 'fail' : 'pass',
+      ...(baseline && typeof baseline === 'object' && str(baseline.ref) && str(baseline.commit)
+        ? { baseline: { ref: str(baseline.ref) as string, commit: str(baseline.commit) as string } }
+        : {}),
+    });
   };
 
   const verification = await verifyLogs(inputs.logs, {
@@ -392,7 +620,58 @@ export async function buildReport(inputs: ReportInputs): Promise<EvidenceReport>
     ...(inputs.trusted ? { trusted: inputs.trusted } : {}),
     ...(inputs.allowOpen ? { allowOpen: true } : {}),
   });
-  summary.writers = verification.writers.length;
+  const summary: EvidenceReport['summary'] = {
+    decisions: 0,
+    allowed: 0,
+    denied: 0,
+    warned: 0,
+    breakGlass: glass.length,
+    writers: verification.writers.length,
+    sources: emptySources(),
+    ciRuns: ciRuns.length,
+  };
+
+  // The counts per shape, bundle, day and source become the counts per control, day and source.
+  const overall = new Map<string, DayCounts>();
+  const exemptionUse = new Map<string, { used: number; controls: string[] }>();
+  for (const shape of [...shapes.values(), ...denyShapes.values()]) {
+    for (const [entry, cells] of shape.counts) {
+      for (const [id, policy, version] of shape.versions) {
+        const state = control(id);
+        let versions = state.policies.get(policy);
+        if (!versions) {
+          versions = new Set();
+          state.policies.set(policy, versions);
+        }
+        versions.add(version);
+        state.bundles.add(entry.digest);
+      }
+      for (const [cell, count] of cells) {
+        const date = cell.slice(0, 10);
+        const source = codeSource[cell.slice(10)] as DecisionSource;
+        const own = shape.overall;
+        summary.decisions += count;
+        summary[own] += count;
+        summary.sources[source].decisions += count;
+        summary.sources[source][own] += count;
+        day(overall, date)[own] += count;
+        for (const [id, result] of shape.outcome) {
+          const state = control(id);
+          day(state.days, date)[result] += count;
+          state.sources[source].decisions += count;
+          state.sources[source][result] += count;
+          if (result === 'denied' && shape.deny) state.denials += count;
+        }
+        for (const { key, controls: ids } of shape.exemptions) {
+          const use = exemptionUse.get(key) ?? { used: 0, controls: ids };
+          use.used += count;
+          exemptionUse.set(key, use);
+        }
+      }
+    }
+  }
+  for (const use of glass)
+    for (const id of use.controls.length > 0 ? use.controls : [unmapped]) control(id).breakGlass++;
 
   // Bundle files: signatures and the exemptions, controls and freeze windows they configure.
   for (const file of inputs.bundles) {
@@ -459,7 +738,7 @@ export async function buildReport(inputs: ReportInputs): Promise<EvidenceReport>
     });
   }
 
-  decisionTimes.sort((a, b) => a.ms - b.ms);
+  const admitted = admissions.sorted();
   const freezeWindows: FreezeEntry[] = [];
   const seenWindows = new Set<string>();
   for (const file of activeFiles) {
@@ -482,19 +761,20 @@ export async function buildReport(inputs: ReportInputs): Promise<EvidenceReport>
       const startMs = window.start.getTime();
       const endMs = window.end.getTime();
       let low = 0;
-      let high = decisionTimes.length;
+      let high = admitted.length;
       while (low < high) {
         const mid = (low + high) >> 1;
-        if ((decisionTimes[mid] as { ms: number }).ms < startMs) low = mid + 1;
+        if ((admitted[mid] as number) < startMs * 16) low = mid + 1;
         else high = mid;
       }
-      for (let i = low; i < decisionTimes.length; i++) {
-        const item = decisionTimes[i] as (typeof decisionTimes)[number];
-        if (item.ms >= endMs) break;
-        if (item.dryRun) continue;
-        if (item.freezeDenied) entry.denied++;
-        else if (item.decision === 'allow' && item.breakGlass) entry.emergencyChanges++;
-        else if (item.decision === 'allow') entry.otherChanges++;
+      for (let i = low; i < admitted.length; i++) {
+        const value = admitted[i] as number;
+        if (value >= endMs * 16) break;
+        const bits = value % 16;
+        if (bits & DRY_RUN) continue;
+        if (bits & FREEZE_DENIED) entry.denied++;
+        else if (!(bits & DENY) && bits & GLASS) entry.emergencyChanges++;
+        else if (!(bits & DENY)) entry.otherChanges++;
       }
       freezeWindows.push(entry);
     }
@@ -505,6 +785,12 @@ export async function buildReport(inputs: ReportInputs): Promise<EvidenceReport>
   const drift: DriftEntry[] = history.filter(
     (item) => Date.parse(item.lastSeen) >= fromMs && Date.parse(item.firstSeen) < toMs,
   );
+  for (const entry of drift)
+    for (const id of entry.controls) {
+      const state = control(id);
+      if (entry.resolution === 'resolved') state.drift.resolved++;
+      else state.drift.open++;
+    }
   const breakGlass: BreakGlassUse[] = glass.map((use) => ({
     ...use,
     git: gitCaughtUp(inputs.audits, use),
@@ -534,10 +820,12 @@ export async function buildReport(inputs: ReportInputs): Promise<EvidenceReport>
           .map(([policy, versions]) => ({ policy, versions: [...versions].sort() })),
         bundles: [...state.bundles].sort(),
         totals,
+        sources: state.sources,
         days,
         denials: state.denials,
         breakGlass: state.breakGlass,
         exemptions: exemptionCount.get(id) ?? 0,
+        drift: state.drift,
       };
     });
 
@@ -572,8 +860,31 @@ export async function buildReport(inputs: ReportInputs): Promise<EvidenceReport>
     ),
     freezeWindows,
     drift,
-    auditRuns: inputs.audits
-      .map((run) => ({ time: run.time, source: run.source, findings: run.drift.length }))
-      .sort((a, b) => a.time.localeCompare(b.time)),
+    ciRuns: ciRuns.sort((a, b) => a.time.localeCompare(b.time)),
+    auditRuns: [
+      ...inputs.audits.map((run) => ({ time: run.time, source: run.source, findings: run.drift.length })),
+      ...loggedAudits,
+    ].sort((a, b) => a.time.localeCompare(b.time)),
   };
+}
+
+/** The CI context of a line, read by field name (fields that are not strings are left out). */
+function ciOf(value: Record<string, unknown>): CiContext {
+  const context: CiContext = {};
+  if (value['provider'] === 'github') context.provider = 'github';
+  for (const field of [
+    'repository',
+    'ref',
+    'commit',
+    'actor',
+    'workflow',
+    'run',
+    'trigger',
+    'baseRef',
+    'headRef',
+  ] as const) {
+    const text = str(value[field]);
+    if (text !== undefined) context[field] = text;
+  }
+  return context;
 }

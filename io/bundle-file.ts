@@ -12,7 +12,7 @@ import { defaultBundleSource, readDefaultBundle } from './default-bundle.ts';
 export async function loadBundleFile(
   path: string | undefined,
   cwd: string,
-  verify?: (bytes: Uint8Array) => Promise<void>,
+  verify?: (bytes: Uint8Array) => Promise<unknown>,
 ): Promise<CompiledBundle> {
   const bytes = path ? await readFile(resolve(cwd, path)) : await readDefaultBundle();
   if (verify) await verify(bytes);

@@ -1,5 +1,7 @@
 /** `tollgate check`: flags → {@link runGate} → the report in the chosen format and the exit code. */
+import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
+import { ciContext } from '../../io/decision-log/line.ts';
 import { changedLines } from '../../ci-action/src/gate/git.ts';
 import { parseRenderSpec } from '../../ci-action/src/gate/render.ts';
 import type { RenderSpec } from '../../ci-action/src/gate/render.ts';
@@ -17,6 +19,7 @@ const help = `usage: tollgate check [PATH...|-] [--bundle FILE] [--format text|j
                       [--baseline GIT_REF] [--require-signed-bundle --trusted-keys JWKS|PEM
                       [--bundle-signature FILE.jws]] [--offline]
                       [--namespaces FILE [--namespaces-ref GIT_REF]]
+                      [--decision-log FILE [--checkpoint-key FILE] [--writer-id ID]]
 
 Checks Kubernetes manifests (files, directories walked for .yaml/.yml/.json, glob patterns, or -
 for stdin, e.g. helm template ... | tollgate check -) against a policy bundle (default: the
@@ -30,6 +33,12 @@ reports images as unverifiable with the bundle's onUnreachable action.
 -o yaml, maintained by the security team): tenant labels come only from it, read from
 --namespaces-ref or --baseline when given, never from Namespace manifests in the checked input;
 without it every namespace is judged as an unknown tenant.
+--decision-log appends the run to the hash-chained decision log tollgate serve writes: one line per
+judged manifest (decision, each policy's status, version, field paths and control ids; never the
+manifest's contents) and a closing ci-run line, each with the CI context (repository, ref, commit,
+actor, workflow and run from GitHub Actions' environment; else the commit of HEAD).
+--checkpoint-key signs the run's checkpoints (PEM or JWK private key); --writer-id names the writer.
+tollgate evidence verify and evidence report read it beside the webhook's log.
 Exit codes: 0 nothing (new) denied, 1 something denied, 2 usage, bundle or input errors.
 `;
 
@@ -49,6 +58,9 @@ export async function run(args: string[], io: CommandIO): Promise<number> {
         namespaces: { type: 'string' },
         'namespaces-ref': { type: 'string' },
         offline: { type: 'boolean' },
+        'decision-log': { type: 'string' },
+        'checkpoint-key': { type: 'string' },
+        'writer-id': { type: 'string' },
         help: { type: 'boolean', short: 'h' },
       },
     });
@@ -74,6 +86,18 @@ export async function run(args: string[], io: CommandIO): Promise<number> {
   const signedBundle = signedBundleFlags(values, io.cwd);
   if (values['namespaces-ref'] !== undefined && values.namespaces === undefined)
     throw new UsageError('--namespaces-ref takes effect only with --namespaces FILE');
+  const decisionLog = values['decision-log'];
+  if (
+    decisionLog === undefined &&
+    (values['checkpoint-key'] !== undefined || values['writer-id'] !== undefined)
+  )
+    throw new UsageError('--checkpoint-key and --writer-id take effect only with --decision-log FILE');
+  const key =
+    values['checkpoint-key'] !== undefined
+      ? await (
+          await import('../../io/decision-log/checkpoint.ts')
+        ).loadCheckpointKey(resolve(io.cwd, values['checkpoint-key']))
+      : undefined;
   const { bundle, result } = await runGate({
     paths: positionals,
     cwd: io.cwd,
@@ -88,6 +112,17 @@ export async function run(args: string[], io: CommandIO): Promise<number> {
     // The inventory is read from the base of the change: --namespaces-ref, else the baseline.
     ...((values['namespaces-ref'] ?? values.baseline) !== undefined
       ? { namespacesRef: values['namespaces-ref'] ?? values.baseline }
+      : {}),
+    ...(decisionLog !== undefined
+      ? {
+          decisionLog: {
+            file: decisionLog,
+            ci: ciContext(io.env),
+            failOn: 'deny' as const,
+            ...(key ? { key } : {}),
+            ...(values['writer-id'] !== undefined ? { writer: values['writer-id'] } : {}),
+          },
+        }
       : {}),
   });
   let changed: ChangedLines | undefined;

@@ -6,14 +6,16 @@
  * signatures against trusted keys, and names the first broken line of each writer and why. A log
  * with any broken line is never reported as verified.
  */
+import { hash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import type { Readable } from 'node:stream';
-import { createInterface } from 'node:readline';
 import { createGunzip } from 'node:zlib';
 import { InputError } from '../../policies/index.ts';
 import type { TrustedKeys } from '../signing/bundle-signature.ts';
 import { lineHash } from './chain.ts';
 import { verifyCheckpoint } from './checkpoint.ts';
+import { NestedValues, parseLineFields } from './fields.ts';
+import type { LineFields } from './fields.ts';
 
 /** A broken place in the log: the file and line, and why. */
 export interface ChainBreak {
@@ -69,14 +71,18 @@ export interface VerifyOptions {
   readonly allowOpen?: boolean;
 }
 
-/** A chained line as read. */
+/**
+ * A chained line as read: the chain fields, and the line's other top-level fields read on demand
+ * ({@link LineFields}); valid during the `onLine` call that hands it over.
+ */
 export interface ChainLine {
   readonly writer: string;
   readonly seq: number;
   readonly prev: string | null;
   readonly event?: unknown;
   readonly time?: unknown;
-  readonly [field: string]: unknown;
+  /** The line's top-level fields. */
+  readonly fields: LineFields;
 }
 
 interface Position {
@@ -97,6 +103,8 @@ interface Seen extends Position {
 interface Segment {
   readonly writer: string;
   readonly first: Seen;
+  /** The line after `first` (tells, at a join across files, whether `first` is intact). */
+  second?: Seen;
   last: Seen;
   /** The line before `last` (for the one-line look-ahead). */
   before?: Seen;
@@ -104,38 +112,80 @@ interface Segment {
   broken?: ChainBreak & { order: number };
 }
 
+/** Whether a text is 64 lowercase hex digits (a SHA-256 as the chain writes it). */
+function isSha256Hex(text: string): boolean {
+  if (text.length !== 64) return false;
+  for (let i = 0; i < 64; i++) {
+    const c = text.charCodeAt(i);
+    if (!((c >= 0x30 && c <= 0x39) || (c >= 0x61 && c <= 0x66))) return false;
+  }
+  return true;
+}
+
 const criLine = /^\S+ (?:stdout|stderr) ([FP]) (.*)$/;
 
-/** Streams a log file's lines (gunzipping `.gz`, joining container runtime partial lines). */
-export async function* readLogLines(
+/** One line of a log file: its text, and its bytes as written when they are the line itself. */
+export type LogLineHandler = (text: string, line: number, bytes: Uint8Array | undefined) => void;
+
+/**
+ * Reads a log file's lines in chunks and hands each to `onLine` synchronously (no promise per line).
+ * Lines of container runtime logs (`<time> stdout F <text>`, `P` for a partial line) are joined back
+ * into the line the writer wrote; their bytes are then not handed over. A trailing carriage return
+ * is dropped. Returns the last line number and whether the last line was whole (a partial runtime
+ * line at the end was not).
+ */
+export async function forEachLogLine(
   input: Readable,
-): AsyncGenerator<{ text: string; line: number; complete: boolean }> {
-  const lines = createInterface({ input, crlfDelay: Infinity });
+  onLine: LogLineHandler,
+): Promise<{ lines: number; complete: boolean }> {
   let number = 0;
   let partial = '';
-  for await (const raw of lines) {
+  let rest: Buffer | undefined;
+  const one = (bytes: Buffer): void => {
     number++;
-    if (raw.startsWith('{') || raw.trim() === '') {
-      yield { text: raw, line: number, complete: true };
-      continue;
+    let end = bytes.length;
+    if (end > 0 && bytes[end - 1] === 0x0d) end--;
+    const view = end === bytes.length ? bytes : bytes.subarray(0, end);
+    if (view[0] === 0x7b) {
+      onLine(view.toString('utf8'), number, view);
+      return;
+    }
+    const raw = view.toString('utf8');
+    if (raw.trim() === '') {
+      onLine(raw, number, undefined);
+      return;
     }
     const cri = criLine.exec(raw);
     if (cri) {
       partial += cri[2] ?? '';
       if (cri[1] === 'F') {
-        yield { text: partial, line: number, complete: true };
+        onLine(partial, number, undefined);
         partial = '';
       }
-      continue;
+      return;
     }
-    yield { text: raw, line: number, complete: true };
+    onLine(raw, number, view);
+  };
+  for await (const chunk of input) {
+    const buffer: Buffer = rest ? Buffer.concat([rest, chunk as Buffer]) : (chunk as Buffer);
+    let start = 0;
+    for (let newline = buffer.indexOf(0x0a, start); newline !== -1; newline = buffer.indexOf(0x0a, start)) {
+      one(buffer.subarray(start, newline));
+      start = newline + 1;
+    }
+    rest = start < buffer.length ? buffer.subarray(start) : undefined;
   }
-  if (partial) yield { text: partial, line: number, complete: false };
+  if (rest) one(rest);
+  if (partial) {
+    onLine(partial, number, undefined);
+    return { lines: number, complete: false };
+  }
+  return { lines: number, complete: true };
 }
 
-/** Opens a log file for {@link readLogLines}: gunzips names ending in `.gz`. */
+/** Opens a log file for {@link forEachLogLine}: gunzips names ending in `.gz`. */
 export function openLogFile(path: string): Readable {
-  const stream = createReadStream(path);
+  const stream = createReadStream(path, { highWaterMark: 1 << 20 });
   return path.endsWith('.gz') ? stream.pipe(createGunzip()) : stream;
 }
 
@@ -173,6 +223,7 @@ export class ChainVerifier {
     { lines: number; checkpoints: number; firstTime?: string; lastTime?: string }
   >();
   #lines = 0;
+  readonly #nested = new NestedValues();
 
   constructor(options: VerifyOptions = {}) {
     this.#options = options;
@@ -184,30 +235,28 @@ export class ChainVerifier {
     this.#current = new Map();
   }
 
-  /** Reads one physical line; returns it parsed when it is a chained line. */
-  line(text: string, lineNumber: number): ChainLine | undefined {
-    if (text.trim() === '') return undefined;
+  /**
+   * Reads one physical line; returns it when it is a chained line. `bytes` are the line as written
+   * (hashed as they are); without them the text is hashed as UTF-8.
+   */
+  line(text: string, lineNumber: number, bytes?: Uint8Array): ChainLine | undefined {
+    if (bytes === undefined ? text.trim() === '' : bytes.length === 0) return undefined;
     this.#lines++;
     const position: Position = { file: this.#file(), fileIndex: this.#files.length - 1, line: lineNumber };
-    let parsed: unknown;
-    try {
-      parsed = JSON.parse(text);
-    } catch {
-      this.#fileBreak(position, 'not a JSON object: the line was changed or cut');
+    const fields = parseLineFields(text, this.#nested);
+    if (typeof fields === 'string') {
+      this.#fileBreak(position, fields);
       return undefined;
     }
-    if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) {
-      this.#fileBreak(position, 'not a JSON object: the line was changed');
-      return undefined;
-    }
-    const record = parsed as Record<string, unknown>;
-    const { writer, seq, prev } = record;
+    const writer = fields.value('writer');
+    const seq = fields.value('seq');
+    const prev = fields.value('prev');
     if (
       typeof writer !== 'string' ||
       typeof seq !== 'number' ||
       !Number.isSafeInteger(seq) ||
       seq < 1 ||
-      !(prev === null || (typeof prev === 'string' && /^[0-9a-f]{64}$/.test(prev)))
+      !(prev === null || (typeof prev === 'string' && isSha256Hex(prev)))
     ) {
       this.#fileBreak(
         position,
@@ -215,18 +264,21 @@ export class ChainVerifier {
       );
       return undefined;
     }
+    const event = fields.value('event');
+    const time = fields.value('time');
+    const final = event === 'checkpoint' && fields.raw('final') === 'true';
     const seen: Seen = {
       ...position,
       seq,
       prev,
-      hash: lineHash(text),
-      event: record['event'],
-      final: record['event'] === 'checkpoint' && record['final'] === true,
+      hash: bytes ? hash('sha256', bytes, 'hex') : lineHash(text),
+      event,
+      final,
     };
-    this.#count(writer, record);
+    this.#count(writer, event, time);
     this.#extend(writer, seen);
-    if (record['event'] === 'checkpoint') this.#checkpoint(writer, seen, record);
-    return record as ChainLine;
+    if (event === 'checkpoint') this.#checkpoint(writer, seen, time, fields.value('jws'));
+    return { writer, seq, prev, event, time, fields };
   }
 
   /** Ends the current file; `complete` false when its last line has no newline (it was cut). */
@@ -350,25 +402,23 @@ export class ChainVerifier {
     this.#fileBreaks.push({ file: position.file, line: position.line, reason, order: 0 });
   }
 
-  #count(writer: string, record: Record<string, unknown>): void {
+  #count(writer: string, event: unknown, time: unknown): void {
     let stats = this.#stats.get(writer);
     if (!stats) {
       stats = { lines: 0, checkpoints: 0 };
       this.#stats.set(writer, stats);
     }
     stats.lines++;
-    if (record['event'] === 'checkpoint') stats.checkpoints++;
-    const time = record['time'];
+    if (event === 'checkpoint') stats.checkpoints++;
     if (typeof time === 'string') {
       if (!stats.firstTime || time < stats.firstTime) stats.firstTime = time;
       if (!stats.lastTime || time > stats.lastTime) stats.lastTime = time;
     }
   }
 
-  #checkpoint(writer: string, seen: Seen, record: Record<string, unknown>): void {
+  #checkpoint(writer: string, seen: Seen, time: unknown, jws: unknown): void {
     const trusted = this.#options.trusted;
     if (!trusted) return;
-    const jws = record['jws'];
     if (typeof jws !== 'string') {
       this.#signatures.push({
         at: seen,
@@ -382,7 +432,7 @@ export class ChainVerifier {
         writer,
         seq: seen.seq,
         prev: seen.prev ?? '',
-        time: typeof record['time'] === 'string' ? record['time'] : '',
+        time: typeof time === 'string' ? time : '',
         final: seen.final,
       },
       jws,
@@ -403,6 +453,7 @@ export class ChainVerifier {
       return;
     }
     const previous = segment.last;
+    if (previous === segment.first) segment.second = seen;
     segment.before = previous;
     segment.last = seen;
     if (segment.broken) return;
@@ -511,12 +562,21 @@ export class ChainVerifier {
       };
     if (b.first.seq > a.last.seq + 1)
       return { ...this.#at(b.first, writer), reason: this.#gapReason(a.last, b.first), order: b.first.seq };
-    if (b.first.prev !== a.last.hash)
+    if (b.first.prev !== a.last.hash) {
+      const second = b.second;
+      // The line after b's first still links to it, so that line is intact: the earlier file's last line changed.
+      if (second && second.prev === b.first.hash && second.seq === b.first.seq + 1)
+        return {
+          ...this.#at(a.last, writer),
+          reason: `line changed after it was written: its SHA-256 no longer matches the prev recorded by the next line (${b.first.file}:${b.first.line}, seq ${b.first.seq})`,
+          order: a.last.seq,
+        };
       return {
         ...this.#at(b.first, writer),
         reason: `its prev does not match the SHA-256 of the writer's line before (seq ${a.last.seq}, ${where}): one of the two lines was changed`,
         order: b.first.seq,
       };
+    }
     if (a.last.final)
       return {
         ...this.#at(b.first, writer),
@@ -545,22 +605,24 @@ export async function verifyLogs(
   options: VerifyOptions & { onLine?: (line: ChainLine) => void } = {},
 ): Promise<VerifyResult> {
   const verifier = new ChainVerifier(options);
+  const onLine = options.onLine;
   for (const source of sources) {
     verifier.beginFile(source.name);
-    let last = 0;
-    let complete = true;
+    let read: { lines: number; complete: boolean };
     try {
-      for await (const item of readLogLines(source.stream ?? openLogFile(source.path ?? source.name))) {
-        last = item.line;
-        const parsed = verifier.line(item.text, item.line);
-        if (parsed && options.onLine) options.onLine(parsed);
-        if (!item.complete) complete = false;
-      }
+      read = await forEachLogLine(
+        source.stream ?? openLogFile(source.path ?? source.name),
+        (text, n, bytes) => {
+          const parsed = verifier.line(text, n, bytes);
+          if (parsed && onLine) onLine(parsed);
+        },
+      );
     } catch (error) {
       throw new InputError(source.name, `cannot read the decision log: ${(error as Error).message}`);
     }
+    let complete = read.complete;
     if (complete && !source.stream) complete = await endsWithNewline(source.path ?? source.name);
-    verifier.endFile(complete, last);
+    verifier.endFile(complete, read.lines);
   }
   return verifier.finish();
 }

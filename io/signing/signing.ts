@@ -163,18 +163,20 @@ export function signedBundleSettings(
 }
 
 /**
- * A check run's bundle verifier: it verifies the exact bytes about to be loaded and throws
- * BundleSignatureError (exit 2) on an unsigned, tampered or untrusted bundle.
+ * A check run's bundle verifier: it verifies the exact bytes about to be loaded, resolves to the
+ * verified signature (algorithm and key id) and throws BundleSignatureError (exit 2) on an unsigned,
+ * tampered or untrusted bundle.
  */
-export function signedBundleVerifier(settings: SignedBundleSettings): (bytes: Uint8Array) => Promise<void> {
+export function signedBundleVerifier(
+  settings: SignedBundleSettings,
+): (bytes: Uint8Array) => Promise<VerifiedSignature> {
   const bundlePath = settings.bundle ?? defaultBundlePath;
-  return async (bytes) => {
-    await verifyBundleFile(bytes, {
+  return async (bytes) =>
+    verifyBundleFile(bytes, {
       bundlePath,
       signaturePath: settings.signature,
       trustedKeysPath: settings.trustedKeys,
       cwd: settings.cwd,
       source: settings.bundle ?? defaultBundleSource,
     });
-  };
 }

@@ -27,7 +27,7 @@ beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), 'tollgate-evidence-browser-'));
   artifacts = process.env['TOLLGATE_EVIDENCE_ARTIFACTS'] ?? dir;
   mkdirSync(artifacts, { recursive: true });
-  const month = generateDecisionMonth({ dir: join(dir, 'logs'), decisions: 4000, every: 250 });
+  const month = generateDecisionMonth({ dir: join(dir, 'logs'), decisions: 4000, every: 250, ciRuns: 8 });
   report = await buildReport({
     from: new Date('2026-11-01T00:00:00Z'),
     to: new Date('2026-12-01T00:00:00Z'),
@@ -66,8 +66,12 @@ describe('the HTML evidence report in headless Chromium', () => {
       'Allowed',
       'Denied',
       'Warned',
+      'Admission (allowed / denied / warned)',
+      'CI',
+      'Audit',
       'Break-glass',
       'Exemptions',
+      'Drift (open / resolved)',
     ]);
     const freeze = report.controls.find((control) => control.id === 'SOX-ITGC-CM-05');
     expect(rows).toContainEqual([
@@ -78,9 +82,16 @@ describe('the HTML evidence report in headless Chromium', () => {
       String(freeze?.totals.allowed),
       String(freeze?.totals.denied),
       String(freeze?.totals.warned),
+      ...(['admission', 'ci'] as const).map((source) => {
+        const counts = freeze?.sources[source];
+        return `${counts?.allowed} / ${counts?.denied} / ${counts?.warned}`;
+      }),
+      '—',
       String(freeze?.breakGlass),
       '0',
+      '—',
     ]);
+    expect(freeze?.sources.ci.decisions).toBeGreaterThan(0);
     expect(rows.map((row) => row[0])).toEqual(['Control', ...report.controls.map((control) => control.id)]);
     const visible = await page.evaluate<boolean>(
       "(() => { const r = document.querySelector('#controls').getBoundingClientRect(); return r.width > 600 && r.height > 100; })()",
@@ -104,6 +115,21 @@ describe('the HTML evidence report in headless Chromium', () => {
       `${first?.operation} ${first?.kind} ${first?.namespace}/${first?.name} by ${first?.user}`,
     );
     expect(cells[7]).toMatch(/^unknown\nno drift audit ran after the change$/);
+  });
+
+  it('lists the CI runs with repository, ref, commit and result', async () => {
+    const rows = await page.evaluate<string[][]>(
+      "[...document.querySelectorAll('#ci-runs tbody tr')].map((tr) => [...tr.cells].map((cell) => cell.innerText.trim()))",
+    );
+    expect(rows).toHaveLength(report.ciRuns.length);
+    const first = report.ciRuns[0];
+    expect(rows[0]?.slice(1, 5)).toEqual([
+      'acme/erp-platform',
+      first?.ci.ref,
+      first?.ci.commit?.slice(0, 12),
+      first?.ci.actor,
+    ]);
+    expect(rows[0]?.[9]).toBe(first?.result === 'fail' ? 'failed' : 'passed');
   });
 
   it('takes a screenshot and prints to PDF', async () => {

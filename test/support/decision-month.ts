@@ -8,8 +8,9 @@ import { closeSync, mkdirSync, openSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { ChainWriter } from '../../io/decision-log/chain.ts';
 import type { CheckpointKey } from '../../io/decision-log/checkpoint.ts';
-import type { BundleIdentity } from '../../policies/index.ts';
-import type { DecisionLine, DecisionPolicy } from '../../io/decision-log/line.ts';
+import type { BundleIdentity, PolicyResult } from '../../policies/index.ts';
+import { objectDecisionLine } from '../../io/decision-log/line.ts';
+import type { CiContext, DecisionLine, DecisionPolicy } from '../../io/decision-log/line.ts';
 
 /** Options of {@link generateDecisionMonth}. */
 export interface DecisionMonthOptions {
@@ -29,6 +30,11 @@ export interface DecisionMonthOptions {
   readonly seed?: number;
   /** The two bundle identities decisions name (the second from day 12 on); default {@link monthBundles}. */
   readonly bundles?: readonly [BundleIdentity, BundleIdentity];
+  /**
+   * `tollgate check` runs spread over the span (default 0), each its own writer appending to
+   * `ci.log`: a few manifest decision lines (source ci) and a ci-run line, as runGate writes them.
+   */
+  readonly ciRuns?: number;
 }
 
 /** What was generated. */
@@ -40,6 +46,9 @@ export interface DecisionMonth {
   readonly decisions: number;
   readonly denials: number;
   readonly breakGlass: number;
+  /** CI decision lines written (ci.log), and how many were denials. */
+  readonly ciDecisions: number;
+  readonly ciDenials: number;
 }
 
 const policyControls: Record<string, string[]> = {
@@ -167,7 +176,94 @@ export function generateDecisionMonth(options: DecisionMonthOptions): DecisionMo
   }
   clockMs = from + spanMs;
   for (const current of active) current.writer.close();
-  return { files, writers, decisions: options.decisions, denials, breakGlass };
+  let ciDecisions = 0;
+  let ciDenials = 0;
+  const runs = options.ciRuns ?? 0;
+  if (runs > 0) {
+    const file = join(options.dir, 'ci.log');
+    files.push(file);
+    const fd = openSync(file, 'a');
+    for (let run = 0; run < runs; run++) {
+      clockMs = from + Math.floor((spanMs * (run + 0.5)) / runs);
+      const writer = new ChainWriter({
+        writer: `ci-runner-${run}:${run + 100}:${Math.floor(next() * 0xffffff)
+          .toString(16)
+          .padStart(6, '0')}`,
+        sink: (line) => void writeSync(fd, line),
+        clock,
+        component: 'tollgate-check',
+        intervalMs: 0,
+        ...(options.key ? { key: options.key } : {}),
+      });
+      writers.push(writer.writer);
+      const ci: CiContext = {
+        provider: 'github',
+        repository: 'acme/erp-platform',
+        ref: `refs/pull/${100 + run}/merge`,
+        commit: (run * 7919).toString(16).padStart(40, '0'),
+        actor: run % 2 === 0 ? 'bob' : 'carol',
+        workflow: 'policy',
+        run: `${9000 + run}/1`,
+      };
+      const bundle = clockMs - from < 11 * 86_400_000 ? monthBundle(options, 0) : monthBundle(options, 1);
+      let denied = 0;
+      for (let manifest = 0; manifest < 3; manifest++) {
+        const admission = decision(next, run * 3 + manifest, clockMs, from, options.bundles ?? monthBundles);
+        const results = admission.policies.map((part): PolicyResult => ({
+          policy: part.policy,
+          version: part.version,
+          status: part.status as PolicyResult['status'],
+          action: part.action as PolicyResult['action'],
+          findings: (part.fields ?? []).map((path) => ({
+            path,
+            message: 'finding',
+            fix: 'fix it',
+            policy: part.policy,
+            action: part.action as PolicyResult['action'],
+          })),
+          ...(part.controls ? { controls: part.controls } : {}),
+        }));
+        if (admission.decision === 'deny') denied++;
+        writer.append({
+          ...objectDecisionLine({
+            source: 'ci',
+            object: {
+              apiVersion: 'apps/v1',
+              kind: admission.kind,
+              namespace: admission.namespace ?? 'default',
+              name: admission.name ?? 'app',
+            },
+            decision: admission.decision,
+            results,
+            bundle,
+            file: `k8s/${admission.namespace}/app-${manifest}.yaml`,
+            line: 1,
+            ci,
+          }),
+        });
+      }
+      ciDecisions += 3;
+      ciDenials += denied;
+      writer.append({
+        event: 'ci-run',
+        source: 'ci',
+        bundle: { ...bundle },
+        resources: 3,
+        denied,
+        warned: 0,
+        errors: 0,
+        result: denied > 0 ? 'fail' : 'pass',
+        ci,
+      });
+      writer.close();
+    }
+    closeSync(fd);
+  }
+  return { files, writers, decisions: options.decisions, denials, breakGlass, ciDecisions, ciDenials };
+}
+
+function monthBundle(options: DecisionMonthOptions, index: 0 | 1): BundleIdentity {
+  return { ...(options.bundles ?? monthBundles)[index] };
 }
 
 function decision(
@@ -213,6 +309,7 @@ function decision(
   });
   return {
     event: 'decision',
+    source: 'admission',
     uid: `00000000-0000-4000-8000-${i.toString(16).padStart(12, '0')}`,
     user: users[Math.floor(next() * users.length)] as string,
     resource: { group: kind.group, version: 'v1', resource: kind.resource },

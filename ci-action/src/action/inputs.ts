@@ -43,6 +43,10 @@ export interface ActionSettings {
   readonly signedBundle?: SignedBundleSettings;
   /** The trusted namespace inventory file. */
   readonly namespaces?: string;
+  /** Append the run to this hash-chained decision log (relative to the workspace). */
+  readonly decisionLog?: string;
+  /** The private key that signs the decision log's checkpoints (with decisionLog). */
+  readonly checkpointKey?: string;
 }
 
 /** Environment the settings depend on besides inputs. */
@@ -133,6 +137,13 @@ export function getInputs(env: InputEnvironment): ActionSettings {
     },
   );
   const namespaces = optional('namespaces');
+  const decisionLog = optional('decision-log');
+  const checkpointKey = optional('checkpoint-key');
+  if (checkpointKey !== undefined && decisionLog === undefined)
+    throw new ActionInputError(
+      'checkpoint-key',
+      'takes effect only with decision-log (the log file to sign)',
+    );
   const settings: ActionSettings = {
     // Without paths, check the workspace, unless only rendered sources were asked for.
     paths: paths.length > 0 ? paths : render.length > 0 ? [] : ['.'],
@@ -150,6 +161,8 @@ export function getInputs(env: InputEnvironment): ActionSettings {
     ...(sarifFile ? { sarifFile } : {}),
     ...(token ? { token } : {}),
     ...(sarifCategory ? { sarifCategory } : {}),
+    ...(decisionLog ? { decisionLog } : {}),
+    ...(checkpointKey ? { checkpointKey } : {}),
   };
   if (token) core.setSecret(token);
   return Object.freeze(settings);

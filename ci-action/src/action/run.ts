@@ -8,6 +8,8 @@ import { dirname, relative, resolve } from 'node:path';
 import * as core from '@actions/core';
 import * as github from '@actions/github';
 import { TollgateError } from '../../../policies/index.ts';
+import { loadCheckpointKey } from '../../../io/decision-log/checkpoint.ts';
+import { ciContext } from '../../../io/decision-log/line.ts';
 import { runGate } from '../gate/run.ts';
 import type { Annotation, ChangedLines } from '../report/github.ts';
 import { planAnnotations } from '../report/github.ts';
@@ -154,6 +156,18 @@ async function check(settings: ActionSettings): Promise<void> {
     ...(settings.namespaces ? { namespaces: settings.namespaces } : {}),
     ...(settings.namespaces && base ? { namespacesRef: base } : {}),
     ...(onlyFiles ? { onlyFiles } : {}),
+    ...(settings.decisionLog
+      ? {
+          decisionLog: {
+            file: settings.decisionLog,
+            ci: ciContext(process.env),
+            failOn: settings.failOn,
+            ...(settings.checkpointKey
+              ? { key: await loadCheckpointKey(resolve(cwd, settings.checkpointKey)) }
+              : {}),
+          },
+        }
+      : {}),
   });
   let changed: ChangedLines | undefined;
   if (base) {

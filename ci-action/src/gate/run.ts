@@ -3,13 +3,21 @@
  * same bundle (signature included), services, namespace inventory, paths, renders and baseline.
  * The edges only turn their flags or inputs into {@link GateSettings} and print the result.
  */
+import { mkdirSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
+import { InputError } from '../../../policies/index.ts';
 import type { CompiledBundle } from '../../../policies/index.ts';
 import { loadBundleFile } from '../../../io/bundle-file.ts';
+import type { CheckpointKey } from '../../../io/decision-log/checkpoint.ts';
+import { objectDecisionLine } from '../../../io/decision-log/line.ts';
+import type { CiContext, RunLine } from '../../../io/decision-log/line.ts';
+import type { VerifiedSignature } from '../../../io/signing/bundle-signature.ts';
 import { createServices } from '../../../io/services.ts';
 import { signedBundleVerifier } from '../../../io/signing/signing.ts';
 import type { SignedBundleSettings } from '../../../io/signing/signing.ts';
-import { classifyAgainstBaseline } from '../report/issues.ts';
+import { classifyAgainstBaseline, failsGate } from '../report/issues.ts';
 import { baselineFingerprints } from './baseline.ts';
+import { resolveCommit } from './git.ts';
 import { loadNamespaceInventory } from './namespaces.ts';
 import type { NamespaceSource } from './namespaces.ts';
 import { runPipeline } from './pipeline.ts';
@@ -38,6 +46,26 @@ export interface GateSettings {
   /** Check only these files (relative to cwd), e.g. those a pull request changed. */
   readonly onlyFiles?: ReadonlySet<string>;
   readonly readStdin: () => Promise<string>;
+  /** Record the run in the hash-chained decision log. */
+  readonly decisionLog?: GateDecisionLog;
+}
+
+/**
+ * Where and how a gate run records itself in the hash-chained decision log: one decision line per
+ * judged manifest (source `ci`, built by io/decision-log/line.ts as the webhook's are: no object
+ * contents) and a closing `ci-run` line, each with the CI context.
+ */
+export interface GateDecisionLog {
+  /** The log file, appended to (created with its directory when missing); relative to cwd. */
+  readonly file: string;
+  /** Signs the run's checkpoints. */
+  readonly key?: CheckpointKey;
+  /** Writer id (default: host, pid and a random suffix). */
+  readonly writer?: string;
+  /** Where the run happens (see ciContext); the commit defaults to the working tree's HEAD. */
+  readonly ci: CiContext;
+  /** The lowest action that fails the run, for the run line's result. */
+  readonly failOn: 'deny' | 'warn';
 }
 
 /** A finished gate run. */
@@ -52,7 +80,13 @@ export interface GateRun {
 
 /** Runs the gate: load and verify the bundle, build the services, check, classify against the baseline. */
 export async function runGate(settings: GateSettings): Promise<GateRun> {
-  const verify = settings.signedBundle ? signedBundleVerifier(settings.signedBundle) : undefined;
+  const verifier = settings.signedBundle ? signedBundleVerifier(settings.signedBundle) : undefined;
+  let signature: VerifiedSignature | undefined;
+  const verify = verifier
+    ? async (bytes: Uint8Array) => {
+        signature = await verifier(bytes);
+      }
+    : undefined;
   const bundle = await loadBundleFile(settings.bundle, settings.cwd, verify);
   const inventory = settings.namespaces
     ? await loadNamespaceInventory(settings.namespaces, settings.cwd, settings.namespacesRef)
@@ -75,10 +109,82 @@ export async function runGate(settings: GateSettings): Promise<GateRun> {
     result.issues = classifyAgainstBaseline(result.issues, base.fingerprints);
     baseline = { ref: settings.baseline, commit: base.commit };
   }
-  return {
+  const run: GateRun = {
     bundle,
     result,
     ...(baseline ? { baseline } : {}),
     ...(inventory ? { namespaces: { source: inventory.source, count: inventory.count } } : {}),
   };
+  if (settings.decisionLog) await recordRun(settings.decisionLog, run, signature, settings.cwd);
+  return run;
+}
+
+/** Appends the run's decision lines and its run line to the decision log (see {@link GateDecisionLog}). */
+async function recordRun(
+  options: GateDecisionLog,
+  run: GateRun,
+  signature: VerifiedSignature | undefined,
+  cwd: string,
+): Promise<void> {
+  const commit = options.ci.commit ?? (await resolveCommit('HEAD', cwd).catch(() => undefined));
+  const ci: CiContext = { ...options.ci, ...(commit ? { commit } : {}) };
+  const file = resolve(cwd, options.file);
+  const bundleSignature = signature
+    ? { alg: signature.alg, ...(signature.kid ? { kid: signature.kid } : {}) }
+    : undefined;
+  // Loaded only when asked for: the chain writer brings the JWS signer along.
+  const { openChainLog } = await import('../../../io/decision-log/chain.ts');
+  let log;
+  try {
+    mkdirSync(dirname(file), { recursive: true });
+    log = openChainLog(file, {
+      component: 'tollgate-check',
+      intervalMs: 0,
+      ...(options.writer ? { writer: options.writer } : {}),
+      ...(options.key ? { key: options.key } : {}),
+    });
+  } catch (error) {
+    throw new InputError(options.file, `cannot open the decision log: ${(error as Error).message}`);
+  }
+  const { result, bundle } = run;
+  let denied = 0;
+  let warned = 0;
+  try {
+    for (const report of result.reports) {
+      if (report.decision === 'deny') denied++;
+      else if (report.results.some((r) => r.status === 'warn' || r.status === 'fail' || r.status === 'error'))
+        warned++;
+      log.append({
+        ...objectDecisionLine({
+          source: 'ci',
+          object: report.object,
+          decision: report.decision,
+          results: report.results,
+          bundle: bundle.identity,
+          bundleSignature,
+          file: report.file,
+          line: report.line,
+          ci,
+        }),
+      });
+    }
+    const failed =
+      result.errors.length > 0 || result.issues.some((issue) => failsGate(issue, options.failOn));
+    const line: RunLine = {
+      event: 'ci-run',
+      source: 'ci',
+      bundle: { ...bundle.identity },
+      ...(bundleSignature ? { bundleSignature } : {}),
+      resources: result.reports.length,
+      denied,
+      warned,
+      errors: result.errors.length,
+      result: failed ? 'fail' : 'pass',
+      ci,
+      ...(run.baseline ? { baseline: { ...run.baseline } } : {}),
+    };
+    log.append({ ...line });
+  } finally {
+    log.close();
+  }
 }
