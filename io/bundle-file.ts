@@ -3,7 +3,7 @@ import { readFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { loadBundle } from '../policies/index.ts';
 import type { CompiledBundle } from '../policies/index.ts';
-import { defaultBundleSource, readDefaultBundle } from './default-bundle.ts';
+import { defaultBundleDocument, defaultBundleSource, readDefaultBundle } from './default-bundle.ts';
 
 /**
  * Loads a bundle file, or the embedded finance baseline when no path is given. `verify` (e.g. the
@@ -16,7 +16,9 @@ export async function loadBundleFile(
 ): Promise<CompiledBundle> {
   const bytes = path ? await readFile(resolve(cwd, path)) : await readDefaultBundle();
   if (verify) await verify(bytes);
+  const document = path ? undefined : defaultBundleDocument();
   return loadBundle(bytes, {
     source: path ?? defaultBundleSource,
+    ...(document !== undefined ? { document } : {}),
   });
 }

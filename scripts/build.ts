@@ -20,8 +20,10 @@
 import { copyFile, mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { isDeepStrictEqual } from 'node:util';
 import { build } from 'esbuild';
 import type { Plugin } from 'esbuild';
+import { parseDocument } from 'yaml';
 import { TOLLGATE_VERSION } from '../policies/engine/version.ts';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
@@ -104,6 +106,20 @@ export interface BuildResult {
   readonly inputs: readonly string[];
 }
 
+/**
+ * The embedded default bundle's YAML as loadBundle reads it (`toJS` of the parsed document); the
+ * build refuses a bundle with YAML errors, which loading would report with their lines.
+ */
+export function embeddedDocument(text: string): unknown {
+  const doc = parseDocument(text, { uniqueKeys: true, prettyErrors: false });
+  if (doc.errors.length > 0)
+    throw new Error(`bundles/finance-baseline.yaml: ${doc.errors.map((e) => e.message).join('; ')}`);
+  const value: unknown = doc.toJS({ maxAliasCount: 100 });
+  if (!isDeepStrictEqual(JSON.parse(JSON.stringify(value)), value))
+    throw new Error('bundles/finance-baseline.yaml holds a value JSON cannot carry (embed it as text only)');
+  return value;
+}
+
 /** Builds the command into `outdir` (emptied first). */
 export async function buildCli(outdir: string = join(root, 'dist')): Promise<BuildResult> {
   const startedAt = new Date().toISOString();
@@ -133,6 +149,10 @@ export async function buildCli(outdir: string = join(root, 'dist')): Promise<Bui
     minifySyntax: true,
     define: {
       TOLLGATE_EMBEDDED_DEFAULT_BUNDLE: JSON.stringify(defaultBundle),
+      // Parsed here as loadBundle parses it, so a start reads JSON instead of YAML.
+      TOLLGATE_EMBEDDED_DEFAULT_BUNDLE_DOCUMENT: JSON.stringify(
+        JSON.stringify(embeddedDocument(defaultBundle)),
+      ),
       TOLLGATE_EMBEDDED_VERSION: JSON.stringify(TOLLGATE_VERSION),
     },
     // CommonJS dependencies call require() for node built-ins; give each ESM file one.

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { parse } from 'yaml';
 import { approvedRegistriesPolicy } from '../approved-registries/index.ts';
 import { loadBundle, bundleDigest } from './bundle.ts';
 import { BundleError } from './errors/index.ts';
@@ -103,6 +104,22 @@ spec:
       },
     ]);
     expect(() => load(valid, '0.0.9')).toThrow(/requires tollgate >=0.1.0 but this is tollgate 0.0.9/);
+  });
+
+  it('loads a document parsed ahead of time like its text, and still places problems on lines', () => {
+    const parsedFirst = { ...(loadBundle(valid, { source: 'bundle.yaml', policies }) as object) };
+    const document = JSON.parse(JSON.stringify(parse(valid))) as unknown;
+    const fromDocument = loadBundle(valid, { source: 'bundle.yaml', policies, document });
+    expect(JSON.stringify(fromDocument)).toBe(JSON.stringify(parsedFirst));
+    const stale = valid.replace('">=0.1.0"', '">=2.0.0"');
+    try {
+      loadBundle(stale, { source: 'bundle.yaml', policies, document: parse(stale) });
+      throw new Error('bundle unexpectedly loaded');
+    } catch (error) {
+      expect((error as BundleError).issues).toEqual([
+        { path: '/spec/requires', message: expect.stringMatching(/requires tollgate >=2.0.0/), line: 5 },
+      ]);
+    }
   });
 
   it('rejects invalid YAML with its line, a non-semver version, and semantic parameter errors', () => {

@@ -81,6 +81,11 @@ export interface LoadBundleOptions {
    * use when absent.
    */
   validator?: ValidateFunction;
+  /**
+   * The bytes' YAML already parsed (the build parses the embedded default bundle ahead of time, as
+   * `doc.toJS()` would); the text is then parsed again only to place a problem on its line.
+   */
+  document?: unknown;
 }
 
 /** A custom rule as the engine sees it before the rule compiler reads it. */
@@ -293,22 +298,38 @@ export function bundleDigest(bytes: string | Uint8Array): string {
 /** Loads a bundle from its exact bytes (YAML or JSON). Throws {@link BundleError} listing every problem. */
 export function loadBundle(bytes: string | Uint8Array, options: LoadBundleOptions): CompiledBundle {
   const text = typeof bytes === 'string' ? bytes : new TextDecoder('utf-8', { fatal: false }).decode(bytes);
-  const lineCounter = new LineCounter();
-  const doc = parseDocument(text, { lineCounter, uniqueKeys: true, prettyErrors: false });
-  if (doc.errors.length > 0) {
-    throw new BundleError(
-      options.source,
-      doc.errors.map((error) => ({
-        path: '',
-        message: `YAML syntax: ${error.message.split('\n')[0] ?? ''}`,
-        line: lineCounter.linePos(error.pos[0]).line,
-      })),
-    );
+  let parsed: { doc: Document; lineCounter: LineCounter } | undefined;
+  const parse = (): { doc: Document; lineCounter: LineCounter } => {
+    if (!parsed) {
+      const lineCounter = new LineCounter();
+      parsed = {
+        doc: parseDocument(text, { lineCounter, uniqueKeys: true, prettyErrors: false }),
+        lineCounter,
+      };
+    }
+    return parsed;
+  };
+  let value: unknown = options.document;
+  if (value === undefined) {
+    const { doc, lineCounter } = parse();
+    if (doc.errors.length > 0) {
+      throw new BundleError(
+        options.source,
+        doc.errors.map((error) => ({
+          path: '',
+          message: `YAML syntax: ${error.message.split('\n')[0] ?? ''}`,
+          line: lineCounter.linePos(error.pos[0]).line,
+        })),
+      );
+    }
+    value = doc.toJS({ maxAliasCount: 100 });
   }
-  const value: unknown = doc.toJS({ maxAliasCount: 100 });
   const validate =
     (options.validator as ValidateFunction<BundleDocument> | undefined) ?? cachedValidator(options);
-  const lineOf = (pointer: string): number | undefined => lineOfPointer(doc, lineCounter, pointer);
+  const lineOf = (pointer: string): number | undefined => {
+    const { doc, lineCounter } = parse();
+    return lineOfPointer(doc, lineCounter, pointer);
+  };
   if (!validate(value)) {
     throw new BundleError(options.source, formatAjvErrors(validate.errors ?? [], lineOf));
   }
