@@ -80,7 +80,7 @@ const reference = await median('approved-registries');
 console.log(
   `${'approved-registries (reference)'.padEnd(32)} median ${micros(reference).padStart(10)}  1.00x`,
 );
-for (const id of ['resource-limits', 'namespace-isolation']) {
+for (const id of ['resource-limits', 'namespace-isolation', 'pod-security']) {
   const value = await median(id);
   console.log(`${id.padEnd(32)} median ${micros(value).padStart(10)}  ${(value / reference).toFixed(2)}x`);
 }

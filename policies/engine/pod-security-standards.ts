@@ -717,6 +717,21 @@ export function checksAt(
   version: PssVersion,
 ): readonly { readonly id: PssCheckId; readonly check: CheckFn }[] {
   const minor = effectiveMinor(version);
+  const key = `${level}:${minor}`;
+  const cached = registry.get(key);
+  if (cached) return cached;
+  const built = buildChecksAt(level, minor);
+  registry.set(key, built);
+  return built;
+}
+
+/** The check lists built so far, by level and minor (at most 2 × 35). */
+const registry = new Map<string, readonly { readonly id: PssCheckId; readonly check: CheckFn }[]>();
+
+function buildChecksAt(
+  level: PssLevel,
+  minor: number,
+): readonly { readonly id: PssCheckId; readonly check: CheckFn }[] {
   const active = (wanted: PssLevel) =>
     checks
       .filter((check) => check.level === wanted)
@@ -789,25 +804,43 @@ export function runtimeClassOf(spec: Record<string, unknown>): string | undefine
     : undefined;
 }
 
+/** What {@link podSecurityViolations} accepts besides the host allowances. */
+export type PssRunOptions = PssOptions & {
+  /** Only these checks (namespace-isolation: {@link hostCheckIds}). */
+  readonly only?: readonly PssCheckId[];
+  /** Leaves out pods (exempt runtime classes). */
+  readonly skipPod?: (spec: Record<string, unknown>) => boolean;
+};
+
 /**
  * Every field of every pod in `object` that fails a check of `level` at `version`, in PSA's check
- * order. `only` narrows to some checks (namespace-isolation: {@link hostCheckIds}); `skipPod`
- * leaves out pods (exempt runtime classes).
+ * order.
  */
 export function podSecurityViolations(
   object: KubeObject,
   level: PssLevel,
   version: PssVersion,
-  options: PssOptions & {
-    readonly only?: readonly PssCheckId[];
-    readonly skipPod?: (spec: Record<string, unknown>) => boolean;
-  } = {},
+  options: PssRunOptions = {},
 ): PssViolation[] {
-  const active = checksAt(level, version).filter((entry) => !options.only || options.only.includes(entry.id));
-  const out: PssViolation[] = [];
-  for (const pod of podViews(object, options.allow)) {
-    if (options.skipPod?.(pod.spec)) continue;
-    for (const entry of active) out.push(...entry.check({ pod, options }));
-  }
-  return out;
+  return podSecurityViolationsAt(object, [{ level, version }], options)[0] ?? [];
+}
+
+/**
+ * The violations at several levels and versions, one list per target, reading the object's pods
+ * once (pod-security compares a namespace's level with the policy's own).
+ */
+export function podSecurityViolationsAt(
+  object: KubeObject,
+  targets: readonly { readonly level: PssLevel; readonly version: PssVersion }[],
+  options: PssRunOptions = {},
+): PssViolation[][] {
+  const pods = podViews(object, options.allow).filter((pod) => !options.skipPod?.(pod.spec));
+  return targets.map(({ level, version }) => {
+    const active = checksAt(level, version).filter(
+      (entry) => !options.only || options.only.includes(entry.id),
+    );
+    const out: PssViolation[] = [];
+    for (const pod of pods) for (const entry of active) out.push(...entry.check({ pod, options }));
+    return out;
+  });
 }

@@ -10,7 +10,7 @@ import { formatPath } from '../engine/path.ts';
 import {
   formatPssVersion,
   parsePssVersion,
-  podSecurityViolations,
+  podSecurityViolationsAt,
   runtimeClassOf,
   type PssLevel,
   type PssVersion,
@@ -152,19 +152,20 @@ export const podSecurityPolicy: Policy<PodSecurityParams> = {
         return runtimeClass !== undefined && params.exempt.runtimeClasses.includes(runtimeClass);
       },
     };
-    const violations = podSecurityViolations(input.object, effective.level, effective.version, options);
+    const [violations = [], atPolicyLevel = []] = podSecurityViolationsAt(
+      input.object,
+      [
+        { level: effective.level, version: effective.version },
+        ...(effective.action ? [{ level: params.level, version: params.version }] : []),
+      ],
+      options,
+    );
     // A field the policy level reports anyway keeps the policy's action; only what the stricter
     // namespace level adds is lowered.
-    const kept = effective.action
-      ? new Set(
-          podSecurityViolations(input.object, params.level, params.version, options).map((violation) =>
-            formatPath(violation.path),
-          ),
-        )
-      : undefined;
+    const kept = new Set(atPolicyLevel.map((violation) => formatPath(violation.path)));
     for (const violation of violations) {
       const finding = toFinding(violation, effective.level, effective.version);
-      if (effective.action && !kept?.has(finding.path)) finding.action = effective.action;
+      if (effective.action && !kept.has(finding.path)) finding.action = effective.action;
       findings.push(finding);
     }
     return findings;
