@@ -44,8 +44,8 @@ export interface ClusterClient {
   readonly server: string;
   /** GET a path; undefined on 404. */
   get<T = KubeObject>(path: string): Promise<T | undefined>;
-  /** Every item of a collection, in pages of `limit` (`continue` tokens). */
-  list(path: string, limit?: number): AsyncGenerator<KubeObject[]>;
+  /** Every item of a collection (matching a label selector), in pages of `limit` (`continue` tokens). */
+  list(path: string, limit?: number, labelSelector?: string): AsyncGenerator<KubeObject[]>;
   /** Server-side apply of an object to its path with a field manager (force: tollgate owns what it writes). */
   apply(path: string, object: unknown, fieldManager: string): Promise<KubeObject>;
   /** DELETE a path; a 404 is not an error. */
@@ -155,11 +155,12 @@ function rawClient(connection: Connection): ClusterClient {
       if (res.status !== 200) throw failure('GET', path, res);
       return res.body as T;
     },
-    async *list(path: string, limit = 500) {
+    async *list(path: string, limit = 500, labelSelector?: string) {
       // The next page is requested before this one is handed out: the API server reads and
       // serializes it while the caller reviews this one (at most two pages held).
       const fetchPage = async (token: string | undefined): Promise<ListPage> => {
         const query = new URLSearchParams({ limit: String(limit) });
+        if (labelSelector !== undefined) query.set('labelSelector', labelSelector);
         if (token) query.set('continue', token);
         const res = await send('GET', `${path}?${query.toString()}`);
         if (res.status !== 200) throw failure('GET', path, res);

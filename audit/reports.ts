@@ -261,31 +261,93 @@ function reportPath(report: { kind: string; metadata: { name?: string; namespace
 /** What writing the reports did. */
 export interface WriteSummary {
   readonly applied: number;
+  /** Reports whose content was already what this run would write: not sent again. */
+  readonly unchanged: number;
   readonly deleted: number;
 }
 
+/** Reports written at once: the API server validates each against the CRD's schema, the costly part. */
+const writeConcurrency = 4;
+/** Existing reports read per list page (a report holds up to {@link resultsPerReport} results). */
+const existingPageSize = 10;
+
+/** JSON with object keys sorted, so a report read back from the API server compares with one built here. */
+function canonical(value: unknown): string {
+  if (Array.isArray(value)) return `[${value.map(canonical).join(',')}]`;
+  if (typeof value === 'object' && value !== null)
+    return `{${Object.keys(value)
+      .sort()
+      .filter((key) => (value as Record<string, unknown>)[key] !== undefined)
+      .map((key) => `${JSON.stringify(key)}:${canonical((value as Record<string, unknown>)[key])}`)
+      .join(',')}}`;
+  return JSON.stringify(value);
+}
+
+/** A result's identity across runs: everything but its timestamp. */
+function resultKey(result: ReportResult): string {
+  return canonical({ ...result, timestamp: undefined });
+}
+
 /**
- * Applies the reports (server-side apply, field manager `tollgate`) and deletes the reports
- * tollgate wrote before that this run no longer has (restricted to `namespaces` when given).
+ * Writes the reports and removes tollgate's reports this run no longer has (restricted to
+ * `namespaces` when given). Tollgate's existing reports are read first, a page at a time: a result
+ * found there unchanged keeps the timestamp it was first reported at, a report whose content is then
+ * the same is not sent again (no write, no new `resourceVersion`, no watch event), and the rest are
+ * applied by server-side apply (field manager `tollgate`), a few at a time.
  */
 export async function writeReports(
   client: ClusterClient,
   reports: readonly PolicyReportObject[],
   namespaces?: ReadonlySet<string>,
 ): Promise<WriteSummary> {
-  const wanted = new Set(reports.map(reportPath));
+  const wanted = new Map(reports.map((report) => [reportPath(report), report]));
+  const unchangedPaths = new Set<string>();
+  const stale: string[] = [];
+  for (const [kind, path] of [
+    ['PolicyReport', `/apis/${group}/${version}/policyreports`],
+    ['ClusterPolicyReport', `/apis/${group}/${version}/clusterpolicyreports`],
+  ] as const) {
+    if (namespaces && kind === 'ClusterPolicyReport') continue;
+    try {
+      for await (const page of client.list(
+        path,
+        existingPageSize,
+        `app.kubernetes.io/managed-by=${managedByLabel['app.kubernetes.io/managed-by']}`,
+      ))
+        for (const item of page) {
+          if (namespaces && !namespaces.has(item.metadata?.namespace ?? '')) continue;
+          const itemPath = reportPath({ kind, metadata: item.metadata ?? {} });
+          const report = wanted.get(itemPath);
+          if (!report) {
+            stale.push(itemPath);
+            continue;
+          }
+          const existing = item as Partial<PolicyReportObject>;
+          const firstSeen = new Map((existing.results ?? []).map((r) => [resultKey(r), r.timestamp]));
+          for (const result of report.results) {
+            const timestamp = firstSeen.get(resultKey(result));
+            if (timestamp) result.timestamp = timestamp;
+          }
+          if (
+            canonical(existing.results ?? []) === canonical(report.results) &&
+            canonical(existing.summary) === canonical(report.summary) &&
+            existing.metadata?.labels?.['app.kubernetes.io/managed-by'] ===
+              managedByLabel['app.kubernetes.io/managed-by']
+          )
+            unchangedPaths.add(itemPath);
+        }
+    } catch (error) {
+      if (error instanceof ClusterError && error.status === 404) throw missingCrds(path);
+      throw error;
+    }
+  }
   let applied = 0;
-  const queue = [...reports];
-  const workers = Array.from({ length: Math.min(8, queue.length) }, async () => {
+  const queue = reports.filter((report) => !unchangedPaths.has(reportPath(report)));
+  const workers = Array.from({ length: Math.min(writeConcurrency, queue.length) }, async () => {
     for (let report = queue.shift(); report; report = queue.shift()) {
-      await client.apply(reportPath(report), report, fieldManager).catch((error: unknown) => {
-        if (error instanceof ClusterError && error.status === 404)
-          throw new ClusterError(
-            'PATCH',
-            reportPath(report),
-            404,
-            'the cluster does not serve wgpolicyk8s.io/v1alpha2: install the PolicyReport CRDs (the chart does with audit.installCRDs)',
-          );
+      const path = reportPath(report);
+      await client.apply(path, report, fieldManager).catch((error: unknown) => {
+        if (error instanceof ClusterError && error.status === 404) throw missingCrds(path);
         throw error;
       });
       applied++;
@@ -293,25 +355,18 @@ export async function writeReports(
   });
   await Promise.all(workers);
   let deleted = 0;
-  const stale: string[] = [];
-  for (const [kind, path] of [
-    ['PolicyReport', `/apis/${group}/${version}/policyreports`],
-    ['ClusterPolicyReport', `/apis/${group}/${version}/clusterpolicyreports`],
-  ] as const) {
-    if (namespaces && kind === 'ClusterPolicyReport') continue;
-    for await (const page of client.list(path))
-      for (const item of page) {
-        const labels = item.metadata?.labels ?? {};
-        if (labels['app.kubernetes.io/managed-by'] !== managedByLabel['app.kubernetes.io/managed-by'])
-          continue;
-        if (namespaces && !namespaces.has(item.metadata?.namespace ?? '')) continue;
-        const itemPath = reportPath({ kind, metadata: item.metadata ?? {} });
-        if (!wanted.has(itemPath)) stale.push(itemPath);
-      }
-  }
   for (const path of stale) {
     await client.delete(path);
     deleted++;
   }
-  return { applied, deleted };
+  return { applied, unchanged: unchangedPaths.size, deleted };
+}
+
+function missingCrds(path: string): ClusterError {
+  return new ClusterError(
+    'PATCH',
+    path,
+    404,
+    'the cluster does not serve wgpolicyk8s.io/v1alpha2: install the PolicyReport CRDs (the chart does with audit.installCRDs)',
+  );
 }

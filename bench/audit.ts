@@ -142,27 +142,39 @@ function clusterPids(dir: string): number[] {
 }
 
 /**
- * The API server's side of a run, from its audit log: requests completed in [from, to], the sum of
- * their latencies (received → response complete) and the time at least one was in flight.
+ * The API server's side of a run, from its audit log: requests completed in [from, to], the time
+ * at least one was in flight, and per verb the requests and the sum of their latencies (received →
+ * response complete).
  */
 function apiServerSide(auditLog: string, from: number, to: number) {
   const spans = readAuditLog(auditLog)
     .map((event) => {
       const e = event as typeof event & { requestReceivedTimestamp?: string; stageTimestamp?: string };
-      return [Date.parse(e.requestReceivedTimestamp ?? ''), Date.parse(e.stageTimestamp ?? '')] as const;
+      return {
+        verb: event.verb,
+        start: Date.parse(e.requestReceivedTimestamp ?? ''),
+        end: Date.parse(e.stageTimestamp ?? ''),
+      };
     })
-    .filter(([start, end]) => start >= from && end <= to)
-    .sort((a, b) => a[0] - b[0]);
+    .filter(({ start, end }) => start >= from && end <= to)
+    .sort((a, b) => a.start - b.start);
   let busy = 0;
   let until = -Infinity;
-  let latency = 0;
-  for (const [start, end] of spans) {
-    latency += end - start;
+  const verbs = new Map<string, { requests: number; seconds: number }>();
+  for (const { verb, start, end } of spans) {
+    const entry = verbs.get(verb) ?? { requests: 0, seconds: 0 };
+    entry.requests++;
+    entry.seconds += (end - start) / 1000;
+    verbs.set(verb, entry);
     if (end <= until) continue;
     busy += end - Math.max(start, until);
     until = end;
   }
-  return { requests: spans.length, latency: latency / 1000, busy: busy / 1000 };
+  const perVerb = [...verbs]
+    .sort(([a], [b]) => a.localeCompare(b))
+    .map(([verb, { requests, seconds }]) => `${verb} ${requests} (${seconds.toFixed(1)} s)`)
+    .join(', ');
+  return { requests: spans.length, busy: busy / 1000, perVerb };
 }
 
 function timed(
@@ -202,7 +214,7 @@ function timed(
   const server = apiServerSide(info.auditLogFile, from, to);
   console.log(
     `${label.padEnd(44)} ${String(seconds).padStart(6)} s wall ${((user ?? 0) + (system ?? 0)).toFixed(1).padStart(6)} s CPU  ${((kb ?? 0) / 1024).toFixed(0).padStart(5)} MB peak RSS  load ${load.toFixed(1)}\n` +
-      `${''.padEnd(44)} API server + etcd ${serverCpu.toFixed(1)} s CPU; ${server.requests} requests, ${server.busy.toFixed(1)} s with one in flight (latencies sum ${server.latency.toFixed(1)} s)\n` +
+      `${''.padEnd(44)} API server + etcd ${serverCpu.toFixed(1)} s CPU; ${server.requests} requests, ${server.busy.toFixed(1)} s with one in flight; latencies by verb: ${server.perVerb}\n` +
       `${''.padEnd(44)} objects ${String(summary['objects'])}, fail ${String(summary['fail'])}, drift ${JSON.stringify(summary['drift'])}`,
   );
 }

@@ -149,7 +149,7 @@ export async function run(args: string[], io: CommandIO): Promise<number> {
       );
       if (!minutes)
         io.stderr(
-          `tollgate audit: wrote ${written.applied} report(s) (server-side apply, field manager tollgate), deleted ${written.deleted} stale\n`,
+          `tollgate audit: wrote ${written.applied} report(s) (server-side apply, field manager tollgate), ${written.unchanged} unchanged, deleted ${written.deleted} stale\n`,
         );
     }
     return result;
@@ -157,7 +157,17 @@ export async function run(args: string[], io: CommandIO): Promise<number> {
   try {
     if (!minutes) {
       const result = await once();
-      for (const chunk of renderAuditChunks(format, result)) io.stdout(chunk);
+      // Written in pieces of about 64 KB, each after the last was taken: a pipe (a CI step, `| jq`)
+      // would otherwise queue the whole document in memory.
+      let pending = '';
+      for (const chunk of renderAuditChunks(format, result)) {
+        pending += chunk;
+        if (pending.length < 65_536) continue;
+        io.stdout(pending);
+        pending = '';
+        await io.drained?.();
+      }
+      if (pending !== '') io.stdout(pending);
       return values['exit-zero'] ? 0 : auditExitCode(result);
     }
     await repeat(once, minutes, metricsPort, io);

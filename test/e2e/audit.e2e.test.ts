@@ -451,8 +451,25 @@ describe('tollgate audit against the real API server', () => {
 
   it('is idempotent, judges with a tightened bundle, and forgets objects that are gone', async () => {
     const before = await report(NS);
-    expect(audit(['--bundle', bundle, '--git', '.', '--format', 'json', '--write-reports']).code).toBe(1);
-    expect((await report(NS)).resourceVersion).toBe(before.resourceVersion);
+    // An hour later nothing changed in this namespace: each result keeps the time it was first
+    // reported and its report is not sent again (the frozen namespace's may be: its time moved on).
+    const rerun = audit([
+      '--bundle',
+      bundle,
+      '--git',
+      '.',
+      '--format',
+      'json',
+      '--write-reports',
+      '--now=2026-11-30T13:00:00+01:00',
+    ]);
+    expect(rerun.code).toBe(1);
+    expect(rerun.stderr).toMatch(
+      /wrote \d+ report\(s\) \(server-side apply, field manager tollgate\), [1-9]\d* unchanged/,
+    );
+    const after = await report(NS);
+    expect(after.resourceVersion).toBe(before.resourceVersion);
+    expect(after.results).toEqual(before.results);
 
     // 2. The bundle drops the legacy registry after reports was admitted.
     expect(about(before.results, 'reports').filter((r) => r.policy === 'approved-registries')).toEqual([]);
