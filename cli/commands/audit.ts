@@ -5,7 +5,9 @@
  * renders), wired here because the audit edge does not import the CI edge.
  */
 import { setTimeout as sleep } from 'node:timers/promises';
+import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
+import type { RunLogOptions } from '../../io/decision-log/runs.ts';
 import { loadManifests, parseManifests } from '../../ci-action/src/gate/manifests.ts';
 import type { Manifest } from '../../ci-action/src/gate/manifests.ts';
 import { parseRenderSpec, renderSource } from '../../ci-action/src/gate/render.ts';
@@ -34,6 +36,7 @@ const help = `usage: tollgate audit [--kubeconfig FILE] [--context NAME] [--name
                       [--bundle FILE] [--require-signed-bundle --trusted-keys JWKS|PEM
                       [--bundle-signature FILE.jws]] [--offline] [--page-size N]
                       [--interval DURATION [--metrics-port PORT]] [--exit-zero]
+                      [--decision-log FILE [--checkpoint-key FILE] [--writer-id ID]]
 
 Audits the live cluster: lists every object of the kinds the bundle's policies judge (custom
 resources through discovery; paginated) and judges each as the webhook would admit it now, at the
@@ -55,6 +58,10 @@ that no longer have anything to say. --format policyreport prints those objects 
 --interval (e.g. 15m, 1h) keeps auditing, rereading the bundle and Git before each run and logging
 one JSON line per run on stderr instead of the report; --metrics-port serves Prometheus gauges
 (violations per policy, namespace and control; drift per type and namespace) on /metrics.
+--decision-log appends each run to the hash-chained decision log tollgate serve writes: one line per
+judged live object (source audit: its decision, each policy's status and control ids, never its
+contents) and an audit-run line (objects, denied, drift), each run a closed chain of its own;
+--checkpoint-key signs its checkpoints, --writer-id names the writer.
 Exit codes: 0 nothing denied and no drift, 1 a live object is denied or drifted, 2 usage, bundle,
 input or cluster errors. --exit-zero exits 0 whatever the audit found (a CronJob's Job then fails
 only when the audit could not run).
@@ -82,6 +89,9 @@ export async function run(args: string[], io: CommandIO): Promise<number> {
         interval: { type: 'string' },
         'metrics-port': { type: 'string' },
         'exit-zero': { type: 'boolean' },
+        'decision-log': { type: 'string' },
+        'checkpoint-key': { type: 'string' },
+        'writer-id': { type: 'string' },
         help: { type: 'boolean', short: 'h' },
       },
     });
@@ -124,6 +134,18 @@ export async function run(args: string[], io: CommandIO): Promise<number> {
   const namespaces = values.namespace?.length ? values.namespace : undefined;
   const services = await createServices({ offline: values.offline === true, registryAuth: 'docker-config' });
   /** One audit: the bundle and Git are read again each time (a ConfigMap or a sync may have changed them). */
+  const decisionLog = values['decision-log'];
+  if (
+    decisionLog === undefined &&
+    (values['checkpoint-key'] !== undefined || values['writer-id'] !== undefined)
+  )
+    throw new UsageError('--checkpoint-key and --writer-id take effect only with --decision-log FILE');
+  const checkpointKey =
+    values['checkpoint-key'] !== undefined
+      ? await (
+          await import('../../io/decision-log/checkpoint.ts')
+        ).loadCheckpointKey(resolve(io.cwd, values['checkpoint-key']))
+      : undefined;
   const once = async (): Promise<AuditResult> => {
     const bundle = await loadBundleFile(
       values.bundle,
@@ -152,6 +174,15 @@ export async function run(args: string[], io: CommandIO): Promise<number> {
           `tollgate audit: wrote ${written.applied} report(s) (server-side apply, field manager tollgate), ${written.unchanged} unchanged, deleted ${written.deleted} stale\n`,
         );
     }
+    if (decisionLog !== undefined)
+      await recordAudit(result, {
+        file: resolve(io.cwd, decisionLog),
+        label: decisionLog,
+        component: 'tollgate-audit',
+        ...(checkpointKey ? { key: checkpointKey } : {}),
+        // One writer per run: a second run under the same id would repeat its sequence numbers.
+        ...(values['writer-id'] !== undefined && !minutes ? { writer: values['writer-id'] } : {}),
+      });
     return result;
   };
   try {
@@ -242,4 +273,41 @@ async function readGit(
     object: m.object,
     source: { file: m.document.renderedFrom ?? m.file, line: m.document.span.line },
   }));
+}
+
+/** Records an audit run in the decision log: a line per judged live object and the run line. */
+async function recordAudit(result: AuditResult, options: RunLogOptions): Promise<void> {
+  const { objectDecisionLine } = await import('../../io/decision-log/line.ts');
+  const { recordRun } = await import('../../io/decision-log/runs.ts');
+  const judged = result.audited.filter((item) => item.decision !== undefined);
+  const denied = judged.filter((item) => item.decision === 'deny').length;
+  const warned = judged.filter(
+    (item) =>
+      item.decision === 'allow' &&
+      item.results.some((r) => r.status === 'warn' || r.status === 'fail' || r.status === 'error'),
+  ).length;
+  await recordRun(
+    options,
+    judged.map((item) =>
+      objectDecisionLine({
+        source: 'audit',
+        object: item.object,
+        decision: item.decision ?? 'allow',
+        results: item.results,
+        bundle: result.bundle,
+        cluster: result.cluster,
+      }),
+    ),
+    {
+      event: 'audit-run',
+      source: 'audit',
+      bundle: { ...result.bundle },
+      resources: judged.length,
+      denied,
+      warned,
+      drift: result.drift?.entries.length ?? 0,
+      result: auditExitCode(result) === 0 ? 'pass' : 'fail',
+      cluster: result.cluster,
+    },
+  );
 }

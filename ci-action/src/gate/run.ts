@@ -3,14 +3,13 @@
  * same bundle (signature included), services, namespace inventory, paths, renders and baseline.
  * The edges only turn their flags or inputs into {@link GateSettings} and print the result.
  */
-import { mkdirSync } from 'node:fs';
-import { dirname, resolve } from 'node:path';
-import { InputError } from '../../../policies/index.ts';
+import { resolve } from 'node:path';
 import type { CompiledBundle } from '../../../policies/index.ts';
 import { loadBundleFile } from '../../../io/bundle-file.ts';
 import type { CheckpointKey } from '../../../io/decision-log/checkpoint.ts';
 import { objectDecisionLine } from '../../../io/decision-log/line.ts';
-import type { CiContext, RunLine } from '../../../io/decision-log/line.ts';
+import type { CiContext } from '../../../io/decision-log/line.ts';
+import { recordRun } from '../../../io/decision-log/runs.ts';
 import type { VerifiedSignature } from '../../../io/signing/bundle-signature.ts';
 import { createServices } from '../../../io/services.ts';
 import { signedBundleVerifier } from '../../../io/signing/signing.ts';
@@ -115,12 +114,12 @@ export async function runGate(settings: GateSettings): Promise<GateRun> {
     ...(baseline ? { baseline } : {}),
     ...(inventory ? { namespaces: { source: inventory.source, count: inventory.count } } : {}),
   };
-  if (settings.decisionLog) await recordRun(settings.decisionLog, run, signature, settings.cwd);
+  if (settings.decisionLog) await recordGateRun(settings.decisionLog, run, signature, settings.cwd);
   return run;
 }
 
 /** Appends the run's decision lines and its run line to the decision log (see {@link GateDecisionLog}). */
-async function recordRun(
+async function recordGateRun(
   options: GateDecisionLog,
   run: GateRun,
   signature: VerifiedSignature | undefined,
@@ -128,49 +127,39 @@ async function recordRun(
 ): Promise<void> {
   const commit = options.ci.commit ?? (await resolveCommit('HEAD', cwd).catch(() => undefined));
   const ci: CiContext = { ...options.ci, ...(commit ? { commit } : {}) };
-  const file = resolve(cwd, options.file);
   const bundleSignature = signature
     ? { alg: signature.alg, ...(signature.kid ? { kid: signature.kid } : {}) }
     : undefined;
-  // Loaded only when asked for: the chain writer brings the JWS signer along.
-  const { openChainLog } = await import('../../../io/decision-log/chain.ts');
-  let log;
-  try {
-    mkdirSync(dirname(file), { recursive: true });
-    log = openChainLog(file, {
-      component: 'tollgate-check',
-      intervalMs: 0,
-      ...(options.writer ? { writer: options.writer } : {}),
-      ...(options.key ? { key: options.key } : {}),
-    });
-  } catch (error) {
-    throw new InputError(options.file, `cannot open the decision log: ${(error as Error).message}`);
-  }
   const { result, bundle } = run;
   let denied = 0;
   let warned = 0;
-  try {
-    for (const report of result.reports) {
-      if (report.decision === 'deny') denied++;
-      else if (report.results.some((r) => r.status === 'warn' || r.status === 'fail' || r.status === 'error'))
-        warned++;
-      log.append({
-        ...objectDecisionLine({
-          source: 'ci',
-          object: report.object,
-          decision: report.decision,
-          results: report.results,
-          bundle: bundle.identity,
-          bundleSignature,
-          file: report.file,
-          line: report.line,
-          ci,
-        }),
-      });
-    }
-    const failed =
-      result.errors.length > 0 || result.issues.some((issue) => failsGate(issue, options.failOn));
-    const line: RunLine = {
+  const decisions = result.reports.map((report) => {
+    if (report.decision === 'deny') denied++;
+    else if (report.results.some((r) => r.status === 'warn' || r.status === 'fail' || r.status === 'error'))
+      warned++;
+    return objectDecisionLine({
+      source: 'ci',
+      object: report.object,
+      decision: report.decision,
+      results: report.results,
+      bundle: bundle.identity,
+      bundleSignature,
+      file: report.file,
+      line: report.line,
+      ci,
+    });
+  });
+  const failed = result.errors.length > 0 || result.issues.some((issue) => failsGate(issue, options.failOn));
+  await recordRun(
+    {
+      file: resolve(cwd, options.file),
+      label: options.file,
+      component: 'tollgate-check',
+      ...(options.key ? { key: options.key } : {}),
+      ...(options.writer ? { writer: options.writer } : {}),
+    },
+    decisions,
+    {
       event: 'ci-run',
       source: 'ci',
       bundle: { ...bundle.identity },
@@ -182,9 +171,6 @@ async function recordRun(
       result: failed ? 'fail' : 'pass',
       ci,
       ...(run.baseline ? { baseline: { ...run.baseline } } : {}),
-    };
-    log.append({ ...line });
-  } finally {
-    log.close();
-  }
+    },
+  );
 }
