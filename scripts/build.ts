@@ -139,6 +139,10 @@ export async function buildCli(outdir: string = join(root, 'dist')): Promise<Bui
     platform: 'node',
     target: 'node22',
     charset: 'utf8',
+    // Paths in the output name node_modules as seen from the repository, even when node_modules is a
+    // symlink (a git worktree sharing another checkout's packages): the bytes, and the digest of the
+    // image built from them (scripts/build-image.ts), must not depend on it.
+    preserveSymlinks: true,
     legalComments: 'linked',
     logLevel: 'warning',
     metafile: true,
