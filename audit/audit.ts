@@ -5,6 +5,8 @@
  * the cluster with it ({@link compareWithGit}).
  */
 import {
+  inventoryContentKinds,
+  namespaceContents,
   namespaceInventory,
   review,
   webhookRulesFor,
@@ -131,10 +133,12 @@ export async function runAudit(options: AuditOptions): Promise<AuditResult> {
   const namespaceObjects: KubeObject[] = [];
   for await (const page of client.list('/api/v1/namespaces', options.pageSize))
     for (const item of page) namespaceObjects.push({ apiVersion: 'v1', kind: 'Namespace', ...item });
+  const contents = await listNamespaceContents(client, options.pageSize);
   const context = {
     now,
     point: 'audit' as const,
     namespaces: namespaceInventory(namespaceObjects, 'the cluster'),
+    ...(contents ? { namespaceContents: namespaceContents(contents) } : {}),
     ...(options.services ? { services: options.services } : {}),
   };
   namespaceObjects.length = 0;
@@ -256,6 +260,29 @@ function resultInterner(): (result: PolicyResult) => PolicyResult {
     if (!known) shared.set(key, (known = Object.freeze(result)));
     return known;
   };
+}
+
+/**
+ * The ResourceQuotas and LimitRanges of the whole cluster (what a tenant namespace must carry,
+ * judged over the live inventory by tenant-quotas); undefined when the audit may not list them
+ * (HTTP 403), so the policy skips rather than report every namespace.
+ */
+async function listNamespaceContents(
+  client: ClusterClient,
+  pageSize: number | undefined,
+): Promise<KubeObject[] | undefined> {
+  const objects: KubeObject[] = [];
+  for (const kind of inventoryContentKinds) {
+    const path = `/api/v1/${kind.toLowerCase()}s`;
+    try {
+      for await (const page of client.list(path, pageSize))
+        for (const item of page) objects.push({ ...item, apiVersion: 'v1', kind });
+    } catch (error) {
+      if (error instanceof ClusterError && error.status === 403) return undefined;
+      throw error;
+    }
+  }
+  return objects;
 }
 
 function refOf(item: KubeObject): LiveRef {

@@ -13,6 +13,7 @@ import { podSecurityPolicy } from './pod-security/index.ts';
 import type { Policy } from './engine/types.ts';
 import { resourceLimitsPolicy } from './resource-limits/index.ts';
 import { signedImagesPolicy } from './signed-images/index.ts';
+import { tenantQuotasPolicy } from './tenant-quotas/index.ts';
 
 /** Every built-in policy, in report order. Policy ids are stable API. */
 export const builtinPolicies: readonly Policy<unknown>[] = Object.freeze([
@@ -22,6 +23,7 @@ export const builtinPolicies: readonly Policy<unknown>[] = Object.freeze([
   namespaceIsolationPolicy as Policy<unknown>,
   podSecurityPolicy as Policy<unknown>,
   noPublicDatabasesPolicy as Policy<unknown>,
+  tenantQuotasPolicy as Policy<unknown>,
   freezeWindowsPolicy as Policy<unknown>,
   gitopsOnlyPolicy as Policy<unknown>,
   gitopsSourcesPolicy as Policy<unknown>,

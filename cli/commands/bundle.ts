@@ -202,13 +202,13 @@ export async function run(args: string[], io: CommandIO): Promise<number> {
       const point = values.point ?? 'ci';
       if (point !== 'ci' && point !== 'admission' && point !== 'audit')
         throw new UsageError(`--point must be ci, admission or audit, not "${String(point)}"`);
-      const namespaces =
+      const inventory =
         typeof values.namespaces === 'string'
-          ? (await loadNamespaceInventory(values.namespaces, io.cwd)).lookup
+          ? await loadNamespaceInventory(values.namespaces, io.cwd)
           : undefined;
       const diff = await diffBundles(before, after, {
         point,
-        ...(namespaces ? { namespaces } : {}),
+        ...(inventory ? { namespaces: inventory.lookup, namespaceContents: inventory.contents } : {}),
         now: parseNow(values.now as string | undefined),
         ...(manifests ? { manifests } : {}),
       });

@@ -31,8 +31,10 @@ against the registries (Docker config.json credentials); --offline skips registr
 reports images as unverifiable with the bundle's onUnreachable action.
 --namespaces names the trusted namespace inventory (Namespace objects, e.g. kubectl get namespaces
 -o yaml, maintained by the security team): tenant labels come only from it, read from
---namespaces-ref or --baseline when given, never from Namespace manifests in the checked input;
-without it every namespace is judged as an unknown tenant.
+--namespaces-ref or --baseline when given, never from Namespace manifests in the checked input; it
+may also list the ResourceQuotas and LimitRanges that exist (kubectl get
+namespaces,resourcequotas,limitranges -A -o yaml); without it every namespace is judged as an
+unknown tenant.
 --decision-log appends the run to the hash-chained decision log tollgate serve writes: one line per
 judged manifest (decision, each policy's status, version, field paths and control ids; never the
 manifest's contents) and a closing ci-run line, each with the CI context (repository, ref, commit,

@@ -13,6 +13,7 @@ import type {
   AdmissionInput,
   EngineContext,
   KubeObject,
+  NamespaceContents,
   NamespaceLookup,
   Operation,
   Report,
@@ -238,4 +239,25 @@ export function namespaceInventory(
     byName.set(name, object);
   }
   return (name) => byName.get(name);
+}
+
+/** Kinds (core group) a trusted inventory may hold besides Namespaces: what tenant-quotas asks about. */
+export const inventoryContentKinds: readonly string[] = ['ResourceQuota', 'LimitRange'];
+
+/**
+ * The namespaced objects of a trusted inventory (a file read from the base branch; a snapshot of the
+ * cluster), by namespace: the ResourceQuotas and LimitRanges that already exist. Objects of other
+ * kinds and objects without a namespace are ignored.
+ */
+export function namespaceContents(objects: readonly KubeObject[]): NamespaceContents {
+  const byNamespace = new Map<string, KubeObject[]>();
+  for (const object of objects) {
+    if (object.apiVersion !== 'v1' || !inventoryContentKinds.includes(String(object.kind))) continue;
+    const namespace = object.metadata?.namespace;
+    if (typeof namespace !== 'string' || namespace === '') continue;
+    const list = byNamespace.get(namespace) ?? [];
+    list.push(object);
+    byNamespace.set(namespace, list);
+  }
+  return (name) => byNamespace.get(name) ?? [];
 }

@@ -75,6 +75,13 @@ export interface RequestResource {
 /** Looks up a namespace object (for its labels); the edge backs it with an informer cache or the input files. */
 export type NamespaceLookup = (name: string) => KubeObject | undefined;
 
+/**
+ * The objects that already live in a namespace, as a trusted source holds them (CI: the ResourceQuotas
+ * and LimitRanges of the namespace inventory; audit: the cluster's). The change's own objects are not
+ * here: they are `relatedObjects`.
+ */
+export type NamespaceContents = (namespace: string) => readonly KubeObject[];
+
 /** Typed services an edge injects (built by io/services.ts `createServices`). */
 export interface PolicyServices {
   /** Image signature verification for signed-images; absent offline (images are unverifiable). */
@@ -92,6 +99,11 @@ export interface EngineContext {
   readonly point: EnforcementPoint;
   /** Namespace objects by name, for label-based decisions. */
   readonly namespaces?: NamespaceLookup;
+  /**
+   * Objects known to live in each namespace, from the same trusted source as `namespaces` (CI, audit).
+   * Absent where the edge cannot know them (the webhook): a policy that needs them skips there.
+   */
+  readonly namespaceContents?: NamespaceContents;
   /**
    * Other objects submitted together (CI: every manifest of the run), used to resolve
    * references such as Service selectors to pod templates. The webhook passes none.

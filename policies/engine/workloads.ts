@@ -447,3 +447,17 @@ export function workloadAdmissionRules(coreResources: readonly string[] = []): A
     })),
   ];
 }
+
+/** The API group of an object ('' for core), undefined when it has no apiVersion. */
+export function groupOf(object: KubeObject): string | undefined {
+  if (typeof object.apiVersion !== 'string') return undefined;
+  const slash = object.apiVersion.indexOf('/');
+  return slash < 0 ? '' : object.apiVersion.slice(0, slash);
+}
+
+/** Whether the object is `kind` in one of `groups` (an object without apiVersion matches on kind alone). */
+export function isKind(object: KubeObject, kinds: readonly string[], groups: readonly string[]): boolean {
+  if (typeof object.kind !== 'string' || !kinds.includes(object.kind)) return false;
+  const group = groupOf(object);
+  return group === undefined || groups.includes(group);
+}

@@ -10,15 +10,13 @@ import {
   type HostAllowances,
 } from '../engine/host-allowances.ts';
 import { baselineCapabilities } from '../engine/pod-security-standards.ts';
+import type { TenancySettings } from '../engine/tenancy.ts';
+import { compileTenancy, labelKeyRe, tenancySchemaProperties } from '../engine/tenancy.ts';
+
+export { builtinSystemNamespaces, NAME_LABEL } from '../engine/tenancy.ts';
 
 /** Parameters of namespace-isolation. */
-export interface NamespaceIsolationParams {
-  /** Admin-controlled namespace label whose presence marks a tenant namespace; its value names the tenant. */
-  readonly tenantLabel: string;
-  /** Namespaces every tenant may reference (ingress, monitoring). */
-  readonly sharedNamespaces: readonly string[];
-  /** Namespaces exempt from host-access and default-namespace checks: kube-system, kube-public, kube-node-lease and the configured ones. */
-  readonly systemNamespaces: readonly string[];
+export interface NamespaceIsolationParams extends TenancySettings {
   /** Linux capabilities containers may add, compared exactly as Pod Security Admission compares them. */
   readonly allowedCapabilities: readonly string[];
   /** Host access allowed beyond the baseline: hostPort ranges, hostPath prefixes, exempt images. */
@@ -37,9 +35,6 @@ export interface NamespaceIsolationParams {
   readonly clusterRoleBindingRoles: readonly string[];
 }
 
-/** Namespaces that are always system namespaces. */
-export const builtinSystemNamespaces: readonly string[] = ['kube-system', 'kube-public', 'kube-node-lease'];
-
 /** Identities of the API server and the controllers that write Endpoints, EndpointSlices, RBAC and per-namespace defaults. */
 export const defaultControlPlaneUsers: readonly string[] = [
   'system:apiserver',
@@ -52,12 +47,6 @@ export const defaultControlPlaneUsers: readonly string[] = [
   'system:serviceaccount:kube-system:service-account-controller',
 ];
 
-/** The namespace label the API server sets to the namespace's own name; tenants cannot change it. */
-export const NAME_LABEL = 'kubernetes.io/metadata.name';
-const labelKeyRe =
-  /^([a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*\/)?[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?$/;
-const namespaceNameRe = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
-
 function stringList(value: unknown): string[] {
   return Array.isArray(value) ? value.map(String) : [];
 }
@@ -66,23 +55,7 @@ function stringList(value: unknown): string[] {
 export const paramsSchema: Record<string, unknown> = {
   type: 'object',
   properties: {
-    tenantLabel: {
-      type: 'string',
-      minLength: 1,
-      description: 'admin-controlled namespace label marking tenants',
-    },
-    sharedNamespaces: {
-      type: 'array',
-      items: { type: 'string', minLength: 1 },
-      uniqueItems: true,
-      description: 'namespaces every tenant may reference (ingress, monitoring)',
-    },
-    systemNamespaces: {
-      type: 'array',
-      items: { type: 'string', minLength: 1 },
-      uniqueItems: true,
-      description: `system namespaces in addition to ${builtinSystemNamespaces.join(', ')}`,
-    },
+    ...tenancySchemaProperties,
     allowedCapabilities: {
       type: 'array',
       items: { type: 'string', minLength: 1 },
@@ -151,29 +124,7 @@ function clusterRoleBindingRoles(raw: unknown): string[] {
 
 /** Validates and compiles raw bundle parameters, filling in the defaults. */
 export function compileParams(raw: Record<string, unknown>): NamespaceIsolationParams {
-  const tenantLabel = typeof raw.tenantLabel === 'string' ? raw.tenantLabel : 'tollgate.dev/tenant';
-  if (!labelKeyRe.test(tenantLabel))
-    throw new ConfigError('tenantLabel', `"${tenantLabel}" is not a valid label key`);
-  if (tenantLabel === NAME_LABEL)
-    throw new ConfigError(
-      'tenantLabel',
-      `${NAME_LABEL} names every namespace; use a label that only admins set on tenant namespaces`,
-    );
-  const namespaces = (field: string): string[] => {
-    const list = stringList(raw[field]);
-    list.forEach((name, index) => {
-      if (!namespaceNameRe.test(name) || name.length > 63)
-        throw new ConfigError(`${field}/${index}`, `"${name}" is not a valid namespace name`);
-    });
-    return list;
-  };
-  const sharedNamespaces = namespaces('sharedNamespaces');
-  const systemNamespaces = [...new Set([...builtinSystemNamespaces, ...namespaces('systemNamespaces')])];
-  const both = sharedNamespaces.find((name) => systemNamespaces.includes(name));
-  if (both)
-    throw new ConfigError('sharedNamespaces', `"${both}" is listed as both a shared and a system namespace`);
-  if (sharedNamespaces.includes('default'))
-    throw new ConfigError('sharedNamespaces', '"default" cannot be shared: nothing may run in it');
+  const tenancy = compileTenancy(raw);
   const clusterCidrs = stringList(raw.clusterCidrs);
   clusterCidrs.forEach((cidr, index) => {
     if (!parseCidr(cidr))
@@ -185,9 +136,7 @@ export function compileParams(raw: Record<string, unknown>): NamespaceIsolationP
       throw new ConfigError(`trustedNamespaceLabels/${index}`, `"${key}" is not a valid label key`);
   });
   return {
-    tenantLabel,
-    sharedNamespaces,
-    systemNamespaces,
+    ...tenancy,
     allowedCapabilities: Array.isArray(raw.allowedCapabilities)
       ? stringList(raw.allowedCapabilities)
       : [...baselineCapabilities],

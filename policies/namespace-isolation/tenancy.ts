@@ -5,14 +5,10 @@
 import type { PathSegment } from '../engine/path.ts';
 import { formatPath } from '../engine/path.ts';
 import type { EngineContext, FindingDraft, KubeObject } from '../engine/types.ts';
-import { getIn, isRecord } from '../engine/workloads.ts';
+import { isRecord } from '../engine/workloads.ts';
+import type { Tenancy } from '../engine/tenancy.ts';
+import { tenantLabelOf } from '../engine/tenancy.ts';
 import type { NamespaceIsolationParams } from './params.ts';
-
-/** What the policy knows about the namespace an object lives in. */
-export type Tenancy =
-  | { readonly kind: 'system' | 'shared' | 'platform'; readonly namespace: string }
-  /** `tenant` is the label value, undefined when the namespace object is unknown (fail-safe: treated as a tenant). */
-  | { readonly kind: 'tenant'; readonly namespace: string | undefined; readonly tenant: string | undefined };
 
 /** Everything a check needs. */
 export interface Scope {
@@ -23,39 +19,10 @@ export interface Scope {
   readonly findings: FindingDraft[];
 }
 
-/** The tenant label value of a Namespace object, if set and non-empty. */
-export function tenantLabelOf(namespace: KubeObject | undefined, label: string): string | undefined {
-  const value = getIn(namespace, ['metadata', 'labels', label]);
-  return typeof value === 'string' && value !== '' ? value : undefined;
-}
+export { classify, tenantLabelOf } from '../engine/tenancy.ts';
+export type { Tenancy } from '../engine/tenancy.ts';
 
-/** Classifies a namespace as system, shared, platform (known, unlabelled) or tenant (labelled or unknown). */
-export function classify(
-  namespace: string,
-  params: NamespaceIsolationParams,
-  context: EngineContext,
-): Tenancy {
-  if (params.systemNamespaces.includes(namespace)) return { kind: 'system', namespace };
-  if (params.sharedNamespaces.includes(namespace)) return { kind: 'shared', namespace };
-  const object = context.namespaces?.(namespace);
-  if (!object) return { kind: 'tenant', namespace, tenant: undefined };
-  const tenant = tenantLabelOf(object, params.tenantLabel);
-  return tenant ? { kind: 'tenant', namespace, tenant } : { kind: 'platform', namespace };
-}
-
-/** The API group of an object ('' for core), undefined when it has no apiVersion. */
-export function groupOf(object: KubeObject): string | undefined {
-  if (typeof object.apiVersion !== 'string') return undefined;
-  const slash = object.apiVersion.indexOf('/');
-  return slash < 0 ? '' : object.apiVersion.slice(0, slash);
-}
-
-/** Whether the object is `kind` in one of `groups` (an object without apiVersion matches on kind alone). */
-export function isKind(object: KubeObject, kinds: readonly string[], groups: readonly string[]): boolean {
-  if (typeof object.kind !== 'string' || !kinds.includes(object.kind)) return false;
-  const group = groupOf(object);
-  return group === undefined || groups.includes(group);
-}
+export { groupOf, isKind } from '../engine/workloads.ts';
 
 /** Whether the object lives in a tenant namespace (or names none: fail-safe). */
 export function isTenant(scope: Scope): boolean {

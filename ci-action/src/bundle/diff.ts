@@ -11,6 +11,7 @@ import type {
   CompiledExemption,
   CompiledPolicy,
   EnforcementPoint,
+  NamespaceContents,
   NamespaceLookup,
   PolicyResult,
   PolicyStatus,
@@ -18,6 +19,7 @@ import type {
 } from '../../../policies/index.ts';
 import { isRecord } from '../../../policies/index.ts';
 import { checkManifests } from '../gate/check.ts';
+import type { CheckOptions } from '../gate/check.ts';
 import type { Manifest } from '../gate/manifests.ts';
 
 /** One configuration change. */
@@ -207,9 +209,9 @@ async function verdicts(
   bundle: CompiledBundle,
   now: Date,
   point: EnforcementPoint,
-  namespaces: NamespaceLookup | undefined,
+  inventory: Pick<CheckOptions, 'namespaces' | 'namespaceContents'>,
 ): Promise<Verdict[]> {
-  return checkManifests(manifests, { bundle, now, ...(namespaces ? { namespaces } : {}) }, point);
+  return checkManifests(manifests, { bundle, now, ...inventory }, point);
 }
 
 /** Diffs two bundles and, when manifests are given, their verdicts on each. */
@@ -222,6 +224,8 @@ export async function diffBundles(
     point?: EnforcementPoint;
     /** Trusted namespace labels, as for `tollgate check`. */
     namespaces?: NamespaceLookup;
+    /** What already exists per namespace, from the same inventory. */
+    namespaceContents?: NamespaceContents;
   },
 ): Promise<BundleDiff> {
   const diff: BundleDiff = {
@@ -230,9 +234,13 @@ export async function diffBundles(
     changes: diffConfig(before, after),
   };
   if (!options.manifests) return diff;
+  const inventory = {
+    ...(options.namespaces ? { namespaces: options.namespaces } : {}),
+    ...(options.namespaceContents ? { namespaceContents: options.namespaceContents } : {}),
+  };
   const [oldReports, newReports] = await Promise.all([
-    verdicts(options.manifests, before, options.now, options.point ?? 'ci', options.namespaces),
-    verdicts(options.manifests, after, options.now, options.point ?? 'ci', options.namespaces),
+    verdicts(options.manifests, before, options.now, options.point ?? 'ci', inventory),
+    verdicts(options.manifests, after, options.now, options.point ?? 'ci', inventory),
   ]);
   const corpus: NonNullable<BundleDiff['corpus']> = {
     resources: options.manifests.length,

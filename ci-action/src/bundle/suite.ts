@@ -15,6 +15,7 @@ import {
   InputError,
   isRecord,
   loadBundle,
+  namespaceContents,
   namespaceInventory,
   parseAdmissionReview,
   review,
@@ -46,7 +47,8 @@ export const suiteSchema = {
     namespaces: {
       type: 'array',
       items: { type: 'object' },
-      description: 'the trusted namespace inventory of every case that does not give its own',
+      description:
+        'the trusted namespace inventory of every case that does not give its own (Namespace objects, and the ResourceQuotas and LimitRanges that exist in them)',
     },
     cases: {
       type: 'array',
@@ -71,7 +73,7 @@ export const suiteSchema = {
             type: 'array',
             items: { type: 'object' },
             description:
-              'the trusted namespace inventory of this case (Namespace objects as the cluster holds them); Namespace documents inside a manifest file never supply labels, as in tollgate check',
+              'the trusted namespace inventory of this case (Namespace objects as the cluster holds them, and the ResourceQuotas and LimitRanges that exist in them); Namespace documents inside a manifest file never supply labels, as in tollgate check',
           },
           point: { enum: ['ci', 'admission', 'audit'] },
           now: { type: 'string', format: 'date-time' },
@@ -207,7 +209,8 @@ async function runCase(
   let decision: 'allow' | 'deny';
   let skipped: string | undefined;
   try {
-    const namespaces = namespaceInventory(testCase.namespaces ?? suite.namespaces ?? [], 'case namespaces');
+    const inventory = testCase.namespaces ?? suite.namespaces ?? [];
+    const namespaces = namespaceInventory(inventory, 'case namespaces');
     if (request) {
       // The webhook's own path: an AdmissionRequest the webhook would not evaluate is not evaluated here.
       const outcome = await review({ request: await admissionRequestOf(testCase, base) }, bundle, {
@@ -233,7 +236,11 @@ async function runCase(
       if (!manifest) throw new Error(`${testCase.manifest ?? ''} has no document ${wanted}`);
       // Exactly what `tollgate check` does (other documents of the file are related objects), at
       // the case's enforcement point.
-      const reports = await checkManifests(parsed.manifests, { bundle, now, namespaces }, point);
+      const reports = await checkManifests(
+        parsed.manifests,
+        { bundle, now, namespaces, namespaceContents: namespaceContents(inventory) },
+        point,
+      );
       const report = reports[parsed.manifests.indexOf(manifest)];
       if (!report) throw new Error('no report');
       results = report.results;

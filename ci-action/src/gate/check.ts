@@ -7,6 +7,7 @@ import type {
   CompiledBundle,
   EngineContext,
   EnforcementPoint,
+  NamespaceContents,
   NamespaceLookup,
   Finding,
   KubeObject,
@@ -52,6 +53,11 @@ export interface CheckOptions {
    * policies treat as the strictest case (an unknown tenant).
    */
   namespaces?: NamespaceLookup;
+  /**
+   * The ResourceQuotas and LimitRanges that already exist per namespace, from the same inventory.
+   * Without one nothing exists yet: a new namespace must bring its own in the change.
+   */
+  namespaceContents?: NamespaceContents;
 }
 
 /**
@@ -69,6 +75,7 @@ export async function checkManifests(
     now: options.now,
     point,
     relatedObjects: objects,
+    namespaceContents: options.namespaceContents ?? (() => []),
     ...(options.namespaces ? { namespaces: options.namespaces } : {}),
     ...(options.services ? { services: options.services } : {}),
   };

@@ -34,6 +34,29 @@ subjects:
     namespace: tenant-acme
 `;
 
+/** The ResourceQuota and LimitRange every tenant namespace carries (tenant-quotas in the baseline). */
+const quotaObjects = (ns: string) => `apiVersion: v1
+kind: ResourceQuota
+metadata: { name: quota, namespace: ${ns} }
+spec:
+  hard: { cpu: '4', memory: 8Gi, pods: '20', services.loadbalancers: '0', services.nodeports: '0' }
+---
+apiVersion: v1
+kind: LimitRange
+metadata: { name: defaults, namespace: ${ns} }
+spec:
+  limits: [{ type: Container, default: { cpu: 500m, memory: 512Mi } }]
+`;
+
+function tenantQuotasOf(stdout: string, kind: string): { status: string } | undefined {
+  const report = JSON.parse(stdout) as {
+    resources: { object: { kind: string }; results: { policy: string; status: string }[] }[];
+  };
+  return report.resources
+    .find((r) => r.object.kind === kind)
+    ?.results.find((r) => r.policy === 'tenant-quotas');
+}
+
 function git(...args: string[]): string {
   return execFileSync('git', args, { cwd: repo, encoding: 'utf8' });
 }
@@ -71,20 +94,35 @@ beforeAll(() => {
   git('init', '-q', '-b', 'main');
   git('config', 'user.email', 'platform@corp.example');
   git('config', 'user.name', 'platform');
-  // The security team's inventory on the base branch: tenant-evil is its own tenant.
+  // The security team's inventory on the base branch: tenant-evil is its own tenant; tenant-acme
+  // has its quota and LimitRange, tenant-evil none.
   writeFileSync(
     join(repo, 'namespaces.yaml'),
-    namespace('tenant-acme', 'acme') + '---\n' + namespace('tenant-evil', 'evil'),
+    namespace('tenant-acme', 'acme') +
+      '---\n' +
+      quotaObjects('tenant-acme') +
+      '---\n' +
+      namespace('tenant-evil', 'evil'),
   );
   git('add', '.');
   git('commit', '-qm', 'inventory');
   git('tag', 'base');
-  // The pull request: forges tenant-evil's label in the inventory and in a Namespace manifest.
+  // The pull request: forges tenant-evil's label in the inventory and in a Namespace manifest (which
+  // brings its own quota and LimitRange), and claims in the inventory that tenant-evil has a quota.
   writeFileSync(
     join(repo, 'namespaces.yaml'),
-    namespace('tenant-acme', 'acme') + '---\n' + namespace('tenant-evil', 'acme'),
+    namespace('tenant-acme', 'acme') +
+      '---\n' +
+      quotaObjects('tenant-acme') +
+      '---\n' +
+      namespace('tenant-evil', 'acme') +
+      '---\n' +
+      quotaObjects('tenant-evil'),
   );
-  writeFileSync(join(repo, 'change.yaml'), namespace('tenant-evil', 'acme') + '---\n' + binding);
+  writeFileSync(
+    join(repo, 'change.yaml'),
+    namespace('tenant-evil', 'acme') + '---\n' + quotaObjects('tenant-evil') + '---\n' + binding,
+  );
 });
 
 describe('namespace labels in CI come from the trusted inventory only', () => {
@@ -178,6 +216,39 @@ describe('namespace labels in CI come from the trusted inventory only', () => {
       namespace('tenant-acme', 'acme') + '---\n' + namespace('tenant-evil', 'acme'),
     );
     expect(await diff('--namespaces', 'one-tenant.yaml')).toBe(0);
+  });
+
+  it("takes a namespace's quota and LimitRange from the base ref's inventory, never the pull request's", async () => {
+    writeFileSync(join(repo, 'relabel.yaml'), namespace('tenant-evil', 'evil'));
+    const forged = await check('relabel.yaml', '--namespaces', 'namespaces.yaml');
+    expect(tenantQuotasOf(forged.stdout, 'Namespace')?.status).toBe('pass');
+    const trusted = await check(
+      'relabel.yaml',
+      '--namespaces',
+      'namespaces.yaml',
+      '--namespaces-ref',
+      'base',
+    );
+    expect(trusted.code).toBe(1);
+    expect(tenantQuotasOf(trusted.stdout, 'Namespace')?.status).toBe('fail');
+    // tenant-acme has them on the base branch: relabelling it needs none in the change.
+    writeFileSync(join(repo, 'acme.yaml'), namespace('tenant-acme', 'acme'));
+    const acme = await check('acme.yaml', '--namespaces', 'namespaces.yaml', '--namespaces-ref', 'base');
+    expect(tenantQuotasOf(acme.stdout, 'Namespace')?.status).toBe('pass');
+    expect(acme.code).toBe(0);
+  });
+
+  it('refuses a ResourceQuota without a namespace in the inventory, naming it', async () => {
+    writeFileSync(
+      join(repo, 'nameless.yaml'),
+      namespace('tenant-x', 'x') + '---\n' + quotaObjects('tenant-x').replace(', namespace: tenant-x', ''),
+    );
+    await expect(loadNamespaceInventory('nameless.yaml', repo)).rejects.toThrow(
+      'nameless.yaml: ResourceQuota "quota" has no metadata.namespace',
+    );
+    const inventory = await loadNamespaceInventory('namespaces.yaml', repo);
+    expect(inventory.contentCount).toBe(4);
+    expect(inventory.contents('tenant-evil').map((o) => o.kind)).toEqual(['ResourceQuota', 'LimitRange']);
   });
 
   it('reads a kubectl get namespaces -o yaml List', async () => {

@@ -5,7 +5,12 @@
  */
 import { glob, stat } from 'node:fs/promises';
 import { dirname, join, relative, resolve } from 'node:path';
-import type { CompiledBundle, NamespaceLookup, PolicyServices } from '../../../policies/index.ts';
+import type {
+  CompiledBundle,
+  NamespaceContents,
+  NamespaceLookup,
+  PolicyServices,
+} from '../../../policies/index.ts';
 import { checkManifests, summarize } from './check.ts';
 import type { CheckSummary, ResourceReport } from './check.ts';
 import { discoverFiles, loadManifests, parseManifests, unrenderedChart } from './manifests.ts';
@@ -29,6 +34,8 @@ export interface PipelineOptions {
   services?: PolicyServices;
   /** Trusted namespace labels (see {@link CheckOptions.namespaces}). */
   namespaces?: NamespaceLookup;
+  /** What already exists per namespace (see {@link CheckOptions.namespaceContents}). */
+  namespaceContents?: NamespaceContents;
 }
 
 /** A finished run. */
@@ -189,6 +196,7 @@ export async function runPipeline(options: PipelineOptions): Promise<PipelineRes
     now: options.now,
     ...(options.services ? { services: options.services } : {}),
     ...(options.namespaces ? { namespaces: options.namespaces } : {}),
+    ...(options.namespaceContents ? { namespaceContents: options.namespaceContents } : {}),
   });
   if (texts.size > 0) {
     const objects = new Map(

@@ -74,7 +74,7 @@ export interface GateRun {
   /** The baseline the issues were classified against. */
   readonly baseline?: { readonly ref: string; readonly commit: string };
   /** Where namespace labels came from; absent when no inventory was given (every namespace unknown). */
-  readonly namespaces?: Omit<NamespaceSource, 'lookup'>;
+  readonly namespaces?: Omit<NamespaceSource, 'lookup' | 'contents' | 'contentCount'>;
 }
 
 /** Runs the gate: load and verify the bundle, build the services, check, classify against the baseline. */
@@ -98,7 +98,7 @@ export async function runGate(settings: GateSettings): Promise<GateRun> {
     now: settings.now,
     render: settings.render,
     services,
-    ...(inventory ? { namespaces: inventory.lookup } : {}),
+    ...(inventory ? { namespaces: inventory.lookup, namespaceContents: inventory.contents } : {}),
     ...(settings.onlyFiles ? { onlyFiles: settings.onlyFiles } : {}),
   };
   const result = await runPipeline({ ...options, readStdin: settings.readStdin });
