@@ -376,13 +376,19 @@ async function main(): Promise<void> {
         }, start + 30_000),
       );
     }
-    const rss: Array<{ t: number; mb: number }> = [];
+    const rss: Array<{ t: number; mb: number; heapMb?: number }> = [];
     const sampleRss = (): void => {
       const status = readFileSync(`/proc/${child.pid}/status`, 'utf8');
-      rss.push({
+      const sample: { t: number; mb: number; heapMb?: number } = {
         t: Math.round((performance.now() - t0) / 1000),
         mb: Number(/VmRSS:\s+(\d+)/.exec(status)?.[1]) / 1024,
-      });
+      };
+      rss.push(sample);
+      // the V8 heap in use (prom-client's process metrics), to tell a heap leak from native memory
+      void metric(/^tollgate_nodejs_heap_size_used_bytes /).then(
+        (bytes) => (sample.heapMb = bytes / 1048576),
+        () => undefined,
+      );
     };
     sampleRss();
     timers.push(setInterval(sampleRss, 10_000));
@@ -491,7 +497,9 @@ async function main(): Promise<void> {
       `  decisions missing from the log: ${missing} of ${ok.length} answered 200 (log lines: ${logged.size})`,
     );
     say('\nRSS of tollgate serve (MB):');
-    say(`  ${rss.map((r) => `${r.t}s ${r.mb.toFixed(0)}`).join(', ')}`);
+    say(
+      `  ${rss.map((r) => `${r.t}s ${r.mb.toFixed(0)}${r.heapMb !== undefined ? ` (heap ${r.heapMb.toFixed(0)})` : ''}`).join(', ')}`,
+    );
     say(
       `  min ${Math.min(...mbs).toFixed(1)}, max ${Math.max(...mbs).toFixed(1)}, second-half spread ${(Math.max(...half) - Math.min(...half)).toFixed(1)}`,
     );
