@@ -1,10 +1,12 @@
 /**
  * Time to build the evidence report for a large decision log: a generated month of N decision lines
- * (default 1,000,000) from four writers in rotated files, read by the CLI's own entry point in this
+ * (default 1,000,000) from four webhook writers in rotated files, with N/1000 CI runs (writers of
+ * their own, three decision lines and a ci-run line each) in ci.log, read by the CLI's own entry point in this
  * process (`tollgate evidence report --format html` and `--format json`, the log verified in the same
  * pass), next to `tollgate evidence verify` alone and to a bare read of the same files (lines split
  * and JSON-parsed, nothing else) measured in the same run. Wall time and CPU time (user + system) are
- * printed: on a shared machine the CPU time is what the work costs.
+ * printed, with the load average before and after: on a shared machine the CPU time is what the work
+ * costs.
  *
  *   npx node bench/evidence.ts [decisions] [dir]
  *
@@ -13,7 +15,7 @@
  */
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { createReadStream } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { main } from '../cli/main.ts';
@@ -25,18 +27,27 @@ const keep = process.argv[3];
 const dir = keep ?? mkdtempSync(join(tmpdir(), 'tollgate-bench-evidence-'));
 
 const stamp = join(dir, 'decisions.stamp');
+const ciRuns = Math.round(decisions / 1000);
+const stampText = `${decisions} decisions, ${ciRuns} CI runs`;
 let files: string[];
-if (existsSync(stamp) && readFileSync(stamp, 'utf8') === String(decisions)) {
+if (existsSync(stamp) && readFileSync(stamp, 'utf8') === stampText) {
   files = readdirSync(join(dir, 'logs')).map((name) => join(dir, 'logs', name));
 } else {
   rmSync(join(dir, 'logs'), { recursive: true, force: true });
   const started = performance.now();
-  files = generateDecisionMonth({ dir: join(dir, 'logs'), decisions }).files;
-  writeFileSync(stamp, String(decisions));
+  files = generateDecisionMonth({ dir: join(dir, 'logs'), decisions, ciRuns }).files;
+  writeFileSync(stamp, stampText);
   console.log(`generated ${decisions} decisions in ${((performance.now() - started) / 1000).toFixed(1)} s`);
 }
 const bytes = files.reduce((sum, file) => sum + statSync(file).size, 0);
-console.log(`log: ${files.length} files, ${(bytes / 1e6).toFixed(0)} MB, ${decisions} decision lines`);
+console.log(
+  `log: ${files.length} files, ${(bytes / 1e6).toFixed(0)} MB, ${decisions} admission decision lines and ${ciRuns} CI runs (${ciRuns * 3} CI decision lines)`,
+);
+const load = (): string =>
+  loadavg()
+    .map((value) => value.toFixed(2))
+    .join(', ');
+console.log(`load average (1, 5, 15 min): ${load()}`);
 
 async function bareRead(): Promise<number> {
   let lines = 0;
@@ -89,4 +100,5 @@ for (const format of ['html', 'json']) {
     `tollgate evidence report --format ${format}: ${figure(report)} (exit ${report.value}; ${(size / 1e6).toFixed(1)} MB), ${(report.cpu / bare.cpu).toFixed(2)}x the bare read's CPU, ${Math.round(decisions / report.wall)} decisions/s wall`,
   );
 }
+console.log(`load average (1, 5, 15 min): ${load()}`);
 if (!keep) rmSync(dir, { recursive: true, force: true });

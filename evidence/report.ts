@@ -281,8 +281,8 @@ interface Shape {
   exemptions: Array<{ key: string; controls: string[] }>;
   /** control id, policy, version: registered once per bundle. */
   versions: Array<[string, string, string]>;
-  /** Lines per source, day (`YYYY-MM-DD`) and bundle entry. */
-  counts: Map<BundleEntry, Map<string, number>>;
+  /** Lines per bundle entry, then per UTC day × 4 + source index. */
+  counts: Map<BundleEntry, Map<number, number>>;
 }
 
 interface PolicyPart {
@@ -361,8 +361,8 @@ const emptySources = (): BySource => ({
 });
 const sourceOf = (raw: string | undefined): DecisionSource =>
   raw === '"ci"' ? 'ci' : raw === '"audit"' ? 'audit' : 'admission';
-const sourceCode: Record<DecisionSource, string> = { admission: 'a', ci: 'c', audit: 'u' };
-const codeSource: Record<string, DecisionSource> = { a: 'admission', c: 'ci', u: 'audit' };
+const sourceIndex: Record<DecisionSource, number> = { admission: 0, ci: 1, audit: 2 };
+const indexSource: readonly DecisionSource[] = ['admission', 'ci', 'audit'];
 
 /** A growable column of numbers. */
 class Column {
@@ -498,7 +498,6 @@ export async function buildReport(inputs: ReportInputs): Promise<EvidenceReport>
       runLine(line, time);
       return;
     }
-    const date = time.slice(0, 10);
     const source = sourceOf(f.raw('source'));
     const deny = f.raw('decision') === '"deny"';
     const policiesText = f.raw('policies');
@@ -534,7 +533,8 @@ export async function buildReport(inputs: ReportInputs): Promise<EvidenceReport>
       perBundle = new Map();
       shape.counts.set(entry, perBundle);
     }
-    const cell = `${date}${sourceCode[source]}`;
+    // An integer key per UTC day and source (no string per line).
+    const cell = Math.floor(ms / 86_400_000) * 4 + sourceIndex[source];
     perBundle.set(cell, (perBundle.get(cell) ?? 0) + 1);
 
     const dryRun = source === 'admission' && f.raw('dryRun') === 'true';
@@ -647,8 +647,8 @@ export async function buildReport(inputs: ReportInputs): Promise<EvidenceReport>
         state.bundles.add(entry.digest);
       }
       for (const [cell, count] of cells) {
-        const date = cell.slice(0, 10);
-        const source = codeSource[cell.slice(10)] as DecisionSource;
+        const date = new Date(Math.floor(cell / 4) * 86_400_000).toISOString().slice(0, 10);
+        const source = indexSource[cell % 4] as DecisionSource;
         const own = shape.overall;
         summary.decisions += count;
         summary[own] += count;

@@ -223,6 +223,9 @@ export class ChainVerifier {
     { lines: number; checkpoints: number; firstTime?: string; lastTime?: string }
   >();
   #lines = 0;
+  /** The writer of the line before and its stats (lines of one writer come in runs). */
+  #lastWriter: string | undefined;
+  #lastStats: { lines: number; checkpoints: number; firstTime?: string; lastTime?: string } | undefined;
   readonly #nested = new NestedValues();
 
   constructor(options: VerifyOptions = {}) {
@@ -242,10 +245,11 @@ export class ChainVerifier {
   line(text: string, lineNumber: number, bytes?: Uint8Array): ChainLine | undefined {
     if (bytes === undefined ? text.trim() === '' : bytes.length === 0) return undefined;
     this.#lines++;
-    const position: Position = { file: this.#file(), fileIndex: this.#files.length - 1, line: lineNumber };
+    const file = this.#file();
+    const fileIndex = this.#files.length - 1;
     const fields = parseLineFields(text, this.#nested);
     if (typeof fields === 'string') {
-      this.#fileBreak(position, fields);
+      this.#fileBreak({ file, fileIndex, line: lineNumber }, fields);
       return undefined;
     }
     const writer = fields.value('writer');
@@ -256,10 +260,14 @@ export class ChainVerifier {
       typeof seq !== 'number' ||
       !Number.isSafeInteger(seq) ||
       seq < 1 ||
-      !(prev === null || (typeof prev === 'string' && isSha256Hex(prev)))
+      !(
+        prev === null ||
+        // A prev equal to the hash of the writer's line before is hex by construction.
+        (typeof prev === 'string' && (prev === this.#current.get(writer)?.last.hash || isSha256Hex(prev)))
+      )
     ) {
       this.#fileBreak(
-        position,
+        { file, fileIndex, line: lineNumber },
         'not a chained line (no writer, seq and prev): a line was inserted, or a log without a chain was given',
       );
       return undefined;
@@ -268,7 +276,9 @@ export class ChainVerifier {
     const time = fields.value('time');
     const final = event === 'checkpoint' && fields.raw('final') === 'true';
     const seen: Seen = {
-      ...position,
+      file,
+      fileIndex,
+      line: lineNumber,
       seq,
       prev,
       hash: bytes ? hash('sha256', bytes, 'hex') : lineHash(text),
@@ -403,11 +413,13 @@ export class ChainVerifier {
   }
 
   #count(writer: string, event: unknown, time: unknown): void {
-    let stats = this.#stats.get(writer);
+    let stats = writer === this.#lastWriter ? this.#lastStats : this.#stats.get(writer);
     if (!stats) {
       stats = { lines: 0, checkpoints: 0 };
       this.#stats.set(writer, stats);
     }
+    this.#lastWriter = writer;
+    this.#lastStats = stats;
     stats.lines++;
     if (event === 'checkpoint') stats.checkpoints++;
     if (typeof time === 'string') {
