@@ -22,11 +22,38 @@ describe('custom workloads whose controllers run an embedded pod template (bypas
       'spec.jobTargetRef.template.spec',
     ],
     [{ apiVersion: 'postgresql.cnpg.io/v1', kind: 'Pooler', spec: { template } }, 'spec.template.spec'],
+    [{ apiVersion: 'serving.knative.dev/v1', kind: 'Service', spec: { template } }, 'spec.template.spec'],
+    [
+      { apiVersion: 'serving.knative.dev/v1', kind: 'Configuration', spec: { template } },
+      'spec.template.spec',
+    ],
+    [{ apiVersion: 'apps.kruise.io/v1alpha1', kind: 'CloneSet', spec: { template } }, 'spec.template.spec'],
+    [{ apiVersion: 'apps.kruise.io/v1beta1', kind: 'StatefulSet', spec: { template } }, 'spec.template.spec'],
+    [{ apiVersion: 'apps.kruise.io/v1alpha1', kind: 'DaemonSet', spec: { template } }, 'spec.template.spec'],
+    [
+      { apiVersion: 'apps.kruise.io/v1alpha1', kind: 'BroadcastJob', spec: { template } },
+      'spec.template.spec',
+    ],
   ])('finds the pod template of %j', (object, path) => {
     const pods = podSpecsOf(object as KubeObject);
     expect(pods.map((p) => p.path.join('.'))).toEqual([path]);
     expect(pods[0]?.podLabels).toEqual({ app: 'odoo' });
     expect(paths(object as KubeObject)).toEqual([`odoo@${path}.containers.0`]);
+  });
+
+  it('finds the pod spec a Knative Revision carries directly', () => {
+    const revision = {
+      apiVersion: 'serving.knative.dev/v1',
+      kind: 'Revision',
+      metadata: { labels: { app: 'odoo' } },
+      spec: { containers: [container('odoo')], volumes: 'x' },
+    } as KubeObject;
+    expect(podSpecsOf(revision).map((p) => [p.path.join('.'), p.podLabels])).toEqual([
+      ['spec', { app: 'odoo' }],
+    ]);
+    expect(paths(revision)).toEqual(['odoo@spec.containers.0']);
+    expect(malformedWorkloadFields(revision).map((f) => f.path)).toEqual(['spec.volumes']);
+    expect(podSpecsOf({ ...revision, apiVersion: 'example.com/v1' })).toEqual([]);
   });
 
   it('ignores a kind of the same name in another API group', () => {
@@ -127,6 +154,13 @@ describe('custom workloads whose controllers run an embedded pod template (bypas
       'keda.sh/scaledjobs',
       'postgresql.cnpg.io/poolers',
       'postgresql.cnpg.io/clusters',
+      'serving.knative.dev/services',
+      'serving.knative.dev/configurations',
+      'serving.knative.dev/revisions',
+      'apps.kruise.io/clonesets',
+      'apps.kruise.io/statefulsets',
+      'apps.kruise.io/daemonsets',
+      'apps.kruise.io/broadcastjobs',
     ])
       expect(resources).toContain(expected);
   });

@@ -69,6 +69,8 @@ export const customWorkloads: readonly {
   readonly group: string;
   readonly resource: string;
   readonly template?: readonly PathSegment[];
+  /** Path of a PodSpec the object carries directly (Knative's Revision). */
+  readonly podSpec?: readonly PathSegment[];
   readonly workflow?: readonly PathSegment[];
 }[] = [
   // Argo Rollouts: a Deployment replacement (spec.template is a PodTemplateSpec).
@@ -82,6 +84,27 @@ export const customWorkloads: readonly {
   },
   // CloudNativePG: the PgBouncer pods of a Pooler (spec.template is a PodTemplateSpec).
   { kind: 'Pooler', group: 'postgresql.cnpg.io', resource: 'poolers', template: ['spec', 'template'] },
+  // Knative Serving: a Service or Configuration stamps out Revisions from spec.template (a
+  // RevisionTemplateSpec whose spec inlines a PodSpec); a Revision's spec is that PodSpec.
+  { kind: 'Service', group: 'serving.knative.dev', resource: 'services', template: ['spec', 'template'] },
+  {
+    kind: 'Configuration',
+    group: 'serving.knative.dev',
+    resource: 'configurations',
+    template: ['spec', 'template'],
+  },
+  { kind: 'Revision', group: 'serving.knative.dev', resource: 'revisions', podSpec: ['spec'] },
+  // OpenKruise: CloneSet, Advanced StatefulSet and Advanced DaemonSet replace the built-in
+  // workloads; a BroadcastJob runs its template on every node (spec.template is a PodTemplateSpec).
+  { kind: 'CloneSet', group: 'apps.kruise.io', resource: 'clonesets', template: ['spec', 'template'] },
+  { kind: 'StatefulSet', group: 'apps.kruise.io', resource: 'statefulsets', template: ['spec', 'template'] },
+  { kind: 'DaemonSet', group: 'apps.kruise.io', resource: 'daemonsets', template: ['spec', 'template'] },
+  {
+    kind: 'BroadcastJob',
+    group: 'apps.kruise.io',
+    resource: 'broadcastjobs',
+    template: ['spec', 'template'],
+  },
   // Argo Workflows: a pod per container or script template.
   { kind: 'Workflow', group: 'argoproj.io', resource: 'workflows', workflow: ['spec'] },
   { kind: 'WorkflowTemplate', group: 'argoproj.io', resource: 'workflowtemplates', workflow: ['spec'] },
@@ -129,6 +152,9 @@ function customWorkloadOf(object: KubeObject): (typeof customWorkloads)[number] 
 function templatePathOf(object: KubeObject): readonly PathSegment[] | undefined {
   const kind = object.kind;
   if (kind === 'Pod') return [];
+  // A pod spec carried directly sits where a template's spec would, one level up.
+  const direct = customWorkloadOf(object)?.podSpec;
+  if (direct) return direct.slice(0, -1);
   if (kind !== undefined && templateKinds.has(kind)) return ['spec', 'template'];
   if (kind === 'CronJob') return ['spec', 'jobTemplate', 'spec', 'template'];
   if (kind === 'PodTemplate') return ['template'];

@@ -18,6 +18,7 @@ import { checkCrossNamespace } from './references.ts';
 import { checkEndpoints, checkService } from './services.ts';
 import type { Scope } from './tenancy.ts';
 import { classify, isSystem, isTenant } from './tenancy.ts';
+import { checkHostVolumes } from './volumes.ts';
 
 export { builtinSystemNamespaces, defaultControlPlaneUsers } from './params.ts';
 export type { NamespaceIsolationParams } from './params.ts';
@@ -25,14 +26,15 @@ export type { NamespaceIsolationParams } from './params.ts';
 /** The namespace-isolation policy. */
 export const namespaceIsolationPolicy: Policy<NamespaceIsolationParams> = {
   id: 'namespace-isolation',
-  version: '1.3.0',
+  version: '1.4.0',
   description:
     'Tenants stay in their namespaces: no host access, cross-namespace references, RBAC escalation or open NetworkPolicies.',
   help:
     'Tenant namespaces carry the admin label `tenantLabel` (default `tollgate.dev/tenant`; its value names the tenant), ' +
     'read from the Namespace object (CI: Namespace manifests in the same input). A namespace whose object is unknown is ' +
     'treated as a tenant namespace unless it is listed in `sharedNamespaces` or `systemNamespaces` (fail-safe). ' +
-    'Everywhere except system namespaces: no hostNetwork/hostPID/hostIPC, hostPath volumes, hostPort, privileged ' +
+    'Everywhere except system namespaces: no hostNetwork/hostPID/hostIPC, hostPath volumes (nor CSI volumes of `hostPathCsiDrivers`, ' +
+    'nor PersistentVolumes of type hostPath or local outside `allowedHostPaths`), hostPort, privileged ' +
     'containers, capabilities beyond `allowedCapabilities` (compared exactly, as Pod Security Admission does), Windows ' +
     'hostProcess or probe hosts (every container, init and ephemeral included; the host checks of pod-security, relaxed ' +
     'by `allowedHostPorts`, `allowedHostPaths` and `exemptImages`); nothing in `default`; no Service externalIPs outside `allowedExternalIPs`; no RoleBinding to cluster-admin; no Role or ClusterRole ' +
@@ -58,6 +60,7 @@ export const namespaceIsolationPolicy: Policy<NamespaceIsolationParams> = {
       'services',
       'endpoints',
       'persistentvolumeclaims',
+      'persistentvolumes',
       'configmaps',
       'serviceaccounts',
     ]),
@@ -117,7 +120,10 @@ export const namespaceIsolationPolicy: Policy<NamespaceIsolationParams> = {
     };
     const controlPlane =
       input.userInfo?.username !== undefined && params.controlPlaneUsers.includes(input.userInfo.username);
-    if (!isSystem(scope)) checkHostAccess(scope);
+    if (!isSystem(scope)) {
+      checkHostAccess(scope);
+      checkHostVolumes(scope);
+    }
     if (!controlPlane) {
       if (namespace === 'default')
         scope.findings.push({

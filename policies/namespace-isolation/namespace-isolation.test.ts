@@ -1661,3 +1661,80 @@ describe('namespace-isolation: ClusterRoleBindings granting the roles of cluster
     ).rejects.toThrow(/clusterRoleBindingRoles\/1.*cluster-admin/);
   });
 });
+
+describe('storage that serves the node filesystem (PersistentVolumes, CSI drivers)', () => {
+  const pv = (spec: Record<string, unknown>): KubeObject => ({
+    apiVersion: 'v1',
+    kind: 'PersistentVolume',
+    metadata: { name: 'scratch' },
+    spec: { capacity: { storage: '1Gi' }, accessModes: ['ReadWriteOnce'], ...spec },
+  });
+  const pvParams = {
+    ...params,
+    allowedHostPaths: [{ pathPrefix: '/mnt/local-disks/' }, { pathPrefix: '/var/log', readOnly: true }],
+  };
+
+  it.each([
+    ['hostPath /', { hostPath: { path: '/' } }, 'spec.hostPath'],
+    ['a hostPath under a read-only prefix', { hostPath: { path: '/var/log/pods' } }, 'spec.hostPath'],
+    [
+      'hostPath of the kubelet',
+      { hostPath: { path: '/var/lib/kubelet', type: 'Directory' } },
+      'spec.hostPath',
+    ],
+    ['hostPath without a path', { hostPath: {} }, 'spec.hostPath'],
+    ['local /etc', { local: { path: '/etc' }, nodeAffinity: {} }, 'spec.local'],
+    [
+      'a path climbing out of the allowed one',
+      { local: { path: '/mnt/local-disks/../../etc' } },
+      'spec.local',
+    ],
+    [
+      'a path only starting like the allowed one',
+      { hostPath: { path: '/mnt/local-disks-evil' } },
+      'spec.hostPath',
+    ],
+    ['the allowed directory relative', { hostPath: { path: 'mnt/local-disks/a' } }, 'spec.hostPath'],
+    [
+      'a host-path CSI driver',
+      { csi: { driver: 'hostpath.csi.k8s.io', volumeHandle: 'v' } },
+      'spec.csi.driver',
+    ],
+  ])('denies a PersistentVolume with %s', async (_name, spec, path) => {
+    const result = await run(pv(spec), { namespace: undefined, params: pvParams });
+    expect(result.findings.map((f) => f.path)).toEqual([path]);
+  });
+
+  it.each([
+    ['under the allowed directory', { local: { path: '/mnt/local-disks/ssd0' } }],
+    ['the allowed directory itself, spelled with // and .', { hostPath: { path: '//mnt/./local-disks' } }],
+    ['of another CSI driver', { csi: { driver: 'ebs.csi.aws.com', volumeHandle: 'vol-1' } }],
+    ['of NFS', { nfs: { server: 'nfs.corp.example', path: '/exports/a' } }],
+  ])('allows a PersistentVolume %s', async (_name, spec) => {
+    const result = await run(pv(spec), { namespace: undefined, params: pvParams });
+    expect(result.findings).toEqual([]);
+  });
+
+  it('denies every hostPath PersistentVolume by default', async () => {
+    const result = await run(pv({ local: { path: '/mnt/local-disks/ssd0' } }), { namespace: undefined });
+    expect(result.findings.map((f) => f.path)).toEqual(['spec.local']);
+  });
+
+  it('denies an inline CSI volume of a host-path driver in any pod spec, in any case', async () => {
+    const volumes = [
+      { name: 'ok', csi: { driver: 'secrets-store.csi.k8s.io' } },
+      { name: 'node', csi: { driver: 'HostPath.CSI.K8s.io ' } },
+    ];
+    const result = await run(deployment([app], { volumes }));
+    expect(result.findings.map((f) => f.path)).toEqual(['spec.template.spec.volumes[1].csi.driver']);
+  });
+
+  it('takes the list of host-path drivers as a parameter', async () => {
+    const volumes = [{ name: 'node', csi: { driver: 'rawfile.csi.openebs.io' } }];
+    const custom = { ...params, hostPathCsiDrivers: ['hostpath.csi.k8s.io', 'rawfile.csi.openebs.io'] };
+    expect((await run(pod({ containers: [app], volumes }))).findings).toEqual([]);
+    expect(
+      (await run(pod({ containers: [app], volumes }), { params: custom })).findings.map((f) => f.path),
+    ).toEqual(['spec.volumes[0].csi.driver']);
+  });
+});

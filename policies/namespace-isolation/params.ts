@@ -31,9 +31,14 @@ export interface NamespaceIsolationParams extends TenancySettings {
   readonly traefikProviderReferences: readonly string[];
   /** Networks a Service's `externalIPs` may come from (addresses the platform assigns); none by default. */
   readonly allowedExternalIPs: readonly Cidr[];
+  /** CSI drivers that mount node directories (lower case): their volumes count as hostPath. */
+  readonly hostPathCsiDrivers: readonly string[];
   /** ClusterRoles a ClusterRoleBinding may grant to any subject (e.g. a read-only namespace lister); none by default. */
   readonly clusterRoleBindingRoles: readonly string[];
 }
+
+/** CSI drivers known to serve node directories. */
+export const defaultHostPathCsiDrivers: readonly string[] = ['hostpath.csi.k8s.io'];
 
 /** Identities of the API server and the controllers that write Endpoints, EndpointSlices, RBAC and per-namespace defaults. */
 export const defaultControlPlaneUsers: readonly string[] = [
@@ -91,6 +96,13 @@ export const paramsSchema: Record<string, unknown> = {
         'networks (CIDRs) Service externalIPs may lie in, e.g. 192.0.2.0/28 assigned by the platform; any other externalIP is denied (default: none)',
       examples: [['192.0.2.0/28', '2001:db8:0:1::/64']],
     },
+    hostPathCsiDrivers: {
+      type: 'array',
+      items: { type: 'string', minLength: 1 },
+      uniqueItems: true,
+      description:
+        'CSI drivers that mount directories of the node: their inline volumes and PersistentVolumes are denied like hostPath (default: hostpath.csi.k8s.io)',
+    },
     clusterRoleBindingRoles: {
       type: 'array',
       items: { type: 'string', minLength: 1 },
@@ -146,6 +158,10 @@ export function compileParams(raw: Record<string, unknown>): NamespaceIsolationP
     traefikProviderReferences: stringList(raw.traefikProviderReferences),
     allowedExternalIPs: compileCidrs(raw.allowedExternalIPs, 'allowedExternalIPs'),
     clusterRoleBindingRoles: clusterRoleBindingRoles(raw.clusterRoleBindingRoles),
+    hostPathCsiDrivers: (Array.isArray(raw.hostPathCsiDrivers)
+      ? stringList(raw.hostPathCsiDrivers)
+      : [...defaultHostPathCsiDrivers]
+    ).map((driver) => driver.toLowerCase()),
     controlPlaneUsers: Array.isArray(raw.controlPlaneUsers)
       ? stringList(raw.controlPlaneUsers)
       : [...defaultControlPlaneUsers],
