@@ -421,6 +421,99 @@ describe('class 5: references and pod templates the policies follow', () => {
       'namespace-isolation',
       'spec.containers[0].livenessProbe.httpGet.host',
     ],
+    [
+      'a Knative Service mounting the node filesystem',
+      tenantObject('serving.knative.dev/v1', 'Service', {
+        spec: {
+          template: {
+            spec: {
+              containers: [{ image, resources }],
+              volumes: [{ name: 'node', hostPath: { path: '/var/lib/kubelet' } }],
+            },
+          },
+        },
+      }),
+      'services',
+      'namespace-isolation',
+      'spec.template.spec.volumes[0].hostPath',
+    ],
+    [
+      'a Knative Revision running an image from another registry',
+      tenantObject('serving.knative.dev/v1', 'Revision', {
+        spec: { containers: [{ image: 'quay.io/attacker/miner:1', resources }] },
+      }),
+      'revisions',
+      'approved-registries',
+      'spec.containers[0].image',
+    ],
+    [
+      'an OpenKruise CloneSet on the host network',
+      tenantObject('apps.kruise.io/v1alpha1', 'CloneSet', {
+        spec: {
+          selector: { matchLabels: { app: 'odoo' } },
+          template: {
+            ...podTemplate({}),
+            spec: { hostNetwork: true, containers: [{ name: 'odoo', image, resources }] },
+          },
+        },
+      }),
+      'clonesets',
+      'namespace-isolation',
+      'spec.template.spec.hostNetwork',
+    ],
+    [
+      'an OpenKruise BroadcastJob (a pod on every node) without limits',
+      tenantObject('apps.kruise.io/v1alpha1', 'BroadcastJob', {
+        spec: { template: { spec: { restartPolicy: 'Never', containers: [{ name: 'odoo', image }] } } },
+      }),
+      'broadcastjobs',
+      'resource-limits',
+      'spec.template.spec.containers[0]',
+    ],
+    [
+      'a PersistentVolume of type hostPath (a tenant claim mounts the node)',
+      {
+        apiVersion: 'v1',
+        kind: 'PersistentVolume',
+        metadata: { name: 'scratch' },
+        spec: {
+          capacity: { storage: '1Gi' },
+          accessModes: ['ReadWriteOnce'],
+          claimRef: { namespace: 'tenant-acme', name: 'scratch' },
+          hostPath: { path: '//var/lib/kubelet/' },
+        },
+      },
+      'persistentvolumes',
+      'namespace-isolation',
+      'spec.hostPath',
+    ],
+    [
+      'a PersistentVolume of type local',
+      {
+        apiVersion: 'v1',
+        kind: 'PersistentVolume',
+        metadata: { name: 'scratch' },
+        spec: { capacity: { storage: '1Gi' }, accessModes: ['ReadWriteOnce'], local: { path: '/etc' } },
+      },
+      'persistentvolumes',
+      'namespace-isolation',
+      'spec.local',
+    ],
+    [
+      'an inline CSI volume of the host-path driver',
+      {
+        apiVersion: 'v1',
+        kind: 'Pod',
+        metadata: { name: 'odoo', namespace: 'tenant-acme' },
+        spec: {
+          containers: [{ name: 'odoo', image, resources }],
+          volumes: [{ name: 'scratch', csi: { driver: 'hostpath.csi.k8s.io' } }],
+        },
+      },
+      'pods',
+      'namespace-isolation',
+      'spec.volumes[0].csi.driver',
+    ],
   ])('denies %s', async (_name, object, resource, policy, path) => {
     await expectDenied(object as KubeObject, policy, path, { resource });
   });
