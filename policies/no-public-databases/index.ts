@@ -105,6 +105,30 @@ function serviceFindings(
         details,
       });
     }
+    // An internal load balancer still reaches the database through a node port on every node unless
+    // node ports are not allocated (allocateLoadBalancerNodePorts: false, default true); a port's
+    // explicit nodePort is allocated even then.
+    if (verdict.internal && spec.allocateLoadBalancerNodePorts !== false)
+      findings.push({
+        path: at(
+          'spec',
+          Object.hasOwn(spec, 'allocateLoadBalancerNodePorts') ? 'allocateLoadBalancerNodePorts' : 'type',
+        ),
+        message: `${what} and its internal load balancer still opens a node port on every node's IP address (allocateLoadBalancerNodePorts is ${Object.hasOwn(spec, 'allocateLoadBalancerNodePorts') ? JSON.stringify(spec.allocateLoadBalancerNodePorts) : 'unset, so true'})`,
+        fix: 'set spec.allocateLoadBalancerNodePorts: false (load balancers that route to pod IPs need no node port)',
+        details,
+      });
+    else if (verdict.internal && Array.isArray(spec.ports))
+      (spec.ports as unknown[]).forEach((port, i) => {
+        const nodePort = getIn(port, ['nodePort']);
+        if (nodePort === undefined || nodePort === null || nodePort === 0) return;
+        findings.push({
+          path: at('spec', 'ports', i, 'nodePort'),
+          message: `${what} and port ${i} asks for node port ${str(nodePort)}, which every node opens even with allocateLoadBalancerNodePorts: false`,
+          fix: 'remove the nodePort',
+          details,
+        });
+      });
     const ranges = Array.isArray(spec.loadBalancerSourceRanges)
       ? (spec.loadBalancerSourceRanges as unknown[])
       : [];
@@ -621,14 +645,14 @@ function evaluateObject(input: PolicyInput, params: NoPublicDatabasesParams, con
 /** The no-public-databases policy. */
 export const noPublicDatabasesPolicy: Policy<NoPublicDatabasesParams> = {
   id: 'no-public-databases',
-  version: '1.1.0',
+  version: '1.2.0',
   description: 'Databases must not be reachable from outside the cluster.',
   help:
     'A database is recognised by port (PostgreSQL 5432, Redis 6379, MySQL 3306, MongoDB 27017, ...), by ' +
     'normalized image (postgres, bitnami/postgresql, ghcr.io/cloudnative-pg/postgresql, ...) or by the ' +
     '`app.kubernetes.io/name` label; Service selectors and named target ports are resolved against pod templates ' +
     "submitted together. Denied exposures: Service type NodePort, type LoadBalancer without the provider's " +
-    'internal annotation, load-balancer source ranges open to the internet, externalIPs, hostNetwork and hostPort, ' +
+    'internal annotation or with node ports (allocateLoadBalancerNodePorts not false, or an explicit nodePort), load-balancer source ranges open to the internet, externalIPs, hostNetwork and hostPort, ' +
     'Ingress backends, ingress-nginx TCP/UDP services maps, Traefik IngressRoute/IngressRouteTCP/IngressRouteUDP ' +
     'and the weighted and mirroring backends of a TraefikService, Istio Gateway servers and Gateway API listeners ' +
     '(outside internalGateways) on a database port, ' +

@@ -24,8 +24,9 @@ function service(
 }
 
 const pg = [{ name: 'postgres', port: 5432 }];
+/** A LoadBalancer without node ports (so an internal one reaches the database only through the load balancer). */
 const lb = (annotations: Record<string, string>, extra: Record<string, unknown> = {}) =>
-  service({ type: 'LoadBalancer', ports: pg, ...extra }, annotations);
+  service({ type: 'LoadBalancer', allocateLoadBalancerNodePorts: false, ports: pg, ...extra }, annotations);
 
 async function check(
   object: KubeObject,
@@ -196,6 +197,31 @@ describe('no-public-databases: the POLICIES.md catalogue', () => {
     'registry.corp.example/erp/redisinsight:2',
   ])('does not treat image %s as a database', async (image) => {
     expect(await paths(deployment([{ name: 'x', image }], { hostNetwork: true }))).toEqual([]);
+  });
+});
+
+describe('no-public-databases: node ports of internal load balancers', () => {
+  const internal = { 'service.beta.kubernetes.io/azure-load-balancer-internal': 'true' };
+  const withDefaultNodePorts = (): KubeObject => service({ type: 'LoadBalancer', ports: pg }, internal);
+  it.each([
+    ['node ports left to their default (allocated)', withDefaultNodePorts(), 'spec.type'],
+    [
+      'allocateLoadBalancerNodePorts: true',
+      lb(internal, { allocateLoadBalancerNodePorts: true }),
+      'spec.allocateLoadBalancerNodePorts',
+    ],
+    [
+      'an explicit nodePort with allocation off',
+      lb(internal, { ports: [{ ...pg[0], nodePort: 30432 }] }),
+      'spec.ports[0].nodePort',
+    ],
+  ])('denies an internal LoadBalancer with %s', async (_name, object, path) => {
+    expect(await paths(object)).toEqual([path]);
+  });
+
+  it('allows an internal LoadBalancer without node ports, and reports a public one once', async () => {
+    expect(await paths(lb(internal, { ports: [{ ...pg[0], nodePort: 0 }] }))).toEqual([]);
+    expect(await paths(lb({}, { allocateLoadBalancerNodePorts: true }))).toEqual(['spec.type']);
   });
 });
 
@@ -897,7 +923,7 @@ describe('no-public-databases: operators', () => {
             name: 'lb',
             annotations: { 'service.beta.kubernetes.io/aws-load-balancer-scheme': 'internal' },
           },
-          spec: { type: 'LoadBalancer' },
+          spec: { type: 'LoadBalancer', allocateLoadBalancerNodePorts: false },
         }),
       ),
     ).toEqual([]);

@@ -177,9 +177,32 @@ describe('class 4: values that mean "unlimited" or "everyone"', () => {
       'spec.loadBalancerSourceRanges',
     );
     const narrow = await admit(
-      service({ type: 'LoadBalancer', loadBalancerSourceRanges: ['10.20.0.0/16'] }, internal),
+      service(
+        {
+          type: 'LoadBalancer',
+          allocateLoadBalancerNodePorts: false,
+          loadBalancerSourceRanges: ['10.20.0.0/16'],
+        },
+        internal,
+      ),
     );
     expect(narrow.allowed, narrow.message).toBe(true);
+  });
+
+  it('denies an internal load balancer whose node ports publish the database on every node', async () => {
+    await expectDenied(service({ type: 'LoadBalancer' }, internal), 'no-public-databases', 'spec.type');
+    await expectDenied(
+      service(
+        {
+          type: 'LoadBalancer',
+          allocateLoadBalancerNodePorts: false,
+          ports: [{ port: 5432, nodePort: 30432 }],
+        },
+        internal,
+      ),
+      'no-public-databases',
+      'spec.ports[0].nodePort',
+    );
   });
 
   it.each(['::ffff:0.0.0.0/96', '0.0.0.0/0000', '64:ff9b::/96'])(

@@ -634,6 +634,24 @@ describe('no-public-databases: exposures that must stay denied', () => {
         },
       ),
     ],
+    [
+      'an internal load balancer that still allocates node ports',
+      service(
+        { type: 'LoadBalancer', ports: [{ port: 5432 }] },
+        { 'service.beta.kubernetes.io/azure-load-balancer-internal': 'true' },
+      ),
+    ],
+    [
+      'an internal load balancer with a pinned nodePort',
+      service(
+        {
+          type: 'LoadBalancer',
+          allocateLoadBalancerNodePorts: false,
+          ports: [{ port: 5432, nodePort: 30432 }],
+        },
+        { 'service.beta.kubernetes.io/azure-load-balancer-internal': 'true' },
+      ),
+    ],
     ['externalIPs on a database port', service({ ports: [{ port: 5432 }], externalIPs: ['203.0.113.7'] })],
     [
       'Traefik HostSNI(`*`) to port 5432',
@@ -658,7 +676,12 @@ describe('no-public-databases: exposures that must stay denied', () => {
 
   it('allows an internal Azure load balancer with a private source range (control)', async () => {
     const object = service(
-      { type: 'LoadBalancer', ports: [{ port: 5432 }], loadBalancerSourceRanges: ['10.0.0.0/16'] },
+      {
+        type: 'LoadBalancer',
+        allocateLoadBalancerNodePorts: false,
+        ports: [{ port: 5432 }],
+        loadBalancerSourceRanges: ['10.0.0.0/16'],
+      },
       {
         'service.beta.kubernetes.io/azure-load-balancer-internal': 'true',
       },
