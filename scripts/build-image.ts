@@ -369,9 +369,11 @@ export async function buildImage(outdir: string = join(root, 'dist-image')): Pro
 if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
   const started = performance.now();
   const image = await buildImage(process.argv[2]);
+  const layout = `oci:${relative(process.cwd(), image.layout) || '.'}:${image.tag}`;
   process.stderr.write(
-    `[build-image] ${relative(process.cwd(), image.layout) || '.'}/ (oci:…:${image.tag}) ` +
-      `${(image.size / 1e6).toFixed(1)} MB compressed in ${Math.round((performance.now() - started) / 1000)} s\n`,
+    `[build-image] ${layout}: ${(image.size / 1e6).toFixed(1)} MB compressed, ${image.layers.length} layers, ` +
+      `in ${Math.round((performance.now() - started) / 1000)} s; push it keeping the digest with\n` +
+      `  skopeo copy --preserve-digests ${layout} docker://<registry>/<repository>:${image.tag}\n`,
   );
   process.stdout.write(`${image.digest}\n`);
 }
