@@ -24,12 +24,24 @@ export interface RunDrift {
   readonly controls: readonly string[];
 }
 
+/** A break-glass change the audit tracks until Git matches the live object (`drift.breakGlass`). */
+export interface RunBreakGlass {
+  readonly kind: string;
+  readonly namespace?: string;
+  readonly name: string;
+  /** `open` while the live object differs from Git, `resolved` once Git matches it. */
+  readonly state: 'open' | 'resolved';
+  readonly ticket?: string;
+}
+
 /** An audit run. */
 export interface AuditRun {
   readonly source: string;
   /** The run's instant (ISO-8601). */
   readonly time: string;
   readonly drift: readonly RunDrift[];
+  /** Break-glass changes tracked by the run (audits that track them; empty otherwise). */
+  readonly breakGlass: readonly RunBreakGlass[];
 }
 
 const str = (value: unknown): string | undefined => (typeof value === 'string' ? value : undefined);
@@ -50,9 +62,32 @@ export async function readAuditRun(file: string): Promise<AuditRun> {
   const drift = doc['drift'] as { entries?: unknown } | undefined;
   const entries = Array.isArray(drift?.entries) ? (drift.entries as Array<Record<string, unknown>>) : [];
   const judged = judgedBy(doc['objects']);
+  const tracked = Array.isArray((drift as { breakGlass?: unknown } | undefined)?.breakGlass)
+    ? ((drift as { breakGlass: unknown[] }).breakGlass as unknown[])
+    : [];
+  const breakGlass: RunBreakGlass[] = [];
+  for (const item of tracked) {
+    if (typeof item !== 'object' || item === null) continue;
+    const record = item as Record<string, unknown>;
+    const object = (record['object'] ?? {}) as Record<string, unknown>;
+    const kind = str(object['kind']);
+    const name = str(object['name']);
+    const state = record['state'];
+    if (!kind || !name || (state !== 'open' && state !== 'resolved')) continue;
+    const namespace = str(object['namespace']);
+    const ticket = str(record['ticket']);
+    breakGlass.push({
+      kind,
+      name,
+      state,
+      ...(namespace ? { namespace } : {}),
+      ...(ticket ? { ticket } : {}),
+    });
+  }
   return {
     source: file,
     time: new Date(time).toISOString(),
+    breakGlass,
     drift: entries.map((entry, index) => {
       const object = (entry['object'] ?? {}) as Record<string, unknown>;
       const kind = str(object['kind']);
@@ -166,8 +201,10 @@ export function driftHistory(runs: readonly AuditRun[]): DriftEntry[] {
 
 /**
  * Whether Git caught up with a break-glass change, per the audit runs after it: `caught-up` at the
- * first later run without drift on the object, `drifting` while the latest later run still shows it,
- * `unknown` when no audit ran after the change.
+ * first later run that says so (its break-glass tracking reports the object `resolved`: Git matches
+ * the live object; or, for an audit that does not track break-glass changes, the run finds no drift
+ * on the object), `drifting` while the latest later run still shows it open or drifting, `unknown`
+ * when no audit ran after the change.
  */
 export function gitCaughtUp(
   runs: readonly AuditRun[],
@@ -175,15 +212,25 @@ export function gitCaughtUp(
 ): { status: 'caught-up' | 'drifting' | 'unknown'; detail: string } {
   const later = runs.filter((run) => run.time > change.time).sort((a, b) => a.time.localeCompare(b.time));
   if (later.length === 0) return { status: 'unknown', detail: 'no drift audit ran after the change' };
-  const matches = (drift: RunDrift) =>
-    drift.kind === change.kind &&
-    drift.name === change.name &&
-    (drift.namespace ?? '') === (change.namespace ?? '');
+  const same = (item: { kind: string; name?: string; namespace?: string }) =>
+    item.kind === change.kind &&
+    item.name === change.name &&
+    (item.namespace ?? '') === (change.namespace ?? '');
   for (const run of later) {
-    if (!run.drift.some(matches))
+    const tracked = run.breakGlass.find(same);
+    if (tracked?.state === 'resolved')
+      return {
+        status: 'caught-up',
+        detail: `Git matches the live object in the audit of ${run.time}${tracked.ticket ? ` (break-glass ${tracked.ticket} resolved)` : ''}`,
+      };
+    if (!tracked && !run.drift.some(same))
       return { status: 'caught-up', detail: `no drift in the audit of ${run.time}` };
   }
   const last = later[later.length - 1] as AuditRun;
-  const drift = last.drift.find(matches) as RunDrift;
-  return { status: 'drifting', detail: `still drifting in the audit of ${last.time}: ${drift.message}` };
+  const drift = last.drift.find(same);
+  const tracked = last.breakGlass.find(same);
+  return {
+    status: 'drifting',
+    detail: `still drifting in the audit of ${last.time}: ${drift?.message ?? `break-glass change${tracked?.ticket ? ` ${tracked.ticket}` : ''} open (the live object differs from Git)`}`,
+  };
 }
