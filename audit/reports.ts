@@ -289,8 +289,9 @@ function resultKey(result: ReportResult): string {
 }
 
 /**
- * Writes the reports and removes tollgate's reports this run no longer has (restricted to
- * `namespaces` when given). Tollgate's existing reports are read first, a page at a time: a result
+ * Writes the reports and removes tollgate's reports this run no longer has. With `namespaces`
+ * (`--namespace`) only those namespaces' PolicyReports are written and pruned, never a
+ * ClusterPolicyReport: a run of some namespaces must not replace the whole cluster's. Tollgate's existing reports are read first, a page at a time: a result
  * found there unchanged keeps the timestamp it was first reported at, a report whose content is then
  * the same is not sent again (no write, no new `resourceVersion`, no watch event), and the rest are
  * applied by server-side apply (field manager `tollgate`), a few at a time.
@@ -300,7 +301,11 @@ export async function writeReports(
   reports: readonly PolicyReportObject[],
   namespaces?: ReadonlySet<string>,
 ): Promise<WriteSummary> {
-  const wanted = new Map(reports.map((report) => [reportPath(report), report]));
+  const wanted = new Map(
+    reports
+      .filter((report) => !namespaces || report.kind === 'PolicyReport')
+      .map((report) => [reportPath(report), report]),
+  );
   const unchangedPaths = new Set<string>();
   const stale: string[] = [];
   for (const [kind, path] of [
@@ -342,7 +347,7 @@ export async function writeReports(
     }
   }
   let applied = 0;
-  const queue = reports.filter((report) => !unchangedPaths.has(reportPath(report)));
+  const queue = [...wanted].filter(([path]) => !unchangedPaths.has(path)).map(([, report]) => report);
   const workers = Array.from({ length: Math.min(writeConcurrency, queue.length) }, async () => {
     for (let report = queue.shift(); report; report = queue.shift()) {
       const path = reportPath(report);
