@@ -56,6 +56,21 @@ describe('custom workloads whose controllers run an embedded pod template (bypas
     expect(podSpecsOf({ ...revision, apiVersion: 'example.com/v1' })).toEqual([]);
   });
 
+  it('finds the pod-level fields of Tekton runs (podTemplate), without containers', () => {
+    const podTemplate = { hostNetwork: true, volumes: [{ name: 'n', hostPath: { path: '/' } }] };
+    const taskRun = { apiVersion: 'tekton.dev/v1', kind: 'TaskRun', spec: { podTemplate } } as KubeObject;
+    expect(podSpecsOf(taskRun).map((p) => p.path.join('.'))).toEqual(['spec.podTemplate']);
+    expect(containersOf(taskRun)).toEqual([]);
+    const pipelineRun = {
+      apiVersion: 'tekton.dev/v1',
+      kind: 'PipelineRun',
+      spec: { taskRunTemplate: { podTemplate } },
+    } as KubeObject;
+    expect(podSpecsOf(pipelineRun).map((p) => p.path.join('.'))).toEqual([
+      'spec.taskRunTemplate.podTemplate',
+    ]);
+  });
+
   it('ignores a kind of the same name in another API group', () => {
     expect(podSpecsOf({ apiVersion: 'example.com/v1', kind: 'Rollout', spec: { template } })).toEqual([]);
   });
@@ -161,6 +176,8 @@ describe('custom workloads whose controllers run an embedded pod template (bypas
       'apps.kruise.io/statefulsets',
       'apps.kruise.io/daemonsets',
       'apps.kruise.io/broadcastjobs',
+      'tekton.dev/taskruns',
+      'tekton.dev/pipelineruns',
     ])
       expect(resources).toContain(expected);
   });

@@ -71,6 +71,8 @@ export const customWorkloads: readonly {
   readonly template?: readonly PathSegment[];
   /** Path of a PodSpec the object carries directly (Knative's Revision). */
   readonly podSpec?: readonly PathSegment[];
+  /** Paths of pod-level fields without containers (Tekton's `podTemplate`: hostNetwork, volumes, securityContext). */
+  readonly podFields?: readonly (readonly PathSegment[])[];
   readonly workflow?: readonly PathSegment[];
 }[] = [
   // Argo Rollouts: a Deployment replacement (spec.template is a PodTemplateSpec).
@@ -104,6 +106,18 @@ export const customWorkloads: readonly {
     group: 'apps.kruise.io',
     resource: 'broadcastjobs',
     template: ['spec', 'template'],
+  },
+  // Tekton: the pod-level fields a TaskRun or PipelineRun gives every step's pod (podTemplate;
+  // a v1 PipelineRun's taskRunTemplate.podTemplate).
+  { kind: 'TaskRun', group: 'tekton.dev', resource: 'taskruns', podFields: [['spec', 'podTemplate']] },
+  {
+    kind: 'PipelineRun',
+    group: 'tekton.dev',
+    resource: 'pipelineruns',
+    podFields: [
+      ['spec', 'podTemplate'],
+      ['spec', 'taskRunTemplate', 'podTemplate'],
+    ],
   },
   // Argo Workflows: a pod per container or script template.
   { kind: 'Workflow', group: 'argoproj.io', resource: 'workflows', workflow: ['spec'] },
@@ -193,6 +207,12 @@ function labelsAt(value: unknown): Record<string, string> {
 export function podSpecsOf(object: KubeObject): PodSpecLocation[] {
   if (object.kind === 'Pod')
     return isRecord(object.spec) ? [{ spec: object.spec, path: ['spec'], podLabels: labelsAt(object) }] : [];
+  const podFields = customWorkloadOf(object)?.podFields;
+  if (podFields)
+    return podFields.flatMap((path) => {
+      const spec = getIn(object, path);
+      return isRecord(spec) ? [{ spec, path: [...path], podLabels: {}, slots: [] }] : [];
+    });
   const workflowPath = customWorkloadOf(object)?.workflow;
   if (workflowPath) {
     const workflow = getIn(object, workflowPath);

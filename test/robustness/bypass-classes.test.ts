@@ -494,6 +494,15 @@ describe('class 5: references and pod templates the policies follow', () => {
       'spec.template.spec.containers[0]',
     ],
     [
+      'a Tekton PipelineRun whose task pods share the node PID namespace',
+      tenantObject('tekton.dev/v1', 'PipelineRun', {
+        spec: { pipelineRef: { name: 'close' }, taskRunTemplate: { podTemplate: { hostPID: true } } },
+      }),
+      'pipelineruns',
+      'namespace-isolation',
+      'spec.taskRunTemplate.podTemplate.hostPID',
+    ],
+    [
       'a PersistentVolume of type hostPath (a tenant claim mounts the node)',
       {
         apiVersion: 'v1',
