@@ -68,7 +68,7 @@ function timeline(days: readonly DayCounts[]): string {
 
 /** `allowed / denied / warned` of one source, or a dash when it decided nothing. */
 const counts = (c: SourceCounts): string =>
-  c.decisions === 0 ? '—' : `${c.allowed} / ${c.denied} / ${c.warned}`;
+  c.decisions === 0 ? '—' : `<span class="counts">${c.allowed} / ${c.denied} / ${c.warned}</span>`;
 
 /** Where a decision was made: the admission request, or the CI run and file, or the audit. */
 function origin(d: ChangeRef): string {
@@ -108,7 +108,7 @@ th { background: #eef1f5; } td.num { text-align: right; }
 .timeline { width: 100%; height: auto; } .timeline text { font-size: 10px; fill: #57606a; } .timeline line { stroke: #57606a; }
 rect.allowed, .key.allowed { fill: #9aa5b1; background: #9aa5b1; } rect.warned, .key.warned { fill: #e3a008; background: #e3a008; }
 rect.denied, .key.denied { fill: #c81e1e; background: #c81e1e; } .key { display: inline-block; width: 10px; height: 10px; }
-code { font-size: 12px; word-break: break-all; }
+code { font-size: 12px; word-break: break-all; } .counts { white-space: nowrap; }
 @media print { body { margin: 0; max-width: none; font-size: 10px; } h2 { break-after: avoid; } tr { break-inside: avoid; }
   section.control-detail { break-inside: avoid; } a { color: inherit; text-decoration: none; } }
 @page { size: A4 landscape; margin: 12mm; }
