@@ -24,7 +24,7 @@ export interface ApprovedRegistriesParams {
 
 export const approvedRegistriesPolicy: Policy<ApprovedRegistriesParams> = {
   id: 'approved-registries',
-  version: '1.0.0',
+  version: '1.1.0',
   description: 'Images must come from approved registries (and optionally be pinned by digest).',
   help:
     'Every container, init container, ephemeral container and image volume must reference an image whose ' +
