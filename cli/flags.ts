@@ -57,3 +57,21 @@ export function signedBundleFlags(
     },
   );
 }
+
+/** `node:util` parseArgs options of `--default-namespace`. */
+export const defaultNamespaceFlag = { 'default-namespace': { type: 'string' } } as const;
+
+const namespaceNameRe = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
+
+/**
+ * Parses `--default-namespace` (the namespace kubectl's context would use for a manifest without
+ * one); undefined when absent. Throws UsageError for a value that is not a namespace name.
+ */
+export function optionalDefaultNamespace(value: string | undefined): string | undefined {
+  if (value === undefined) return undefined;
+  if (!namespaceNameRe.test(value) || value.length > 63)
+    throw new UsageError(
+      `--default-namespace "${value}" is not a namespace name (lower-case letters, digits and '-', at most 63)`,
+    );
+  return value;
+}

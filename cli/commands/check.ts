@@ -10,7 +10,14 @@ import type { ChangedLines } from '../../ci-action/src/report/github.ts';
 import { formats, isFormat, renderReport } from '../../ci-action/src/report/index.ts';
 import { sarifLeftOutLine, selectSarifResults } from '../../ci-action/src/report/sarif.ts';
 import { failsGate } from '../../ci-action/src/report/issues.ts';
-import { bundleFlags, nowFlag, parseNow, signedBundleFlags } from '../flags.ts';
+import {
+  bundleFlags,
+  defaultNamespaceFlag,
+  nowFlag,
+  optionalDefaultNamespace,
+  parseNow,
+  signedBundleFlags,
+} from '../flags.ts';
 import type { CommandIO } from '../io.ts';
 import { UsageError } from '../io.ts';
 
@@ -18,7 +25,7 @@ const help = `usage: tollgate check [PATH...|-] [--bundle FILE] [--format text|j
                       [--now ISO-8601] [--render helm:CHART_DIR[:values.yaml] | kustomize:DIR]...
                       [--baseline GIT_REF] [--require-signed-bundle --trusted-keys JWKS|PEM
                       [--bundle-signature FILE.jws]] [--offline]
-                      [--namespaces FILE [--namespaces-ref GIT_REF]]
+                      [--namespaces FILE [--namespaces-ref GIT_REF]] [--default-namespace NS]
                       [--decision-log FILE [--checkpoint-key FILE] [--writer-id ID]]
 
 Checks Kubernetes manifests (files, directories walked for .yaml/.yml/.json, glob patterns, or -
@@ -41,6 +48,9 @@ manifest's contents) and a closing ci-run line, each with the CI context (reposi
 actor, workflow and run from GitHub Actions' environment; else the commit of HEAD).
 --checkpoint-key signs the run's checkpoints (PEM or JWK private key); --writer-id names the writer.
 tollgate evidence verify and evidence report read it beside the webhook's log.
+--default-namespace NS judges a namespaced manifest without metadata.namespace as if in NS, as
+kubectl would create it in its context's namespace and the webhook would see it (default: the
+bundle's spec.defaultNamespace, else default).
 Exit codes: 0 nothing (new) denied, 1 something denied, 2 usage, bundle or input errors.
 `;
 
@@ -54,6 +64,7 @@ export async function run(args: string[], io: CommandIO): Promise<number> {
       options: {
         ...bundleFlags,
         ...nowFlag,
+        ...defaultNamespaceFlag,
         format: { type: 'string', short: 'f', default: 'text' },
         render: { type: 'string', multiple: true },
         baseline: { type: 'string' },
@@ -85,6 +96,7 @@ export async function run(args: string[], io: CommandIO): Promise<number> {
     throw new UsageError((error as Error).message);
   }
   const now = parseNow(values.now);
+  const defaultNamespace = optionalDefaultNamespace(values['default-namespace']);
   const signedBundle = signedBundleFlags(values, io.cwd);
   if (values['namespaces-ref'] !== undefined && values.namespaces === undefined)
     throw new UsageError('--namespaces-ref takes effect only with --namespaces FILE');
@@ -111,6 +123,7 @@ export async function run(args: string[], io: CommandIO): Promise<number> {
     ...(signedBundle ? { signedBundle } : {}),
     ...(values.baseline !== undefined ? { baseline: values.baseline } : {}),
     ...(values.namespaces !== undefined ? { namespaces: values.namespaces } : {}),
+    ...(defaultNamespace !== undefined ? { defaultNamespace } : {}),
     // The inventory is read from the base of the change: --namespaces-ref, else the baseline.
     ...((values['namespaces-ref'] ?? values.baseline) !== undefined
       ? { namespacesRef: values['namespaces-ref'] ?? values.baseline }

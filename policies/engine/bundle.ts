@@ -58,6 +58,11 @@ export interface CompiledBundle {
   readonly exemptions: readonly CompiledExemption[];
   /** Break-glass approvers configured once for the bundle (`spec.breakGlass`), if any. */
   readonly breakGlass?: BreakGlassConfig;
+  /**
+   * The namespace CI judges a namespaced manifest without `metadata.namespace` in (`spec.defaultNamespace`,
+   * what kubectl's context would use); `tollgate check --default-namespace` overrides it. Unset: `default`.
+   */
+  readonly defaultNamespace?: string;
   /** The validated document, for diffing and display. */
   readonly document: Readonly<Record<string, unknown>>;
 }
@@ -186,6 +191,14 @@ export function bundleSchema(
             description: 'semver range of tollgate versions this bundle works with',
           },
           policies: { type: 'object', properties: policyProperties, additionalProperties: false },
+          defaultNamespace: {
+            type: 'string',
+            pattern: '^[a-z0-9]([-a-z0-9]*[a-z0-9])?$',
+            maxLength: 63,
+            description:
+              'the namespace kubectl would use for a namespaced manifest without metadata.namespace (its context namespace): tollgate check judges such manifests as if in it, as the webhook sees them (default: default; --default-namespace overrides it)',
+            examples: ['tenant-acme'],
+          },
           breakGlass: {
             ...breakGlassSchema,
             description:
@@ -244,6 +257,7 @@ interface BundleDocument {
     exemptions?: ExemptionSpec[];
     rules?: RuleSpecBase[];
     breakGlass?: Record<string, unknown>;
+    defaultNamespace?: string;
   };
 }
 
@@ -449,6 +463,7 @@ export function loadBundle(bytes: string | Uint8Array, options: LoadBundleOption
     policies: Object.freeze(compiled),
     exemptions: Object.freeze(exemptions),
     ...(settings.breakGlass ? { breakGlass: settings.breakGlass } : {}),
+    ...(value.spec.defaultNamespace ? { defaultNamespace: value.spec.defaultNamespace } : {}),
     document: deepFreeze(value as unknown as Record<string, unknown>),
   });
 }

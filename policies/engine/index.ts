@@ -40,4 +40,5 @@ export {
 } from './kubectl-reader.ts';
 export { TOLLGATE_VERSION } from './version.ts';
 export * from './review.ts';
+export { clusterScopedKindsOf, isClusterScoped } from './api-scope.ts';
 export { instantExample, parseInstant } from './instant.ts';

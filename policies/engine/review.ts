@@ -186,8 +186,12 @@ export function toAdmissionInput(request: AdmissionRequest): AdmissionInput {
 
 /** What a caller asks the engine to judge. */
 export type ReviewSubject =
-  /** A manifest from a file or a render (CI, `bundle test`, `bundle diff`): judged as a CREATE. */
-  | { readonly manifest: KubeObject }
+  /**
+   * A manifest from a file or a render (CI, `bundle test`, `bundle diff`): judged as a CREATE. With
+   * `defaultNamespace` (the caller knows the kind is namespaced), a manifest without
+   * `metadata.namespace` is judged in it, as the API server fills it in from kubectl's request.
+   */
+  | { readonly manifest: KubeObject; readonly defaultNamespace?: string }
   /** An AdmissionRequest from the API server (or a suite case written as one). */
   | { readonly request: AdmissionRequest }
   /** A live object read from the cluster (audit): judged as it stands, as a CREATE of it would be. */
@@ -201,13 +205,25 @@ export type ReviewOutcome =
   | { readonly skipped: string; readonly report?: undefined }
   | { readonly skipped?: undefined; readonly report: Report };
 
+/**
+ * A namespaced manifest as the API server holds it when kubectl sends it without
+ * `metadata.namespace`: in the namespace of the request (kubectl's context namespace).
+ */
+export function withDefaultNamespace(manifest: KubeObject, namespace: string): KubeObject {
+  const own = manifest.metadata?.namespace;
+  if (typeof own === 'string' && own !== '') return manifest;
+  return { ...manifest, metadata: { ...manifest.metadata, namespace } };
+}
+
 /** Turns a subject into the engine's input, applying the webhook's skip rules to requests. */
 export function prepareReview(subject: ReviewSubject): PreparedReview {
   if ('request' in subject) {
     const skipped = skipReason(subject.request);
     return skipped ? { skipped } : { input: toAdmissionInput(subject.request) };
   }
-  const object = 'manifest' in subject ? subject.manifest : subject.live;
+  if ('live' in subject) return { input: { operation: 'CREATE', object: subject.live } };
+  const { manifest, defaultNamespace } = subject;
+  const object = defaultNamespace === undefined ? manifest : withDefaultNamespace(manifest, defaultNamespace);
   return { input: { operation: 'CREATE', object } };
 }
 

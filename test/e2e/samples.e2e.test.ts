@@ -340,6 +340,9 @@ function check(files: readonly string[], bundleFile: string): CheckVerdicts {
         bundleFile,
         '--namespaces',
         inventoryFile,
+        // Namespace-less samples are created in DEFAULT_NS, as kubectl with that context namespace would.
+        '--default-namespace',
+        DEFAULT_NS,
         '--format',
         'json',
         ...files,

@@ -182,7 +182,8 @@ describe('the Action’s decision-log input', () => {
     );
     expect(run.status).toBe(0);
     const written = lines(log);
-    expect(written.filter((line) => line['event'] === 'decision')).toHaveLength(3);
+    // examples/allowed: the tenant Namespace with its ResourceQuota and LimitRange, the Deployment, the Service.
+    expect(written.filter((line) => line['event'] === 'decision')).toHaveLength(5);
     expect(written.at(-2)).toMatchObject({
       event: 'ci-run',
       result: 'pass',

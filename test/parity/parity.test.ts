@@ -26,7 +26,12 @@ import { defaultBundlePath } from '../../io/default-bundle.ts';
 import { checkManifests } from '../../ci-action/src/gate/check.ts';
 import type { ResourceReport } from '../../ci-action/src/gate/check.ts';
 import { loadManifests } from '../../ci-action/src/gate/manifests.ts';
-import { loadBuiltinBundle, review as reviewSubject } from '../../policies/index.ts';
+import {
+  isClusterScoped,
+  loadBuiltinBundle,
+  review as reviewSubject,
+  withDefaultNamespace,
+} from '../../policies/index.ts';
 import { identityUnknown } from '../../policies/gitops-only/index.ts';
 import { namespaceContentsUnknown } from '../../policies/tenant-quotas/index.ts';
 import type { CompiledBundle } from '../../policies/engine/bundle.ts';
@@ -161,7 +166,16 @@ describe('parity: tollgate check and tollgate serve give the same verdicts', () 
           expect(reports).toHaveLength(set.manifests.length);
           for (const [index, manifest] of set.manifests.entries()) {
             const uid = `parity-${index}-${Math.random().toString(16).slice(2)}`;
-            const review = admissionReview(manifest.object, { uid, resource: resourceOf(manifest.object) });
+            // What the API server sends for `kubectl apply` in the default namespace: a namespaced
+            // manifest without one gets it, as tollgate check assumes (--default-namespace).
+            const sent = isClusterScoped(manifest.object)
+              ? manifest.object
+              : withDefaultNamespace(manifest.object, 'default');
+            const review = admissionReview(sent, {
+              uid,
+              resource: resourceOf(manifest.object),
+              ...(sent.metadata?.namespace ? { namespace: sent.metadata.namespace } : {}),
+            });
             const { status, body } = await hook.post(review);
             const where = `${relative(root, file)} document ${manifest.document.index} (${manifest.object.kind})`;
             expect(status, where).toBe(200);
@@ -173,7 +187,7 @@ describe('parity: tollgate check and tollgate serve give the same verdicts', () 
             const admission = webhookVerdict(line as DecisionLine);
             expect(body.response.allowed, where).toBe(admission.decision === 'allow');
             expect(Object.keys(admission.policies).sort(), where).toEqual(Object.keys(ci.policies).sort());
-            const atAdmission = await reviewSubject({ manifest: manifest.object }, bundle, {
+            const atAdmission = await reviewSubject({ manifest: sent }, bundle, {
               now,
               point: 'admission',
               namespaces: (name) => namespaces.get(name),

@@ -110,7 +110,9 @@ beforeAll(() => {
   );
   writeFileSync(
     join(dir, 'tags.yaml'),
-    'apiVersion: v1\nkind: ConfigMap\nmetadata: {name: !!js/function "() => 1"}\n',
+    // In a namespace: without one it is judged in "default" (as kubectl would create it), where
+    // namespace-isolation denies everything.
+    'apiVersion: v1\nkind: ConfigMap\nmetadata: {name: !!js/function "() => 1", namespace: tenant-a}\n',
   );
   writeFileSync(
     join(dir, 'duplicate-keys.yaml'),

@@ -51,6 +51,12 @@ describe('getInputs', () => {
     expect(settings.now.toISOString()).toBe('2026-12-30T17:00:00.000Z');
   });
 
+  it('reads default-namespace (kubectl context namespace of the deploy job)', () => {
+    expect(getInputs(env).defaultNamespace).toBeUndefined();
+    input('default-namespace', 'tenant-acme');
+    expect(getInputs(env).defaultNamespace).toBe('tenant-acme');
+  });
+
   it('checks only the rendered sources when render is set and paths is not', () => {
     input('render', 'kustomize:deploy/prod');
     expect(getInputs(env).paths).toEqual([]);
@@ -63,6 +69,7 @@ describe('getInputs', () => {
     ['render', 'jsonnet:x', 'input "render": render "jsonnet:x" is not helm:CHART_DIR'],
     ['baseline', '--upload-pack=evil', 'input "baseline": "--upload-pack=evil" is not a git ref'],
     ['paths', '-', 'input "paths": "-" (standard input) is not available in the action'],
+    ['default-namespace', 'Tenant_A', 'input "default-namespace": "Tenant_A" is not a namespace name'],
   ])('rejects %s=%s with an actionable message', (name, value, message) => {
     input(name, value);
     let error: unknown;

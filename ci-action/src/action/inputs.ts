@@ -43,6 +43,8 @@ export interface ActionSettings {
   readonly signedBundle?: SignedBundleSettings;
   /** The trusted namespace inventory file. */
   readonly namespaces?: string;
+  /** The namespace of namespaced manifests without one (kubectl's context namespace). */
+  readonly defaultNamespace?: string;
   /** Append the run to this hash-chained decision log (relative to the workspace). */
   readonly decisionLog?: string;
   /** The private key that signs the decision log's checkpoints (with decisionLog). */
@@ -137,6 +139,15 @@ export function getInputs(env: InputEnvironment): ActionSettings {
     },
   );
   const namespaces = optional('namespaces');
+  const defaultNamespace = optional('default-namespace');
+  if (
+    defaultNamespace !== undefined &&
+    (!/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/.test(defaultNamespace) || defaultNamespace.length > 63)
+  )
+    throw new ActionInputError(
+      'default-namespace',
+      `"${defaultNamespace}" is not a namespace name (lower-case letters, digits and '-', at most 63)`,
+    );
   const decisionLog = optional('decision-log');
   const checkpointKey = optional('checkpoint-key');
   if (checkpointKey !== undefined && decisionLog === undefined)
@@ -157,6 +168,7 @@ export function getInputs(env: InputEnvironment): ActionSettings {
     ...(bundle ? { bundle } : {}),
     ...(signedBundle ? { signedBundle } : {}),
     ...(namespaces ? { namespaces } : {}),
+    ...(defaultNamespace ? { defaultNamespace } : {}),
     ...(baseline ? { baseline } : {}),
     ...(sarifFile ? { sarifFile } : {}),
     ...(token ? { token } : {}),

@@ -154,6 +154,7 @@ async function check(settings: ActionSettings): Promise<void> {
     ...(settings.signedBundle ? { signedBundle: settings.signedBundle } : {}),
     ...(settings.baseline ? { baseline: settings.baseline } : {}),
     ...(settings.namespaces ? { namespaces: settings.namespaces } : {}),
+    ...(settings.defaultNamespace ? { defaultNamespace: settings.defaultNamespace } : {}),
     ...(settings.namespaces && base ? { namespacesRef: base } : {}),
     ...(onlyFiles ? { onlyFiles } : {}),
     ...(settings.decisionLog

@@ -2,7 +2,13 @@
  * The CI edge's core: evaluates manifests with the shared engine, exactly as the webhook would for
  * a CREATE, and attaches file/line/column to every finding from the YAML positions.
  */
-import { parsePath, review } from '../../../policies/index.ts';
+import {
+  clusterScopedKindsOf,
+  isClusterScoped,
+  parsePath,
+  review,
+  withDefaultNamespace,
+} from '../../../policies/index.ts';
 import type {
   CompiledBundle,
   EngineContext,
@@ -58,6 +64,11 @@ export interface CheckOptions {
    * Without one nothing exists yet: a new namespace must bring its own in the change.
    */
   namespaceContents?: NamespaceContents;
+  /**
+   * The namespace kubectl would use for a namespaced manifest without `metadata.namespace`
+   * (`--default-namespace`); else the bundle's `spec.defaultNamespace`, else `default`.
+   */
+  defaultNamespace?: string;
 }
 
 /**
@@ -70,7 +81,14 @@ export async function checkManifests(
   options: CheckOptions,
   point: EnforcementPoint = 'ci',
 ): Promise<ResourceReport[]> {
-  const objects: KubeObject[] = manifests.map((m) => m.object);
+  // kubectl sends a namespaced manifest without metadata.namespace into its context's namespace;
+  // the API server fills it in before admission. The related objects are placed the same way.
+  const defaultNamespace = options.defaultNamespace ?? options.bundle.defaultNamespace ?? 'default';
+  const declared = clusterScopedKindsOf(manifests.map((m) => m.object));
+  const namespaced = manifests.map((m) => !isClusterScoped(m.object, declared));
+  const objects: KubeObject[] = manifests.map((m, index) =>
+    namespaced[index] ? withDefaultNamespace(m.object, defaultNamespace) : m.object,
+  );
   const context: EngineContext = {
     now: options.now,
     point,
@@ -80,8 +98,11 @@ export async function checkManifests(
     ...(options.services ? { services: options.services } : {}),
   };
   return Promise.all(
-    manifests.map(async (manifest) => {
-      const outcome = await review({ manifest: manifest.object }, options.bundle, context);
+    manifests.map(async (manifest, index) => {
+      const subject = namespaced[index]
+        ? { manifest: manifest.object, defaultNamespace }
+        : { manifest: manifest.object };
+      const outcome = await review(subject, options.bundle, context);
       // A manifest is never skipped (only requests are); keep the type honest all the same.
       if (!outcome.report) throw new Error(`manifest ${manifest.file} was not reviewed: ${outcome.skipped}`);
       return locate(outcome.report, manifest);

@@ -36,6 +36,8 @@ export interface PipelineOptions {
   namespaces?: NamespaceLookup;
   /** What already exists per namespace (see {@link CheckOptions.namespaceContents}). */
   namespaceContents?: NamespaceContents;
+  /** See {@link CheckOptions.defaultNamespace}. */
+  defaultNamespace?: string;
 }
 
 /** A finished run. */
@@ -197,6 +199,7 @@ export async function runPipeline(options: PipelineOptions): Promise<PipelineRes
     ...(options.services ? { services: options.services } : {}),
     ...(options.namespaces ? { namespaces: options.namespaces } : {}),
     ...(options.namespaceContents ? { namespaceContents: options.namespaceContents } : {}),
+    ...(options.defaultNamespace !== undefined ? { defaultNamespace: options.defaultNamespace } : {}),
   });
   if (texts.size > 0) {
     const objects = new Map(

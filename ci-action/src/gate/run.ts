@@ -42,6 +42,8 @@ export interface GateSettings {
   readonly namespaces?: string;
   /** Git ref to read the inventory from (the base of the change); the working tree when absent. */
   readonly namespacesRef?: string;
+  /** The namespace of namespaced manifests without one (see CheckOptions.defaultNamespace). */
+  readonly defaultNamespace?: string;
   /** Check only these files (relative to cwd), e.g. those a pull request changed. */
   readonly onlyFiles?: ReadonlySet<string>;
   readonly readStdin: () => Promise<string>;
@@ -99,6 +101,7 @@ export async function runGate(settings: GateSettings): Promise<GateRun> {
     render: settings.render,
     services,
     ...(inventory ? { namespaces: inventory.lookup, namespaceContents: inventory.contents } : {}),
+    ...(settings.defaultNamespace !== undefined ? { defaultNamespace: settings.defaultNamespace } : {}),
     ...(settings.onlyFiles ? { onlyFiles: settings.onlyFiles } : {}),
   };
   const result = await runPipeline({ ...options, readStdin: settings.readStdin });
