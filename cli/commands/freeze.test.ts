@@ -1,4 +1,4 @@
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -200,6 +200,12 @@ describe('the finance baseline and examples/', () => {
       [
         'apiVersion: v1\nkind: Namespace\nmetadata:\n  name: tenant-acme\n  labels: { tollgate.dev/environment: production }',
         'apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: odoo-config\n  namespace: tenant-acme\ndata: { workers: "4" }',
+        // A new tenant namespace arrives with its quota and defaults (tenant-quotas), so that only the
+        // freeze decides this change.
+        readFileSync(new URL('../../examples/allowed/tenant-acme-namespace.yaml', import.meta.url), 'utf8')
+          .split(/^---$/m)
+          .slice(1)
+          .join('---'),
       ].join('\n---\n'),
     );
     const frozen = await cli(['check', join(dir, 'prod.yaml'), '--now', '2027-03-30T12:00:00Z']);
