@@ -16,6 +16,7 @@ import {
   releaseDeployment,
 } from '../../test/support/break-glass.ts';
 import { admissionReview } from '../../test/support/webhook.ts';
+import { createDecisionLog } from './decision-log.ts';
 import { startWebhook } from './webhook.ts';
 
 let dir: string;
@@ -131,5 +132,24 @@ describe('the webhook’s hash-chained decision log', () => {
     expect(result.writers[0]).toMatchObject({ closed: true, keyIds: [key.kid] });
     expect(result.writers[0]?.signedCheckpoints).toBe(result.writers[0]?.checkpoints);
     expect(result.writers[0]?.checkpoints).toBeGreaterThanOrEqual(2);
+  });
+
+  it('closes with its checkpoint last even when a write is still in flight', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'tollgate-close-'));
+    try {
+      const logFile = join(dir, 'burst.log');
+      const log = createDecisionLog({ file: logFile });
+      // Lines written in a burst leave an asynchronous write in flight when close() is called.
+      for (let i = 0; i < 5000; i++) log.logger.info({ event: 'burst', i }, 'burst');
+      await log.close();
+      const lines = readFileSync(logFile, 'utf8').trimEnd().split('\n');
+      expect(lines.filter((line) => line.includes('"event":"burst"'))).toHaveLength(5000);
+      expect(JSON.parse(lines.at(-1) ?? '{}')).toMatchObject({ event: 'checkpoint', final: true });
+      const result = await verifyLogs([{ name: logFile }]);
+      expect(result.breaks).toEqual([]);
+      expect(result.writers[0]).toMatchObject({ closed: true });
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });

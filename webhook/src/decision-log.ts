@@ -29,8 +29,8 @@ export interface DecisionLog {
   readonly logger: Logger;
   /** The writer id on every line. */
   readonly writer: string;
-  /** Writes the closing checkpoint and flushes (call after the server has drained). */
-  close(): void;
+  /** Writes the closing checkpoint; resolves once every line is written (call after the server has drained). */
+  close(): Promise<void>;
 }
 
 /**
@@ -49,19 +49,21 @@ export function createDecisionLog(options: DecisionLogOptions = {}): DecisionLog
     ...(options.intervalMs !== undefined ? { intervalMs: options.intervalMs } : {}),
   });
   const logger = createLogger({ ...(options.level ? { level: options.level } : {}), destination });
-  let closed = false;
+  let closing: Promise<void> | undefined;
   return {
     logger,
     writer: destination.chain.writer,
     close() {
-      if (closed) return;
-      closed = true;
-      destination.close();
-      try {
-        target.flushSync();
-      } catch {
-        // Not open yet or already ended: sonic-boom flushes what it holds on exit.
-      }
+      closing ??= new Promise<void>((resolve) => {
+        destination.close();
+        // end() writes what is buffered after the write in flight, in order, then closes the file (a
+        // synchronous flush beside an asynchronous write put the closing checkpoint before the last
+        // decision). Resolves once the last line is written.
+        target.once('close', () => resolve());
+        target.once('error', () => resolve());
+        target.end();
+      });
+      return closing;
     },
   };
 }

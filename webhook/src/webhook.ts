@@ -149,7 +149,7 @@ export async function startWebhook(options: StartWebhookOptions): Promise<Runnin
       logger,
     });
   } catch (error) {
-    decisionLog?.close();
+    await decisionLog?.close();
     throw error;
   }
 
@@ -241,14 +241,14 @@ export async function startWebhook(options: StartWebhookOptions): Promise<Runnin
           await server.close(graceMs);
           for (const cleanup of cleanups.reverse()) await cleanup();
           logger.flush();
-          decisionLog?.close();
+          await decisionLog?.close();
         })();
         return stopping;
       },
     };
   } catch (error) {
     for (const cleanup of cleanups.reverse()) await cleanup();
-    decisionLog?.close();
+    await decisionLog?.close();
     throw error;
   }
 }
