@@ -285,17 +285,6 @@ interface Shape {
   counts: Map<BundleEntry, Map<number, number>>;
 }
 
-interface PolicyPart {
-  policy?: unknown;
-  version?: unknown;
-  status?: unknown;
-  action?: unknown;
-  fields?: unknown;
-  controls?: unknown;
-  exemption?: unknown;
-  breakGlass?: unknown;
-}
-
 /** Works out a decision's shape from its policies text (see {@link Shape}). */
 function shapeOf(policiesText: string | undefined, deny: boolean): Shape {
   let parsed: unknown;
