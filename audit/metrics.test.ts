@@ -62,4 +62,70 @@ describe('audit metrics', () => {
       server.close();
     }
   });
+
+  it('serves break-glass changes open and resolved per namespace and the control of the policy that honoured them', async () => {
+    const settlement = { apiVersion: 'apps/v1', kind: 'Deployment', namespace: 'close', name: 'settlement' };
+    const ledger = { apiVersion: 'apps/v1', kind: 'Deployment', namespace: 'pay', name: 'ledger' };
+    const withBreakGlass: AuditResult = {
+      ...result,
+      audited: [
+        ...result.audited,
+        {
+          object: settlement,
+          decision: 'allow',
+          results: [
+            {
+              policy: 'freeze-windows',
+              version: '1.0.0',
+              status: 'pass',
+              action: 'deny',
+              controls: ['SOX-ITGC-CM-01', 'SOX-ITGC-AC-02'],
+              findings: [],
+              records: [{ kind: 'break-glass', data: { ticket: 'CHG-1' } }],
+            },
+            // A policy that recorded something else does not claim the change.
+            {
+              policy: 'resource-limits',
+              version: '1.0.0',
+              status: 'pass',
+              action: 'deny',
+              controls: ['SOX-ITGC-OPS-02'],
+              findings: [],
+              records: [{ kind: 'audit', data: {} }],
+            },
+          ],
+        },
+        // The approval no longer unfreezes anything (the window ended): no policy honoured it.
+        { object: ledger, decision: 'allow', results: [] },
+      ],
+      drift: {
+        declared: 2,
+        images: [],
+        entries: [],
+        breakGlass: [
+          { object: settlement, state: 'open', approvers: [], fields: [], message: '' },
+          { object: ledger, state: 'resolved', approvers: [], fields: [], message: '' },
+        ],
+      },
+    };
+    const metrics = await createAuditMetrics();
+    metrics.observe(withBreakGlass, 1);
+    const server = await metrics.listen(0, '127.0.0.1');
+    try {
+      const { port } = server.address() as AddressInfo;
+      const read = async () => (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
+      const lines = (text: string) =>
+        text.split('\n').filter((l) => l.startsWith('tollgate_audit_break_glass'));
+      expect(lines(await read())).toEqual([
+        'tollgate_audit_break_glass_changes{state="open",namespace="close",control="SOX-ITGC-AC-02"} 1',
+        'tollgate_audit_break_glass_changes{state="open",namespace="close",control="SOX-ITGC-CM-01"} 1',
+        'tollgate_audit_break_glass_changes{state="resolved",namespace="pay",control=""} 1',
+      ]);
+      // Git caught up with settlement on the next run; a run without Git tracks none.
+      metrics.observe({ ...withBreakGlass, drift: { ...withBreakGlass.drift!, breakGlass: [] } }, 1);
+      expect(lines(await read())).toEqual([]);
+    } finally {
+      server.close();
+    }
+  });
 });

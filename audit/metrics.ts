@@ -1,10 +1,11 @@
 /**
  * Prometheus gauges of the last audit (the chart's audit Deployment serves them on `/metrics`):
- * violations per policy, namespace and control, drift per type and namespace, objects audited, the
- * time and duration of the last run, and failed runs. prom-client is loaded only in this mode.
+ * violations per policy, namespace and control, drift per type and namespace, break-glass changes
+ * open and resolved per namespace and control, objects audited, the time and duration of the last
+ * run, and failed runs. prom-client is loaded only in this mode.
  */
 import { createServer, type Server } from 'node:http';
-import type { AuditResult } from './audit.ts';
+import type { AuditResult, LiveRef } from './audit.ts';
 
 /** The gauges and how to update and serve them. */
 export interface AuditMetrics {
@@ -14,6 +15,23 @@ export interface AuditMetrics {
   failed(): void;
   /** Serves `/metrics` (and `/healthz`) on a port; resolves once listening. */
   listen(port: number, host?: string): Promise<Server>;
+}
+
+const objectKey = (object: LiveRef): string =>
+  `${object.apiVersion}/${object.kind}/${object.namespace ?? ''}/${object.name}`;
+
+/**
+ * Per live object, the controls of the policies whose result recorded a break-glass approval used
+ * (freeze-windows, gitops-only): the controls a break-glass change on it is accounted to.
+ */
+function breakGlassControls(result: AuditResult): Map<string, string[]> {
+  const controls = new Map<string, string[]>();
+  for (const audited of result.audited) {
+    const used = audited.results.filter((r) => r.records?.some((record) => record.kind === 'break-glass'));
+    if (used.length === 0) continue;
+    controls.set(objectKey(audited.object), [...new Set(used.flatMap((r) => r.controls ?? []))].sort());
+  }
+  return controls;
 }
 
 /** Creates the audit gauges on a fresh registry. */
@@ -31,6 +49,12 @@ export async function createAuditMetrics(): Promise<AuditMetrics> {
     name: 'tollgate_audit_drift',
     help: 'Drift against Git in the last audit, by type (missing, undeclared, fields, image) and namespace',
     labelNames: ['type', 'namespace'],
+    registers: [registry],
+  });
+  const breakGlass = new Gauge({
+    name: 'tollgate_audit_break_glass_changes',
+    help: 'Break-glass changes in the last audit with Git: open (the live object still differs from Git) or resolved (Git matches), by namespace and the control of the policy that honoured the approval',
+    labelNames: ['state', 'namespace', 'control'],
     registers: [registry],
   });
   const objects = new Gauge({
@@ -66,6 +90,14 @@ export async function createAuditMetrics(): Promise<AuditMetrics> {
         }
       for (const entry of result.drift?.entries ?? [])
         drift.inc({ type: entry.type, namespace: entry.object.namespace ?? '' });
+      breakGlass.reset();
+      const changes = result.drift?.breakGlass ?? [];
+      const honoured = changes.length > 0 ? breakGlassControls(result) : new Map<string, string[]>();
+      for (const change of changes) {
+        const controls = honoured.get(objectKey(change.object)) ?? [];
+        const labels = { state: change.state, namespace: change.object.namespace ?? '' };
+        for (const control of controls.length > 0 ? controls : ['']) breakGlass.inc({ ...labels, control });
+      }
       objects.set(result.objects);
       lastRun.set(Date.now() / 1000);
       duration.set(seconds);
