@@ -10,7 +10,7 @@
  * The webhook's pino logger writes through {@link chainDestination}; the drift audit and CI runs call
  * {@link openChainLog} or {@link ChainWriter.append} directly.
  */
-import { createHash, randomBytes } from 'node:crypto';
+import { hash, randomBytes } from 'node:crypto';
 import { closeSync, openSync, writeSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { checkpointPayload, signCheckpoint } from './checkpoint.ts';
@@ -52,7 +52,7 @@ export function defaultWriterId(env: NodeJS.ProcessEnv = process.env): string {
 
 /** The SHA-256 (hex) of a line as written, without its newline. */
 export function lineHash(line: string): string {
-  return createHash('sha256').update(line, 'utf8').digest('hex');
+  return hash('sha256', line, 'hex');
 }
 
 /** Appends chained lines for one writer; see the module comment. Not safe across processes. */

@@ -152,4 +152,58 @@ describe('the webhook’s hash-chained decision log', () => {
       rmSync(dir, { recursive: true, force: true });
     }
   });
+
+  it('writes a decision line as pino would write it at info, interleaved in one chain', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'tollgate-decision-'));
+    try {
+      const logFile = join(dir, 'decisions.log');
+      const log = createDecisionLog({ file: logFile });
+      const line = {
+        event: 'decision',
+        uid: 'u-1',
+        user: 'alice "the admin" \\ ünïcode',
+        resource: { group: 'apps', version: 'v1', resource: 'deployments' },
+        policies: [{ policy: 'p', version: '1.0.0', status: 'fail', fields: ['spec.x[0]'] }],
+        skipped: undefined,
+        durationMs: 1.25,
+      };
+      log.logger.info(line, 'decision');
+      log.decision(line);
+      log.logger.warn({ event: 'between' }, 'between');
+      log.decision({ ...line, uid: 'u-2' });
+      await log.close();
+      const lines = readFileSync(logFile, 'utf8').trimEnd().split('\n');
+      const [viaPino, direct, between, second] = lines
+        .slice(1, 5)
+        .map((text) => JSON.parse(text) as Record<string, unknown>);
+      const strip = (record: Record<string, unknown> | undefined) => {
+        const { time, seq, prev, ...rest } = record ?? {};
+        return { rest, time, seq, prev };
+      };
+      expect(Object.keys(direct ?? {})).toEqual(Object.keys(viaPino ?? {}));
+      expect(strip(direct).rest).toEqual(strip(viaPino).rest);
+      expect(strip(direct).time).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/);
+      expect([viaPino, direct, between, second].map((record) => record?.['seq'])).toEqual([2, 3, 4, 5]);
+      expect(second).toMatchObject({ uid: 'u-2', msg: 'decision', level: 30 });
+      const result = await verifyLogs([{ name: logFile }]);
+      expect(result.breaks).toEqual([]);
+      expect(result.writers[0]).toMatchObject({ closed: true });
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('writes no decision line when the log level leaves out info, as pino would not', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'tollgate-decision-'));
+    try {
+      const logFile = join(dir, 'decisions.log');
+      const log = createDecisionLog({ file: logFile, level: 'warn' });
+      log.decision({ event: 'decision', uid: 'u-1' });
+      log.logger.info({ event: 'decision', uid: 'u-2' }, 'decision');
+      await log.close();
+      expect(readFileSync(logFile, 'utf8')).not.toMatch(/"uid"/);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
 });

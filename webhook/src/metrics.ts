@@ -55,17 +55,31 @@ export interface WebhookMetrics {
 export function createMetrics(options: { defaultMetrics?: boolean } = {}): WebhookMetrics {
   const registry = new Registry();
   if (options.defaultMetrics !== false) collectDefaultMetrics({ register: registry, prefix: 'tollgate_' });
-  const requests = new Counter({
+  // Per-request counts are plain numbers in a tally, written into their counters when scraped:
+  // prom-client hashes and validates the label object on every inc(), bound children included.
+  const requestTally = tally();
+  new Counter({
     name: 'tollgate_admission_requests_total',
     help: 'Admission requests answered, by operation, decision and dry run',
     labelNames: ['operation', 'decision', 'dry_run'] as const,
     registers: [registry],
+    collect() {
+      this.reset();
+      for (const [[operation = '', decision = '', dryRun = ''], count] of requestTally.entries())
+        this.inc({ operation, decision, dry_run: dryRun }, count);
+    },
   });
-  const policyResults = new Counter({
+  const policyTally = tally();
+  new Counter({
     name: 'tollgate_admission_policy_results_total',
     help: 'Policy results of evaluated admission requests, by policy, status and enforcement action',
     labelNames: ['policy', 'status', 'action'] as const,
     registers: [registry],
+    collect() {
+      this.reset();
+      for (const [[policy = '', status = '', action = ''], count] of policyTally.entries())
+        this.inc({ policy, status, action }, count);
+    },
   });
   const latency = new Histogram({
     name: 'tollgate_admission_request_duration_seconds',
@@ -122,13 +136,19 @@ export function createMetrics(options: { defaultMetrics?: boolean } = {}): Webho
     help: 'Namespace informer list/watch errors (the last synced cache keeps serving)',
     registers: [registry],
   });
-  const cacheRequests = new Counter({
+  const cacheCounts = new Map<string, { hit: number; miss: number }>();
+  new Counter({
     name: 'tollgate_cache_requests_total',
     help: 'Cache look-ups by cache and outcome (hit or miss)',
     labelNames: ['cache', 'outcome'] as const,
     registers: [registry],
+    collect() {
+      this.reset();
+      for (const [cache, counts] of cacheCounts)
+        for (const outcome of ['hit', 'miss'] as const)
+          if (counts[outcome] > 0) this.inc({ cache, outcome }, counts[outcome]);
+    },
   });
-  const cacheCounts = new Map<string, { hit: number; miss: number }>();
   const cacheSources = new Map<string, () => { hits: number; misses: number }>();
   new Gauge({
     name: 'tollgate_cache_hit_ratio',
@@ -162,14 +182,7 @@ export function createMetrics(options: { defaultMetrics?: boolean } = {}): Webho
     },
   });
   lastReloadOk.set(1);
-  // Label sets bound once per distinct combination (a handful): prom-client otherwise hashes the
-  // label object on every increment.
-  const cacheRequestsBy = bound((key: string) => {
-    const [cache = '', outcome = ''] = key.split('\0');
-    return cacheRequests.labels({ cache, outcome });
-  });
   const reportCache: CacheReporter = (cache, outcome) => {
-    cacheRequestsBy(`${cache}\0${outcome}`).inc();
     let counts = cacheCounts.get(cache);
     if (!counts) {
       counts = { hit: 0, miss: 0 };
@@ -177,23 +190,19 @@ export function createMetrics(options: { defaultMetrics?: boolean } = {}): Webho
     }
     counts[outcome]++;
   };
-  const requestsBy = bound((key: string) => {
-    const [operation = '', decision = '', dryRun = ''] = key.split('\0');
-    return requests.labels({ operation, decision, dry_run: dryRun });
-  });
-  const latencyBy = bound((operation: string) => latency.labels({ operation }));
-  const policyResultsBy = bound((key: string) => {
-    const [policy = '', status = '', action = ''] = key.split('\0');
-    return policyResults.labels({ policy, status, action });
-  });
+  const latencyBy = new Map<string, (seconds: number) => void>();
   return {
     registry,
     observeRequest({ operation, decision, dryRun, seconds, report }) {
-      requestsBy(`${operation}\0${decision}\0${String(dryRun)}`).inc();
-      latencyBy(operation).observe(seconds);
+      requestTally.add(operation, decision, dryRun ? 'true' : 'false');
+      let observe = latencyBy.get(operation);
+      if (!observe) {
+        observe = latency.labels({ operation }).observe;
+        latencyBy.set(operation, observe);
+      }
+      observe(seconds);
       if (report)
-        for (const result of report.results)
-          policyResultsBy(`${result.policy}\0${result.status}\0${result.action}`).inc();
+        for (const result of report.results) policyTally.add(result.policy, result.status, result.action);
     },
     badRequest: () => badRequests.inc(),
     failure: (cause) => failures.inc({ cause }),
@@ -219,15 +228,28 @@ export function createMetrics(options: { defaultMetrics?: boolean } = {}): Webho
   };
 }
 
-/** Memoises `make` by key (label sets of a metric: a small, bounded set of combinations). */
-function bound<T>(make: (key: string) => T): (key: string) => T {
-  const cache = new Map<string, T>();
-  return (key) => {
-    let value = cache.get(key);
-    if (value === undefined) {
-      value = make(key);
-      cache.set(key, value);
-    }
-    return value;
+/** Counts by three label values, kept in nested maps (no key string or array built per count). */
+export interface Tally {
+  /** Adds one to the count of these label values. */
+  add(a: string, b: string, c: string): void;
+  /** Every label-value triple counted so far and its count. */
+  entries(): Generator<[[string, string, string], number]>;
+}
+
+/** Creates an empty {@link Tally}. */
+export function tally(): Tally {
+  const root = new Map<string, Map<string, Map<string, number>>>();
+  return {
+    add(a, b, c) {
+      let byB = root.get(a);
+      if (!byB) root.set(a, (byB = new Map()));
+      let byC = byB.get(b);
+      if (!byC) byB.set(b, (byC = new Map()));
+      byC.set(c, (byC.get(c) ?? 0) + 1);
+    },
+    *entries() {
+      for (const [a, byB] of root)
+        for (const [b, byC] of byB) for (const [c, count] of byC) yield [[a, b, c], count];
+    },
   };
 }

@@ -24,6 +24,7 @@ import type { AdmissionResponse } from './admission.ts';
 import { allowResponse, buildResponse, failureResponse, subjectOf } from './admission.ts';
 import type { BundleSource } from './bundle-source.ts';
 import { decisionLine } from '../../io/decision-log/line.ts';
+import type { DecisionLine } from '../../io/decision-log/line.ts';
 import type { WebhookMetrics } from './metrics.ts';
 import type { NamespaceSource } from './namespaces.ts';
 import { secureOptions } from './tls.ts';
@@ -42,6 +43,11 @@ export interface WebhookServerOptions {
   readonly keyPair: ServingKeyPair;
   readonly metrics: WebhookMetrics;
   readonly logger: Logger;
+  /**
+   * Writes the decision line of an answered request (default: `logger.info(line, 'decision')`);
+   * the chained decision log passes its own writer of the same line.
+   */
+  readonly recordDecision?: (line: DecisionLine) => void;
   readonly failureAction: FailureAction;
   /** Internal deadline per request; past it the failure action answers. */
   readonly deadlineMs: number;
@@ -76,6 +82,8 @@ export interface WebhookServer {
 
 /** Creates the HTTPS admission server and the plain-HTTP operations server. */
 export function createWebhookServer(options: WebhookServerOptions): WebhookServer {
+  const recordDecision =
+    options.recordDecision ?? ((line: DecisionLine) => options.logger.info(line, 'decision'));
   let draining = false;
   let inFlight = 0;
   const app = express();
@@ -97,7 +105,7 @@ export function createWebhookServer(options: WebhookServerOptions): WebhookServe
   // than the evaluation of a typical AdmissionReview.
   app.post('/validate', (req: Request, res: Response, next: NextFunction) => {
     readJsonBody(req, bodyLimitBytes)
-      .then((body) => handleValidate(body, res, options))
+      .then((body) => handleValidate(body, res, options, recordDecision))
       .catch(next);
   });
   app.all('/validate', (_req, res) => {
@@ -292,7 +300,12 @@ function sendJson(res: ServerResponse, status: number, text: string): void {
 
 const envelopeHead = '{"apiVersion":"admission.k8s.io/v1","kind":"AdmissionReview","response":';
 
-async function handleValidate(body: unknown, res: Response, options: WebhookServerOptions): Promise<void> {
+async function handleValidate(
+  body: unknown,
+  res: Response,
+  options: WebhookServerOptions,
+  recordDecision: (line: DecisionLine) => void,
+): Promise<void> {
   const started = performance.now();
   let request: AdmissionRequest;
   try {
@@ -323,16 +336,17 @@ async function handleValidate(body: unknown, res: Response, options: WebhookServ
       seconds: durationMs / 1000,
       ...(report ? { report } : {}),
     });
-    const line = decisionLine({
-      request,
-      decision: response.allowed ? 'allow' : 'deny',
-      bundle: bundle.identity,
-      bundleSignature: options.bundle.signature?.(),
-      durationMs,
-      ...(report ? { report } : {}),
-      ...(cause ? { cause } : {}),
-    });
-    options.logger.info(line, 'decision');
+    recordDecision(
+      decisionLine({
+        request,
+        decision: response.allowed ? 'allow' : 'deny',
+        bundle: bundle.identity,
+        bundleSignature: options.bundle.signature?.(),
+        durationMs,
+        ...(report ? { report } : {}),
+        ...(cause ? { cause } : {}),
+      }),
+    );
   };
 
   const prepared = prepareReview({ request });

@@ -198,6 +198,7 @@ export async function startWebhook(options: StartWebhookOptions): Promise<Runnin
       keyPair,
       metrics,
       logger,
+      ...(decisionLog ? { recordDecision: decisionLog.decision } : {}),
       failureAction: options.failureAction,
       deadlineMs,
       services: { ...services.services, ...options.services },
