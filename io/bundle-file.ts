@@ -19,6 +19,7 @@ export async function loadBundleFile(
   const document = path ? undefined : defaultBundleDocument();
   return loadBundle(bytes, {
     source: path ?? defaultBundleSource,
-    ...(document !== undefined ? { document } : {}),
+    // The build validated the embedded document against the bundle schema (scripts/build.ts).
+    ...(document !== undefined ? { document, prevalidated: true } : {}),
   });
 }

@@ -1,6 +1,6 @@
 /** The built-in policies and a bundle loader bound to them. */
+import { fileURLToPath } from 'node:url';
 import { approvedRegistriesPolicy } from './approved-registries/index.ts';
-import builtinBundleValidator from './bundle-validator.generated.js';
 import { freezeWindowsPolicy } from './freeze-windows/index.ts';
 import { gitopsOnlyPolicy } from './gitops-only/index.ts';
 import { gitopsSourcesPolicy } from './gitops-sources/index.ts';
@@ -11,6 +11,7 @@ import { namespaceIsolationPolicy } from './namespace-isolation/index.ts';
 import { noPublicDatabasesPolicy } from './no-public-databases/index.ts';
 import { podSecurityPolicy } from './pod-security/index.ts';
 import type { Policy } from './engine/types.ts';
+import { onDemand } from './engine/on-demand.ts';
 import { resourceLimitsPolicy } from './resource-limits/index.ts';
 import { signedImagesPolicy } from './signed-images/index.ts';
 import { tenantQuotasPolicy } from './tenant-quotas/index.ts';
@@ -28,6 +29,15 @@ export const builtinPolicies: readonly Policy<unknown>[] = Object.freeze([
   gitopsOnlyPolicy as Policy<unknown>,
   gitopsSourcesPolicy as Policy<unknown>,
 ]);
+
+/**
+ * The validator generated ahead of time for the built-in policies (650 KB of ajv standalone code),
+ * loaded on first use: the embedded default bundle, validated when it was built, never needs it.
+ */
+const builtinBundleValidator = onDemand<{ default: NonNullable<LoadBundleOptions['validator']> }>(
+  fileURLToPath(new URL('./bundle-validator.generated.js', import.meta.url)),
+  () => require('./bundle-validator.generated.js'),
+);
 
 /** Loads a bundle against the built-in policies and custom rules. */
 export function loadBuiltinBundle(bytes: string | Uint8Array, source: string): CompiledBundle {
@@ -47,8 +57,9 @@ export function loadBundle(
   const policies = options.policies ?? builtinPolicies;
   const rules = 'rules' in options ? options.rules : customRuleCompiler;
   const builtin = policies === builtinPolicies && rules === customRuleCompiler;
+  const prevalidated = options.prevalidated === true && options.document !== undefined;
   return loadBundleWith(bytes, {
-    ...(builtin ? { validator: builtinBundleValidator } : {}),
+    ...(builtin && !prevalidated ? { validator: builtinBundleValidator().default } : {}),
     rules: customRuleCompiler,
     ...options,
     policies,

@@ -24,6 +24,7 @@ import { isDeepStrictEqual } from 'node:util';
 import { build } from 'esbuild';
 import type { Plugin } from 'esbuild';
 import { parseDocument } from 'yaml';
+import { loadBundle } from '../policies/index.ts';
 import { TOLLGATE_VERSION } from '../policies/engine/version.ts';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
@@ -107,8 +108,10 @@ export interface BuildResult {
 }
 
 /**
- * The embedded default bundle's YAML as loadBundle reads it (`toJS` of the parsed document); the
- * build refuses a bundle with YAML errors, which loading would report with their lines.
+ * The embedded default bundle's YAML as loadBundle reads it (`toJS` of the parsed document). The
+ * build refuses a bundle with YAML errors, and one that does not load (schema, versions, policy
+ * parameters) with loading's own message: the command skips the schema validation of the document
+ * embedded here (`prevalidated`), so the build is where it is validated.
  */
 export function embeddedDocument(text: string): unknown {
   const doc = parseDocument(text, { uniqueKeys: true, prettyErrors: false });
@@ -117,6 +120,7 @@ export function embeddedDocument(text: string): unknown {
   const value: unknown = doc.toJS({ maxAliasCount: 100 });
   if (!isDeepStrictEqual(JSON.parse(JSON.stringify(value)), value))
     throw new Error('bundles/finance-baseline.yaml holds a value JSON cannot carry (embed it as text only)');
+  loadBundle(text, { source: 'bundles/finance-baseline.yaml' });
   return value;
 }
 

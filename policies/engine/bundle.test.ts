@@ -122,6 +122,30 @@ spec:
     }
   });
 
+  it('skips only the schema for a document validated when it was built (prevalidated)', () => {
+    // A field the schema refuses: validated, the bundle is refused; prevalidated, the schema is not run.
+    const extra = parse(valid.replace('kind: PolicyBundle', 'kind: PolicyBundle\nunknownField: 1')) as object;
+    expect(() => loadBundle(valid, { source: 'bundle.yaml', policies, document: extra })).toThrow(
+      /unknownField/,
+    );
+    expect(() =>
+      loadBundle(valid, { source: 'bundle.yaml', policies, document: extra, prevalidated: true }),
+    ).not.toThrow();
+    // Every other check still runs on a prevalidated document.
+    const stale = valid.replace('">=0.1.0"', '">=2.0.0"');
+    expect(() =>
+      loadBundle(stale, { source: 'bundle.yaml', policies, document: parse(stale), prevalidated: true }),
+    ).toThrow(/requires tollgate >=2.0.0/);
+    // Without a document parsed ahead of time, `prevalidated` means nothing: the text is validated.
+    expect(() =>
+      loadBundle(valid.replace('kind: PolicyBundle', 'kind: PolicyBundle\nunknownField: 1'), {
+        source: 'bundle.yaml',
+        policies,
+        prevalidated: true,
+      }),
+    ).toThrow(/unknownField/);
+  });
+
   it('rejects invalid YAML with its line, a non-semver version, and semantic parameter errors', () => {
     expect(issuesOf('apiVersion: tollgate.dev/v1\nkind: [\n')[0]?.line).toBeGreaterThan(1);
     expect(issuesOf(valid.replace('1.2.0', 'one'))[0]?.message).toContain('not a semantic version');

@@ -91,6 +91,12 @@ export interface LoadBundleOptions {
    * `doc.toJS()` would); the text is then parsed again only to place a problem on its line.
    */
   document?: unknown;
+  /**
+   * `document` was validated against this bundle schema when it was built (the embedded default
+   * bundle: scripts/build.ts loads it and refuses to build when it is invalid), so schema
+   * validation is skipped; every other check still runs.
+   */
+  prevalidated?: boolean;
 }
 
 /** A custom rule as the engine sees it before the rule compiler reads it. */
@@ -338,25 +344,29 @@ export function loadBundle(bytes: string | Uint8Array, options: LoadBundleOption
     }
     value = doc.toJS({ maxAliasCount: 100 });
   }
-  const validate =
-    (options.validator as ValidateFunction<BundleDocument> | undefined) ?? cachedValidator(options);
   const lineOf = (pointer: string): number | undefined => {
     const { doc, lineCounter } = parse();
     return lineOfPointer(doc, lineCounter, pointer);
   };
-  if (!validate(value)) {
-    throw new BundleError(options.source, formatAjvErrors(validate.errors ?? [], lineOf));
+  if (!(options.prevalidated === true && options.document !== undefined)) {
+    const validate =
+      (options.validator as ValidateFunction<BundleDocument> | undefined) ?? cachedValidator(options);
+    if (!validate(value)) {
+      throw new BundleError(options.source, formatAjvErrors(validate.errors ?? [], lineOf));
+    }
   }
+  // Checked by the schema just above, or when the build embedded it.
+  const checked = value as BundleDocument;
   const issues: BundleIssue[] = [];
   const version = options.version ?? TOLLGATE_VERSION;
-  if (!semver.valid(value.metadata.version)) {
+  if (!semver.valid(checked.metadata.version)) {
     issues.push({
       path: '/metadata/version',
-      message: `"${value.metadata.version}" is not a semantic version`,
+      message: `"${checked.metadata.version}" is not a semantic version`,
       line: lineOf('/metadata/version'),
     });
   }
-  const requires = value.spec.requires ?? '*';
+  const requires = checked.spec.requires ?? '*';
   if (!semver.validRange(requires)) {
     issues.push({
       path: '/spec/requires',
@@ -371,9 +381,9 @@ export function loadBundle(bytes: string | Uint8Array, options: LoadBundleOption
     });
   }
   const settings: { -readonly [K in keyof BundleSettings]: BundleSettings[K] } = {};
-  if (value.spec.breakGlass) {
+  if (checked.spec.breakGlass) {
     try {
-      settings.breakGlass = deepFreeze(compileBreakGlass(value.spec.breakGlass, 'breakGlass'));
+      settings.breakGlass = deepFreeze(compileBreakGlass(checked.spec.breakGlass, 'breakGlass'));
     } catch (error) {
       if (!(error instanceof ConfigError)) throw error;
       const pointer = `/spec/${error.path.replace(/^\//, '')}`;
@@ -383,7 +393,7 @@ export function loadBundle(bytes: string | Uint8Array, options: LoadBundleOption
   Object.freeze(settings);
   const byId = new Map(options.policies.map((policy) => [policy.id, policy]));
   const compiled: CompiledPolicy[] = [];
-  for (const [id, raw] of Object.entries(value.spec.policies)) {
+  for (const [id, raw] of Object.entries(checked.spec.policies)) {
     const policy = byId.get(id);
     if (!policy) continue; // unreachable: the schema rejects unknown ids
     const { enforcement, controls, ...params } = raw;
@@ -403,7 +413,7 @@ export function loadBundle(bytes: string | Uint8Array, options: LoadBundleOption
     }
   }
   const ruleIds = new Set<string>();
-  (value.spec.rules ?? []).forEach((spec, index) => {
+  (checked.spec.rules ?? []).forEach((spec, index) => {
     const pointer = `/spec/rules/${index}`;
     if (byId.has(spec.id) || ruleIds.has(spec.id)) {
       issues.push({
@@ -432,7 +442,7 @@ export function loadBundle(bytes: string | Uint8Array, options: LoadBundleOption
     }
   });
   const exemptions: CompiledExemption[] = [];
-  (value.spec.exemptions ?? []).forEach((exemption, index) => {
+  (checked.spec.exemptions ?? []).forEach((exemption, index) => {
     const expiresAt = exemptionEnd(exemption.expires);
     if (!expiresAt) {
       issues.push({
@@ -442,7 +452,7 @@ export function loadBundle(bytes: string | Uint8Array, options: LoadBundleOption
       });
       return;
     }
-    if (!value.spec.policies[exemption.policy] && !ruleIds.has(exemption.policy)) {
+    if (!checked.spec.policies[exemption.policy] && !ruleIds.has(exemption.policy)) {
       issues.push({
         path: `/spec/exemptions/${index}/policy`,
         message: `exemption for policy "${exemption.policy}", which this bundle does not configure`,
@@ -454,8 +464,8 @@ export function loadBundle(bytes: string | Uint8Array, options: LoadBundleOption
   if (issues.length > 0) throw new BundleError(options.source, issues);
   return Object.freeze({
     identity: Object.freeze({
-      name: value.metadata.name,
-      version: value.metadata.version,
+      name: checked.metadata.name,
+      version: checked.metadata.version,
       digest: bundleDigest(bytes),
     }),
     requires,
@@ -463,7 +473,7 @@ export function loadBundle(bytes: string | Uint8Array, options: LoadBundleOption
     policies: Object.freeze(compiled),
     exemptions: Object.freeze(exemptions),
     ...(settings.breakGlass ? { breakGlass: settings.breakGlass } : {}),
-    ...(value.spec.defaultNamespace ? { defaultNamespace: value.spec.defaultNamespace } : {}),
+    ...(checked.spec.defaultNamespace ? { defaultNamespace: checked.spec.defaultNamespace } : {}),
     document: deepFreeze(value as unknown as Record<string, unknown>),
   });
 }
