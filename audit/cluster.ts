@@ -2,7 +2,7 @@
  * The audit's view of the cluster: a raw JSON client over the kubeconfig's connection (the audit's
  * own reader for certificates, tokens and the pod's service account; @kubernetes/client-node, loaded
  * only when needed, for exec plugins and the rest; objects stay plain JSON, never model classes),
- * API discovery (CRD kinds included), paginated lists and server-side apply.
+ * API discovery (CRD kinds included), paginated lists, create and server-side apply.
  */
 import { request as httpsRequest } from 'node:https';
 import type { RequestOptions } from 'node:https';
@@ -46,6 +46,11 @@ export interface ClusterClient {
   get<T = KubeObject>(path: string): Promise<T | undefined>;
   /** Every item of a collection (matching a label selector), in pages of `limit` (`continue` tokens). */
   list(path: string, limit?: number, labelSelector?: string): AsyncGenerator<KubeObject[]>;
+  /**
+   * POST a new object to its collection with a field manager; undefined when it already exists
+   * (409). JSON, unlike an apply patch, which the API server parses as YAML.
+   */
+  create(collection: string, object: unknown, fieldManager: string): Promise<KubeObject | undefined>;
   /** Server-side apply of an object to its path with a field manager (force: tollgate owns what it writes). */
   apply(path: string, object: unknown, fieldManager: string): Promise<KubeObject>;
   /** DELETE a path; a 404 is not an error. */
@@ -175,6 +180,13 @@ function rawClient(connection: Connection): ClusterClient {
         next?.catch(() => undefined);
         yield page.items ?? [];
       }
+    },
+    async create(collection, object, fieldManager) {
+      const query = new URLSearchParams({ fieldManager });
+      const res = await send('POST', `${collection}?${query.toString()}`, object);
+      if (res.status === 409) return undefined;
+      if (res.status !== 201) throw failure('POST', collection, res);
+      return res.body as KubeObject;
     },
     async apply(path, object, fieldManager) {
       const query = new URLSearchParams({ fieldManager, force: 'true' });

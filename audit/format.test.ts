@@ -98,6 +98,77 @@ describe('audit reports', () => {
     });
   });
 
+  it("lists a Namespace object's results in its own PolicyReport with the fix, other cluster-scoped ones in the ClusterPolicyReport", () => {
+    const quota: PolicyResult = {
+      ...fail,
+      policy: 'tenant-quotas',
+      findings: [
+        {
+          policy: 'tenant-quotas',
+          action: 'deny',
+          path: 'metadata.name',
+          message: 'tenant namespace hooli has no ResourceQuota',
+          fix: 'add a ResourceQuota in namespace hooli',
+        },
+        {
+          policy: 'tenant-quotas',
+          action: 'deny',
+          path: 'metadata.name',
+          message: 'tenant namespace hooli has no LimitRange',
+          fix: 'add a LimitRange in namespace hooli',
+        },
+      ],
+    };
+    const base = audit(0, 0);
+    const reports = buildReports({
+      ...base,
+      audited: [
+        {
+          object: { apiVersion: 'v1', kind: 'Namespace', name: 'hooli' },
+          decision: 'deny',
+          results: [quota],
+        },
+        {
+          object: { apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'ClusterRole', name: 'wide' },
+          decision: 'deny',
+          results: [fail],
+        },
+      ],
+      drift: {
+        ...base.drift!,
+        entries: [
+          // Git declares a Namespace the cluster lacks: no PolicyReport can live there.
+          {
+            type: 'missing',
+            object: { apiVersion: 'v1', kind: 'Namespace', name: 'ghost' },
+            message: 'declared, not live',
+          },
+        ],
+      },
+    });
+    expect(
+      reports.map((r) => [
+        r.kind,
+        r.metadata.namespace,
+        r.results.map((x) => [x.policy, x.resources[0]?.name]),
+      ]),
+    ).toEqual([
+      [
+        'ClusterPolicyReport',
+        undefined,
+        [
+          ['approved-registries', 'wide'],
+          ['tollgate-drift', 'ghost'],
+        ],
+      ],
+      ['PolicyReport', 'hooli', [['tenant-quotas', 'hooli']]],
+    ]);
+    expect(reports[1]?.results[0]?.properties?.['fix']).toBe(
+      'add a ResourceQuota in namespace hooli; add a LimitRange in namespace hooli',
+    );
+    expect(reports[0]?.results[0]?.properties?.['fix']).toBe('use registry.corp.example/erp');
+  });
+
   it('streams the JSON document object by object, byte for byte what one stringify prints', () => {
     for (const result of [audit(3, 2), { ...audit(0, 0), drift: undefined }]) {
       const { drift: _drift, ...rest } = result;

@@ -3,7 +3,7 @@
  * format Kyverno and Policy Reporter read. Results are what needs attention (fail, warn, error),
  * results that recorded a fact (a break-glass approval used) and every drift; pass and skip are counted in the summary only, so a report stays far below the API
  * server's object size limit; a namespace with more results gets further reports of
- * {@link resultsPerReport} each. Written by server-side apply with tollgate's field manager, so a
+ * {@link resultsPerReport} each. Created, then kept by server-side apply, with tollgate's field manager, so a
  * rerun changes nothing when nothing changed; reports tollgate wrote earlier that this run does not
  * write (objects gone, namespaces clean) are deleted.
  */
@@ -62,7 +62,10 @@ function policyResult(object: LiveRef, result: PolicyResult, seconds: number): R
       : (result.reason ?? result.status);
   const properties: Record<string, string> = { version: result.version, action: result.action };
   if (result.controls?.length) properties['controls'] = result.controls.join(',');
-  if (result.findings.length > 0) properties['paths'] = result.findings.map((f) => f.path).join(',');
+  if (result.findings.length > 0) {
+    properties['paths'] = result.findings.map((f) => f.path).join(',');
+    properties['fix'] = [...new Set(result.findings.map((f) => f.fix))].join('; ').slice(0, 4000);
+  }
   for (const record of result.records ?? []) {
     properties['record'] = record.kind;
     for (const [key, value] of Object.entries(record.data))
@@ -181,7 +184,25 @@ function managerProperties(manager: { manager: string; operation?: string; time?
   };
 }
 
-/** Builds every report object of an audit: per namespace PolicyReports, ClusterPolicyReports for cluster-scoped objects. */
+/**
+ * The namespace whose PolicyReport lists a live object's results: its own, and a Namespace's its
+ * own too (what a tenant can read, and the same in a `--namespace` run, which writes no
+ * ClusterPolicyReport, as in a run of the whole cluster); undefined: the ClusterPolicyReport.
+ */
+export function reportNamespace(object: {
+  apiVersion: string;
+  kind: string;
+  namespace?: string;
+  name: string;
+}) {
+  if (object.namespace !== undefined) return object.namespace;
+  return object.apiVersion === 'v1' && object.kind === 'Namespace' ? object.name : undefined;
+}
+
+/**
+ * Builds every report object of an audit: per namespace PolicyReports (a Namespace object's results
+ * in its own), ClusterPolicyReports for the other cluster-scoped objects.
+ */
 export function buildReports(result: AuditResult): PolicyReportObject[] {
   const seconds = Math.floor(Date.parse(result.now) / 1000);
   const byScope = new Map<string, { results: ReportResult[]; summary: PolicyReportObject['summary'] }>();
@@ -195,20 +216,21 @@ export function buildReports(result: AuditResult): PolicyReportObject[] {
     return entry;
   };
   for (const audited of result.audited) {
-    const target = scope(audited.object.namespace);
+    const target = scope(reportNamespace(audited.object));
     for (const policy of audited.results) {
       target.summary[policy.status]++;
       if (reported(policy)) target.results.push(policyResult(audited.object, policy, seconds));
     }
   }
   for (const entry of result.drift?.entries ?? []) {
-    const target = scope(entry.object.namespace);
+    // A Namespace Git declares but the cluster lacks has no PolicyReport to go to.
+    const target = scope(entry.type === 'missing' ? entry.object.namespace : reportNamespace(entry.object));
     const results = driftResults(entry, seconds);
     target.summary.fail += results.length;
     target.results.push(...results);
   }
   for (const change of result.drift?.breakGlass ?? []) {
-    const target = scope(change.object.namespace);
+    const target = scope(reportNamespace(change.object));
     const reported = breakGlassResult(change, seconds);
     target.summary[reported.result]++;
     target.results.push(reported);
@@ -251,22 +273,31 @@ function countResults(results: readonly ReportResult[]): PolicyReportObject['sum
   return summary;
 }
 
-function reportPath(report: { kind: string; metadata: { name?: string; namespace?: string } }): string {
-  const name = encodeURIComponent(report.metadata.name ?? '');
+function collectionOf(report: { kind: string; metadata: { namespace?: string } }): string {
   return report.kind === 'PolicyReport'
-    ? `/apis/${group}/${version}/namespaces/${encodeURIComponent(report.metadata.namespace ?? '')}/policyreports/${name}`
-    : `/apis/${group}/${version}/clusterpolicyreports/${name}`;
+    ? `/apis/${group}/${version}/namespaces/${encodeURIComponent(report.metadata.namespace ?? '')}/policyreports`
+    : `/apis/${group}/${version}/clusterpolicyreports`;
+}
+
+function reportPath(report: { kind: string; metadata: { name?: string; namespace?: string } }): string {
+  return `${collectionOf(report)}/${encodeURIComponent(report.metadata.name ?? '')}`;
 }
 
 /** What writing the reports did. */
 export interface WriteSummary {
+  /** Reports written: created or applied. */
   readonly applied: number;
+  /** Of those, reports created (tollgate had none of that name). */
+  readonly created: number;
   /** Reports whose content was already what this run would write: not sent again. */
   readonly unchanged: number;
   readonly deleted: number;
 }
 
-/** Reports written at once: the API server validates each against the CRD's schema, the costly part. */
+/**
+ * Reports written at once: the API server decodes, prunes and validates each against the CRD's
+ * schema, and decodes it again for its watch cache, the costly part.
+ */
 const writeConcurrency = 4;
 /** Existing reports read per list page (a report holds up to {@link resultsPerReport} results). */
 const existingPageSize = 10;
@@ -293,8 +324,9 @@ function resultKey(result: ReportResult): string {
  * (`--namespace`) only those namespaces' PolicyReports are written and pruned, never a
  * ClusterPolicyReport: a run of some namespaces must not replace the whole cluster's. Tollgate's existing reports are read first, a page at a time: a result
  * found there unchanged keeps the timestamp it was first reported at, a report whose content is then
- * the same is not sent again (no write, no new `resourceVersion`, no watch event), and the rest are
- * applied by server-side apply (field manager `tollgate`), a few at a time.
+ * the same is not sent again (no write, no new `resourceVersion`, no watch event); a report not there
+ * yet is created (a JSON POST: an apply patch is parsed as YAML, a fifth of the API server's time for
+ * a new report) and the rest are applied by server-side apply (field manager `tollgate`), a few at a time.
  */
 export async function writeReports(
   client: ClusterClient,
@@ -307,6 +339,7 @@ export async function writeReports(
       .map((report) => [reportPath(report), report]),
   );
   const unchangedPaths = new Set<string>();
+  const existingPaths = new Set<string>();
   const stale: string[] = [];
   for (const [kind, path] of [
     ['PolicyReport', `/apis/${group}/${version}/policyreports`],
@@ -327,6 +360,7 @@ export async function writeReports(
             stale.push(itemPath);
             continue;
           }
+          existingPaths.add(itemPath);
           const existing = item as Partial<PolicyReportObject>;
           const firstSeen = new Map((existing.results ?? []).map((r) => [resultKey(r), r.timestamp]));
           for (const result of report.results) {
@@ -347,14 +381,22 @@ export async function writeReports(
     }
   }
   let applied = 0;
+  let createdCount = 0;
   const queue = [...wanted].filter(([path]) => !unchangedPaths.has(path)).map(([, report]) => report);
   const workers = Array.from({ length: Math.min(writeConcurrency, queue.length) }, async () => {
     for (let report = queue.shift(); report; report = queue.shift()) {
       const path = reportPath(report);
-      await client.apply(path, report, fieldManager).catch((error: unknown) => {
+      try {
+        // A report tollgate has not written yet is created (JSON); one that exists (or appeared
+        // meanwhile, or carries no label of ours) is applied.
+        const created =
+          !existingPaths.has(path) && (await client.create(collectionOf(report), report, fieldManager));
+        if (created) createdCount++;
+        else await client.apply(path, report, fieldManager);
+      } catch (error) {
         if (error instanceof ClusterError && error.status === 404) throw missingCrds(path);
         throw error;
-      });
+      }
       applied++;
     }
   });
@@ -364,7 +406,7 @@ export async function writeReports(
     await client.delete(path);
     deleted++;
   }
-  return { applied, unchanged: unchangedPaths.size, deleted };
+  return { applied, created: createdCount, unchanged: unchangedPaths.size, deleted };
 }
 
 function missingCrds(path: string): ClusterError {

@@ -52,12 +52,14 @@ sets whose live value differs (with the field manager that changed them last), a
 and running images (the digests Pods run, from status.containerStatuses[].imageID). Objects carrying
 a break-glass approval (annotation tollgate.dev/break-glass) are listed as break-glass changes:
 open while the live object differs from Git, resolved once Git matches it.
---write-reports writes wgpolicyk8s.io/v1alpha2 PolicyReports (per namespace) and
-ClusterPolicyReports (not with --namespace) by server-side apply (field manager tollgate), skips
+--write-reports writes wgpolicyk8s.io/v1alpha2 PolicyReports (per namespace; a Namespace's results
+in its own) and ClusterPolicyReports (not with --namespace), created or else applied by server-side
+apply (field manager tollgate), skips
 reports whose content is unchanged, and deletes tollgate's reports that no longer have anything to say. --format policyreport prints those objects instead.
 --interval (e.g. 15m, 1h) keeps auditing, rereading the bundle and Git before each run and logging
 one JSON line per run on stderr instead of the report; --metrics-port serves Prometheus gauges
-(violations per policy, namespace and control; drift per type and namespace) on /metrics.
+(violations per policy, namespace and control; drift per type and namespace; break-glass changes
+open and resolved per namespace and control) on /metrics.
 --decision-log appends each run to the hash-chained decision log tollgate serve writes: one line per
 judged live object (source audit: its decision, each policy's status and control ids, never its
 contents) and an audit-run line (objects, denied, drift), each run a closed chain of its own;
@@ -171,7 +173,7 @@ export async function run(args: string[], io: CommandIO): Promise<number> {
       );
       if (!minutes)
         io.stderr(
-          `tollgate audit: wrote ${written.applied} report(s) (server-side apply, field manager tollgate), ${written.unchanged} unchanged, deleted ${written.deleted} stale\n`,
+          `tollgate audit: wrote ${written.applied} report(s) (${written.created} created, the rest by server-side apply; field manager tollgate), ${written.unchanged} unchanged, deleted ${written.deleted} stale\n`,
         );
     }
     if (decisionLog !== undefined)

@@ -329,7 +329,8 @@ describe('tollgate audit against the real API server', () => {
   it('judges what got in while the webhook was down, and writes validated PolicyReports', async () => {
     const run = audit(['--bundle', bundle, '--git', '.', '--format', 'json', '--write-reports']);
     expect(run.code, run.stderr).toBe(1);
-    expect(run.stderr).toMatch(/wrote \d+ report\(s\)/);
+    // Reports tollgate has not written yet are created, not applied.
+    expect(run.stderr).toMatch(/wrote (\d+) report\(s\) \(\1 created/);
     first = json(run);
     const rogue = first.objects.find((o) => o.object.name === 'rogue');
     expect(rogue?.results.find((r) => r.policy === 'approved-registries')?.status).toBe('fail');
@@ -465,7 +466,7 @@ describe('tollgate audit against the real API server', () => {
     ]);
     expect(rerun.code).toBe(1);
     expect(rerun.stderr).toMatch(
-      /wrote 0 report\(s\) \(server-side apply, field manager tollgate\), 2 unchanged/,
+      /wrote 0 report\(s\) \(0 created, the rest by server-side apply; field manager tollgate\), 2 unchanged/,
     );
     const after = await report(NS);
     expect(after.resourceVersion).toBe(before.resourceVersion);
@@ -528,6 +529,94 @@ describe('tollgate audit against the real API server', () => {
     expect(text).toMatch(
       /e2e-audit-frozen\/Deployment\/settlement\s+CHG-4711\s+alice@corp.example\s+resolved/,
     );
+  });
+});
+
+describe('tenant-quotas in the drift audit', () => {
+  const TENANT = 'e2e-audit-tenant';
+  const auditTenant = (): Run =>
+    tollgate([
+      'audit',
+      `--kubeconfig=${cluster.kubeconfigFile}`,
+      `--namespace=${TENANT}`,
+      `--now=${IN_CLOSE}`,
+      '--offline',
+      '--bundle',
+      bundle,
+      '--format',
+      'json',
+      '--write-reports',
+    ]);
+
+  it('reports a tenant namespace live without its ResourceQuota and LimitRange, with the fix, in its PolicyReport', async () => {
+    // Created around the webhook (or before tenant-quotas joined the bundle): only the audit sees it.
+    await ensureNamespace(kube, TENANT, { 'tollgate.dev/tenant': 'hooli' });
+    const run = auditTenant();
+    expect(run.code, run.stderr).toBe(1);
+    const namespace = json(run).objects.find(
+      (o) => o.object.kind === 'Namespace' && o.object.name === TENANT,
+    );
+    expect(namespace?.results.find((r) => r.policy === 'tenant-quotas')?.status).toBe('fail');
+    // A --namespace run writes no ClusterPolicyReport: the Namespace's results are in its own report,
+    // where the tenant can read them.
+    const quota = about((await report(TENANT)).results, TENANT).find((r) => r.policy === 'tenant-quotas');
+    expect(quota?.result).toBe('fail');
+    expect(quota?.message).toContain(`tenant namespace "${TENANT}" has no ResourceQuota (in the cluster)`);
+    expect(quota?.message).toContain(`tenant namespace "${TENANT}" has no LimitRange (in the cluster)`);
+    expect(quota?.properties).toMatchObject({
+      controls: 'SOX-ITGC-OPS-02',
+      paths: 'metadata.name,metadata.name',
+    });
+    expect(quota?.properties?.['fix']).toContain(
+      `add a ResourceQuota in namespace ${TENANT} with spec.hard requests.cpu, requests.memory, pods, services.loadbalancers (at most 0), services.nodeports (at most 0)`,
+    );
+    expect(quota?.properties?.['fix']).toContain(
+      `add a LimitRange in namespace ${TENANT} with an item of type Container setting default and defaultRequest for cpu, memory`,
+    );
+
+    // The platform team applies the fix the report names; the next run finds nothing to say about it.
+    expect(
+      (
+        await kube.create(`/api/v1/namespaces/${TENANT}/resourcequotas`, {
+          apiVersion: 'v1',
+          kind: 'ResourceQuota',
+          metadata: { name: 'tenant' },
+          spec: {
+            hard: {
+              'requests.cpu': '4',
+              'requests.memory': '8Gi',
+              pods: '50',
+              'services.loadbalancers': '0',
+              'services.nodeports': '0',
+            },
+          },
+        })
+      ).status,
+    ).toBe(201);
+    expect(
+      (
+        await kube.create(`/api/v1/namespaces/${TENANT}/limitranges`, {
+          apiVersion: 'v1',
+          kind: 'LimitRange',
+          metadata: { name: 'defaults' },
+          spec: {
+            limits: [
+              {
+                type: 'Container',
+                default: { cpu: '500m', memory: '256Mi' },
+                defaultRequest: { cpu: '100m', memory: '128Mi' },
+              },
+            ],
+          },
+        })
+      ).status,
+    ).toBe(201);
+    const fixed = auditTenant();
+    expect(fixed.code, fixed.stderr).toBe(0);
+    expect(fixed.stderr).toMatch(/wrote 1 report\(s\) \(0 created/);
+    const after = json(fixed).objects.find((o) => o.object.kind === 'Namespace' && o.object.name === TENANT);
+    expect(after?.results.find((r) => r.policy === 'tenant-quotas')?.status).toBe('pass');
+    expect((await report(TENANT)).results.filter((r) => r.policy === 'tenant-quotas')).toEqual([]);
   });
 });
 
