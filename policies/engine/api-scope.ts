@@ -40,6 +40,7 @@ const builtinClusterScoped: Readonly<Record<string, readonly string[]>> = {
   'external-secrets.io': ['ClusterSecretStore', 'ClusterExternalSecret'],
   'templates.gatekeeper.sh': ['ConstraintTemplate'],
   'postgresql.cnpg.io': ['ClusterImageCatalog'],
+  'tekton.dev': ['ClusterTask'],
 };
 
 /** `group/Kind` of the cluster-scoped kinds the CustomResourceDefinitions among `objects` declare. */

@@ -174,3 +174,58 @@ describe('Pod Security Standards checks', () => {
     expect(podSecurityViolations(object, 'baseline', 'latest', { skipPod: () => true })).toEqual([]);
   });
 });
+
+describe('Tekton steps (stepTemplate merged under each step, as Tekton merges it)', () => {
+  const restricted = {
+    runAsNonRoot: true,
+    allowPrivilegeEscalation: false,
+    capabilities: { drop: ['ALL'] },
+    seccompProfile: { type: 'RuntimeDefault' },
+  };
+  const task = (spec: Record<string, unknown>): KubeObject => ({
+    apiVersion: 'tekton.dev/v1',
+    kind: 'Task',
+    metadata: { name: 't' },
+    spec,
+  });
+  const image = 'registry.corp.example/erp/builder:1';
+
+  it('takes restricted settings a stepTemplate gives every step', () => {
+    const object = task({
+      stepTemplate: { securityContext: restricted },
+      steps: [
+        { name: 'a', image },
+        { name: 'b', image, securityContext: { capabilities: { add: ['NET_BIND_SERVICE'] } } },
+      ],
+    });
+    expect(checks(object, 'restricted')).toEqual([]);
+  });
+
+  it('judges a step that overrides the template, and the sidecars the template does not reach', () => {
+    const object = task({
+      stepTemplate: { securityContext: restricted },
+      steps: [{ name: 'a', image, securityContext: { allowPrivilegeEscalation: true } }],
+      sidecars: [{ name: 's', image }],
+    });
+    expect(checks(object, 'restricted')).toEqual([
+      ['allowPrivilegeEscalation', 'spec.steps.0.securityContext.allowPrivilegeEscalation'],
+      ['allowPrivilegeEscalation', 'spec.sidecars.0.securityContext.allowPrivilegeEscalation'],
+      ['capabilities_restricted', 'spec.sidecars.0.securityContext.capabilities.drop'],
+      ['runAsNonRoot', 'spec.sidecars.0.securityContext.runAsNonRoot'],
+      ['seccompProfile_restricted', 'spec.sidecars.0.securityContext.seccompProfile'],
+    ]);
+  });
+
+  it('reports a stepTemplate value once, where the template writes it', () => {
+    const object = task({
+      stepTemplate: { securityContext: { privileged: true } },
+      steps: [
+        { name: 'a', image },
+        { name: 'b', image },
+      ],
+    });
+    expect(checks(object, 'baseline')).toEqual([
+      ['privileged', 'spec.stepTemplate.securityContext.privileged'],
+    ]);
+  });
+});

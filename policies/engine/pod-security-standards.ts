@@ -12,7 +12,7 @@ import { isExemptImage, isUnderHostPathPrefix, type HostAllowances } from './hos
 import { formatPath, type PathSegment } from './path.ts';
 import type { KubeObject } from './types.ts';
 import type { ContainerLocation, PodSpecLocation } from './workloads.ts';
-import { containersOf, getIn, isRecord, podSpecsOf } from './workloads.ts';
+import { containersOf, effectiveSecurityContext, getIn, isRecord, podSpecsOf } from './workloads.ts';
 
 /** A Pod Security Standards level that restricts something (`privileged` restricts nothing). */
 export type PssLevel = 'baseline' | 'restricted';
@@ -123,17 +123,17 @@ interface CheckDefinition {
 
 function label(location: ContainerLocation): string {
   const kind =
-    location.kind === 'container'
+    location.role ??
+    (location.kind === 'container'
       ? 'container'
       : location.kind === 'initContainer'
         ? 'init container'
-        : 'ephemeral container';
+        : 'ephemeral container');
   return `${kind} ${JSON.stringify(typeof location.container.name === 'string' ? location.container.name : '?')}`;
 }
 
 function securityContextOf(location: ContainerLocation): Record<string, unknown> | undefined {
-  const value = location.container.securityContext;
-  return isRecord(value) ? value : undefined;
+  return effectiveSecurityContext(location);
 }
 
 /** A field that Go would decode as set (present and not null). */
@@ -775,13 +775,17 @@ function podViews(object: KubeObject, allow: HostAllowances | undefined): PodVie
     const metadataPath: PathSegment[] =
       pod.slots === undefined ? [...pod.path.slice(0, -1), 'metadata'] : [...pod.path, 'metadata'];
     const annotationsPath = [...metadataPath, 'annotations'];
-    const own = recordAt(pod.spec, ['securityContext']);
+    const own = pod.containersOnly ? undefined : recordAt(pod.spec, ['securityContext']);
     const inherited = own === undefined && workflowLevel !== undefined && workflowLevel !== pod;
-    // containersOf finds the pod specs anew: match them by path.
+    // containersOf finds the pod specs anew: match them by path. A partial container (Tekton's
+    // stepTemplate) is judged through the steps it is merged into.
     const at = formatPath(pod.path);
-    const allContainers = containers.filter((location) => formatPath(location.pod.path) === at);
+    const allContainers = containers.filter(
+      (location) => formatPath(location.pod.path) === at && !location.partial,
+    );
     return {
-      spec: pod.spec,
+      // Only the containers of a StepAction or a run's overrides are judged, not their fields as a pod's.
+      spec: pod.containersOnly ? {} : pod.spec,
       specPath: pod.path,
       annotations: recordAt(object, annotationsPath) ?? {},
       annotationsPath,
@@ -840,7 +844,40 @@ export function podSecurityViolationsAt(
       (entry) => !options.only || options.only.includes(entry.id),
     );
     const out: PssViolation[] = [];
-    for (const pod of pods) for (const entry of active) out.push(...entry.check({ pod, options }));
-    return out;
+    for (const pod of pods)
+      for (const entry of active)
+        for (const violation of entry.check({ pod, options }))
+          out.push(attributeToTemplate(violation, pod.allContainers));
+    return dedupe(out);
+  });
+}
+
+/**
+ * A violation found on a step whose offending value its stepTemplate writes, reported where the
+ * template writes it (steps that inherit it all point there).
+ */
+function attributeToTemplate(
+  violation: PssViolation,
+  containers: readonly ContainerLocation[],
+): PssViolation {
+  for (const location of containers) {
+    const template = location.template;
+    if (!template || violation.path.length <= location.path.length) continue;
+    if (!location.path.every((segment, index) => violation.path[index] === segment)) continue;
+    const relative = violation.path.slice(location.path.length);
+    if (getIn(location.container, relative) !== undefined) return violation;
+    if (getIn(template.container, relative) === undefined) return violation;
+    return { ...violation, path: [...template.path, ...relative] };
+  }
+  return violation;
+}
+
+function dedupe(violations: readonly PssViolation[]): PssViolation[] {
+  const seen = new Set<string>();
+  return violations.filter((violation) => {
+    const key = `${violation.check}\u0000${formatPath(violation.path)}`;
+    if (seen.has(key)) return false;
+    seen.add(key);
+    return true;
   });
 }

@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import type { KubeObject } from './types.ts';
 import {
   containersOf,
+  effectiveSecurityContext,
   imageFieldsOf,
   malformedWorkloadFields,
   podSpecsOf,
@@ -59,7 +60,11 @@ describe('custom workloads whose controllers run an embedded pod template (bypas
   it('finds the pod-level fields of Tekton runs (podTemplate), without containers', () => {
     const podTemplate = { hostNetwork: true, volumes: [{ name: 'n', hostPath: { path: '/' } }] };
     const taskRun = { apiVersion: 'tekton.dev/v1', kind: 'TaskRun', spec: { podTemplate } } as KubeObject;
-    expect(podSpecsOf(taskRun).map((p) => p.path.join('.'))).toEqual(['spec.podTemplate']);
+    // the run spec itself is where its resource overrides are (containers only)
+    expect(podSpecsOf(taskRun).map((p) => [p.path.join('.'), p.containersOnly === true])).toEqual([
+      ['spec.podTemplate', false],
+      ['spec', true],
+    ]);
     expect(containersOf(taskRun)).toEqual([]);
     const pipelineRun = {
       apiVersion: 'tekton.dev/v1',
@@ -69,6 +74,153 @@ describe('custom workloads whose controllers run an embedded pod template (bypas
     expect(podSpecsOf(pipelineRun).map((p) => p.path.join('.'))).toEqual([
       'spec.taskRunTemplate.podTemplate',
     ]);
+  });
+
+  const step = (name: string, extra: Record<string, unknown> = {}) => ({ ...container(name), ...extra });
+  const taskSpec = {
+    stepTemplate: { image: 'registry.corp.example/erp/base:1', securityContext: { privileged: true } },
+    steps: [step('build'), { name: 'test', script: 'make test' }],
+    sidecars: [step('db')],
+    volumes: [{ name: 'cache', emptyDir: {} }],
+  };
+
+  it.each([
+    ['Task', 'tekton.dev/v1', { spec: taskSpec }, ['spec']],
+    ['ClusterTask', 'tekton.dev/v1beta1', { spec: taskSpec }, ['spec']],
+    ['TaskRun', 'tekton.dev/v1', { spec: { taskSpec } }, ['spec.taskSpec']],
+    [
+      'Pipeline',
+      'tekton.dev/v1',
+      { spec: { tasks: [{ name: 'a', taskSpec }], finally: [{ name: 'z', taskSpec }] } },
+      ['spec.tasks.0.taskSpec', 'spec.finally.0.taskSpec'],
+    ],
+    [
+      'PipelineRun',
+      'tekton.dev/v1',
+      {
+        spec: {
+          pipelineSpec: {
+            tasks: [
+              { name: 'a', taskRef: { name: 'x' } },
+              { name: 'b', taskSpec },
+            ],
+          },
+        },
+      },
+      ['spec.pipelineSpec.tasks.1.taskSpec'],
+    ],
+  ])('reads the steps, sidecars and stepTemplate of a Tekton %s', (kind, apiVersion, body, bases) => {
+    const object = { apiVersion, kind, ...body } as KubeObject;
+    expect(paths(object)).toEqual(
+      bases.flatMap((base) => [
+        `undefined@${base}.stepTemplate`,
+        `build@${base}.steps.0`,
+        `test@${base}.steps.1`,
+        `db@${base}.sidecars.0`,
+      ]),
+    );
+    const found = containersOf(object);
+    // v1 names resources computeResources; v1beta1 (and ClusterTask) resources
+    expect(found[0]?.resourcesKey).toBe(apiVersion === 'tekton.dev/v1' ? 'computeResources' : 'resources');
+    expect(found.map((c) => [c.role, c.partial, c.template?.role === 'stepTemplate'])).toEqual(
+      bases.flatMap(() => [
+        ['stepTemplate', true, false],
+        ['step', false, true],
+        ['step', false, true],
+        ['sidecar', false, false],
+      ]),
+    );
+    // the step without an image runs the stepTemplate's, judged once where the template writes it
+    expect(imageFieldsOf(object).map((f) => f.path)).toEqual(
+      bases.flatMap((base) => {
+        const at = base.replace(/\.(\d+)\./g, '[$1].');
+        return [`${at}.stepTemplate.image`, `${at}.steps[0].image`, `${at}.sidecars[0].image`];
+      }),
+    );
+    // the TaskSpec's volumes are the pod's
+    expect(podSpecsOf(object).some((pod) => Array.isArray(pod.spec.volumes))).toBe(true);
+  });
+
+  it('merges a stepTemplate securityContext under each step', () => {
+    const task = {
+      apiVersion: 'tekton.dev/v1',
+      kind: 'Task',
+      spec: {
+        stepTemplate: { securityContext: { runAsNonRoot: true, capabilities: { drop: ['ALL'] } } },
+        steps: [step('a', { securityContext: { capabilities: { add: ['NET_ADMIN'] } } }), step('b')],
+      },
+    } as KubeObject;
+    const [, a, b] = containersOf(task);
+    expect(a && effectiveSecurityContext(a)).toEqual({
+      runAsNonRoot: true,
+      capabilities: { drop: ['ALL'], add: ['NET_ADMIN'] },
+    });
+    expect(b && effectiveSecurityContext(b)).toEqual({ runAsNonRoot: true, capabilities: { drop: ['ALL'] } });
+  });
+
+  it('finds the resource overrides of Tekton runs as partial containers', () => {
+    const taskRun = {
+      apiVersion: 'tekton.dev/v1',
+      kind: 'TaskRun',
+      spec: {
+        taskRef: { name: 'build' },
+        stepSpecs: [{ name: 'build', computeResources: { limits: { memory: '64Gi' } } }],
+        sidecarSpecs: [{ name: 'db', computeResources: {} }],
+        computeResources: { limits: { memory: '1Gi' } },
+      },
+    } as KubeObject;
+    expect(containersOf(taskRun).map((c) => [c.path.join('.'), c.resourcesKey, c.partial])).toEqual([
+      ['spec.stepSpecs.0', 'computeResources', true],
+      ['spec.sidecarSpecs.0', 'computeResources', true],
+      ['spec', 'computeResources', true],
+    ]);
+    expect(imageFieldsOf(taskRun)).toEqual([]);
+    const pipelineRun = {
+      apiVersion: 'tekton.dev/v1beta1',
+      kind: 'PipelineRun',
+      spec: {
+        pipelineRef: { name: 'release' },
+        taskRunSpecs: [
+          {
+            pipelineTaskName: 'build',
+            taskPodTemplate: { hostNetwork: true },
+            stepOverrides: [{ name: 'build', resources: { limits: { memory: '64Gi' } } }],
+          },
+        ],
+      },
+    } as KubeObject;
+    expect(podSpecsOf(pipelineRun).map((p) => p.path.join('.'))).toEqual([
+      'spec.taskRunSpecs.0.taskPodTemplate',
+      'spec.taskRunSpecs.0',
+    ]);
+    // no task-level computeResources here: nothing of the run spec's own to judge
+    expect(containersOf(pipelineRun).map((c) => [c.path.join('.'), c.resourcesKey])).toEqual([
+      ['spec.taskRunSpecs.0.stepOverrides.0', 'resources'],
+    ]);
+  });
+
+  it('reads a Tekton StepAction as one step', () => {
+    const action = {
+      apiVersion: 'tekton.dev/v1beta1',
+      kind: 'StepAction',
+      spec: { image: 'docker.io/library/alpine', securityContext: { privileged: true } },
+    } as KubeObject;
+    expect(containersOf(action).map((c) => c.path.join('.'))).toEqual(['spec']);
+    expect(imageFieldsOf(action).map((f) => f.path)).toEqual(['spec.image']);
+  });
+
+  it('reports misshapen Tekton fields it cannot judge', () => {
+    const pipeline = {
+      apiVersion: 'tekton.dev/v1',
+      kind: 'Pipeline',
+      spec: { tasks: [{ name: 'a', taskSpec: 'steps' }], finally: { name: 'z' } },
+    } as KubeObject;
+    expect(malformedWorkloadFields(pipeline).map((m) => m.message)).toEqual([
+      'spec.tasks[0].taskSpec must be a map, not a string',
+      'spec.finally must be a list, not a map',
+    ]);
+    const task = { apiVersion: 'tekton.dev/v1', kind: 'Task', spec: { steps: { name: 'a' } } } as KubeObject;
+    expect(malformedWorkloadFields(task).map((m) => m.path)).toEqual(['spec.steps']);
   });
 
   it('ignores a kind of the same name in another API group', () => {
@@ -178,6 +330,10 @@ describe('custom workloads whose controllers run an embedded pod template (bypas
       'apps.kruise.io/broadcastjobs',
       'tekton.dev/taskruns',
       'tekton.dev/pipelineruns',
+      'tekton.dev/tasks',
+      'tekton.dev/clustertasks',
+      'tekton.dev/pipelines',
+      'tekton.dev/stepactions',
     ])
       expect(resources).toContain(expected);
   });

@@ -16,6 +16,11 @@ export interface PodSpecLocation {
   readonly slots?: readonly ContainerSlot[];
   /** Defaults merged into the object's other pod specs (Argo's `templateDefaults`): its containers may leave out the image and resources. */
   readonly defaults?: boolean;
+  /**
+   * Not a pod spec: only the container-like entries under it are judged, never its own fields as
+   * pod-level ones (a Tekton run's step overrides, a StepAction's single step).
+   */
+  readonly containersOnly?: boolean;
 }
 
 /** Where containers sit in a pod spec: a list of containers, or a single one (Argo's `container`). */
@@ -23,6 +28,17 @@ export interface ContainerSlot {
   readonly path: readonly PathSegment[];
   readonly kind: ContainerKind;
   readonly single: boolean;
+  /** Name of its resource requirements field (default `resources`; Tekton v1 `computeResources`). */
+  readonly resources?: string;
+  /** What the project calls these containers, for messages (Tekton `step`, `sidecar`, `stepTemplate`). */
+  readonly role?: string;
+  /**
+   * Merged into other containers rather than run (Tekton's `stepTemplate`, a run's `stepSpecs`): may
+   * leave out the image and required fields, and is judged through the containers it is merged into.
+   */
+  readonly partial?: boolean;
+  /** The single entry at this path (Tekton's `stepTemplate`) is merged under every container of `appliesTo`. */
+  readonly templateOf?: readonly PathSegment[];
 }
 
 /** Which list a container came from. */
@@ -36,6 +52,14 @@ export interface ContainerLocation {
   readonly sidecar: boolean;
   readonly path: readonly PathSegment[];
   readonly pod: PodSpecLocation;
+  /** Name of its resource requirements field: `resources`, or Tekton v1's `computeResources`. */
+  readonly resourcesKey: string;
+  /** What the project calls it (Tekton `step`, `sidecar`, `stepTemplate`), when not a Kubernetes container. */
+  readonly role?: string;
+  /** Merged into other containers rather than run (see {@link ContainerSlot.partial}). */
+  readonly partial: boolean;
+  /** The template merged under this container before it runs (Tekton's `stepTemplate` under each step). */
+  readonly template?: ContainerLocation;
 }
 
 /** An image reference field (container image or image volume). */
@@ -58,13 +82,11 @@ const templateKinds = new Set([
 /** Kinds whose objects carry a pod spec. */
 export const workloadKinds: readonly string[] = ['Pod', ...templateKinds, 'CronJob', 'PodTemplate'];
 
-/**
- * Custom resources whose controllers run the pod template they embed, so every pod-spec policy
- * judges the object as written, in CI as at admission (their pods are judged again when the
- * controller creates them). `template` is the path of a PodTemplateSpec; `workflow` the path of an
- * Argo WorkflowSpec, whose `templates[]` each describe a pod.
- */
-export const customWorkloads: readonly {
+/** A field path whose `'*'` segments stand for every item of a list. */
+export type FanPath = readonly (PathSegment | '*')[];
+
+/** A custom resource that describes pods or containers its controller runs, and where. */
+export interface CustomWorkload {
   readonly kind: string;
   readonly group: string;
   readonly resource: string;
@@ -72,9 +94,23 @@ export const customWorkloads: readonly {
   /** Path of a PodSpec the object carries directly (Knative's Revision). */
   readonly podSpec?: readonly PathSegment[];
   /** Paths of pod-level fields without containers (Tekton's `podTemplate`: hostNetwork, volumes, securityContext). */
-  readonly podFields?: readonly (readonly PathSegment[])[];
+  readonly podFields?: readonly FanPath[];
+  /** Paths of Tekton TaskSpecs: steps, sidecars and stepTemplate run as one pod with the spec's volumes. */
+  readonly taskSpecs?: readonly FanPath[];
+  /** Paths of Tekton run specs whose stepSpecs, sidecarSpecs and computeResources change the resources of steps. */
+  readonly runSpecs?: readonly FanPath[];
+  /** Path of the single container an object describes (a Tekton StepAction's spec). */
+  readonly container?: readonly PathSegment[];
   readonly workflow?: readonly PathSegment[];
-}[] = [
+}
+
+/**
+ * Custom resources whose controllers run the pod template they embed, so every pod-spec policy
+ * judges the object as written, in CI as at admission (their pods are judged again when the
+ * controller creates them). `template` is the path of a PodTemplateSpec; `workflow` the path of an
+ * Argo WorkflowSpec, whose `templates[]` each describe a pod.
+ */
+export const customWorkloads: readonly CustomWorkload[] = [
   // Argo Rollouts: a Deployment replacement (spec.template is a PodTemplateSpec).
   { kind: 'Rollout', group: 'argoproj.io', resource: 'rollouts', template: ['spec', 'template'] },
   // KEDA: a Job per event batch (spec.jobTargetRef is a batch/v1 JobSpec).
@@ -107,9 +143,30 @@ export const customWorkloads: readonly {
     resource: 'broadcastjobs',
     template: ['spec', 'template'],
   },
-  // Tekton: the pod-level fields a TaskRun or PipelineRun gives every step's pod (podTemplate;
-  // a v1 PipelineRun's taskRunTemplate.podTemplate).
-  { kind: 'TaskRun', group: 'tekton.dev', resource: 'taskruns', podFields: [['spec', 'podTemplate']] },
+  // Tekton: a Task (ClusterTask) runs its steps, sidecars and stepTemplate as one pod with its
+  // volumes; a Pipeline embeds TaskSpecs in tasks[] and finally[]; a TaskRun or PipelineRun embeds
+  // them too, gives the pod its podTemplate (a v1 PipelineRun's taskRunTemplate.podTemplate, per
+  // task taskRunSpecs[].podTemplate, v1beta1 taskPodTemplate) and overrides step resources
+  // (stepSpecs, sidecarSpecs, computeResources). A StepAction is one step that tasks refer to.
+  { kind: 'Task', group: 'tekton.dev', resource: 'tasks', taskSpecs: [['spec']] },
+  { kind: 'ClusterTask', group: 'tekton.dev', resource: 'clustertasks', taskSpecs: [['spec']] },
+  {
+    kind: 'TaskRun',
+    group: 'tekton.dev',
+    resource: 'taskruns',
+    podFields: [['spec', 'podTemplate']],
+    taskSpecs: [['spec', 'taskSpec']],
+    runSpecs: [['spec']],
+  },
+  {
+    kind: 'Pipeline',
+    group: 'tekton.dev',
+    resource: 'pipelines',
+    taskSpecs: [
+      ['spec', 'tasks', '*', 'taskSpec'],
+      ['spec', 'finally', '*', 'taskSpec'],
+    ],
+  },
   {
     kind: 'PipelineRun',
     group: 'tekton.dev',
@@ -117,8 +174,16 @@ export const customWorkloads: readonly {
     podFields: [
       ['spec', 'podTemplate'],
       ['spec', 'taskRunTemplate', 'podTemplate'],
+      ['spec', 'taskRunSpecs', '*', 'podTemplate'],
+      ['spec', 'taskRunSpecs', '*', 'taskPodTemplate'],
     ],
+    taskSpecs: [
+      ['spec', 'pipelineSpec', 'tasks', '*', 'taskSpec'],
+      ['spec', 'pipelineSpec', 'finally', '*', 'taskSpec'],
+    ],
+    runSpecs: [['spec', 'taskRunSpecs', '*']],
   },
+  { kind: 'StepAction', group: 'tekton.dev', resource: 'stepactions', container: ['spec'] },
   // Argo Workflows: a pod per container or script template.
   { kind: 'Workflow', group: 'argoproj.io', resource: 'workflows', workflow: ['spec'] },
   { kind: 'WorkflowTemplate', group: 'argoproj.io', resource: 'workflowtemplates', workflow: ['spec'] },
@@ -149,6 +214,52 @@ const argoTemplateSlots: readonly ContainerSlot[] = [
   { path: ['container'], kind: 'container', single: true },
   { path: ['script'], kind: 'container', single: true },
   { path: ['containerSet', 'containers'], kind: 'container', single: false },
+];
+
+/** The resource requirements field of Tekton steps and sidecars: `computeResources` in v1, `resources` before. */
+function tektonResourcesKey(object: KubeObject): string {
+  const apiVersion = typeof object.apiVersion === 'string' ? object.apiVersion : '';
+  return /\/v1(alpha|beta)\d+$/.test(apiVersion) ? 'resources' : 'computeResources';
+}
+
+/** A Tekton TaskSpec: the stepTemplate (merged under every step), steps and sidecars. */
+function tektonTaskSlots(resources: string): readonly ContainerSlot[] {
+  return [
+    {
+      path: ['stepTemplate'],
+      kind: 'container',
+      single: true,
+      resources,
+      role: 'stepTemplate',
+      partial: true,
+      templateOf: ['steps'],
+    },
+    { path: ['steps'], kind: 'container', single: false, resources, role: 'step' },
+    { path: ['sidecars'], kind: 'container', single: false, resources, role: 'sidecar' },
+  ];
+}
+
+/** A Tekton run's resource overrides: per step and sidecar by name, and for the whole task. */
+function tektonRunSlots(resources: string): readonly ContainerSlot[] {
+  const [steps, sidecars] =
+    resources === 'resources' ? ['stepOverrides', 'sidecarOverrides'] : ['stepSpecs', 'sidecarSpecs'];
+  return [
+    { path: [steps], kind: 'container', single: false, resources, role: steps, partial: true },
+    { path: [sidecars], kind: 'container', single: false, resources, role: sidecars, partial: true },
+    {
+      path: [],
+      kind: 'container',
+      single: true,
+      resources: 'computeResources',
+      role: 'task-level',
+      partial: true,
+    },
+  ];
+}
+
+/** A Tekton StepAction: its spec is one step. */
+const stepActionSlots: readonly ContainerSlot[] = [
+  { path: [], kind: 'container', single: true, role: 'step action' },
 ];
 
 function apiGroupOf(object: KubeObject): string {
@@ -207,12 +318,22 @@ function labelsAt(value: unknown): Record<string, string> {
 export function podSpecsOf(object: KubeObject): PodSpecLocation[] {
   if (object.kind === 'Pod')
     return isRecord(object.spec) ? [{ spec: object.spec, path: ['spec'], podLabels: labelsAt(object) }] : [];
-  const podFields = customWorkloadOf(object)?.podFields;
-  if (podFields)
-    return podFields.flatMap((path) => {
-      const spec = getIn(object, path);
-      return isRecord(spec) ? [{ spec, path: [...path], podLabels: {}, slots: [] }] : [];
-    });
+  const custom = customWorkloadOf(object);
+  if (custom && (custom.podFields ?? custom.taskSpecs ?? custom.runSpecs ?? custom.container)) {
+    const out: PodSpecLocation[] = [];
+    const add = (paths: readonly FanPath[] | undefined, rest: Omit<PodSpecLocation, 'spec' | 'path'>) => {
+      for (const path of paths ?? [])
+        for (const found of valuesAt(object, path))
+          if (isRecord(found.value)) out.push({ spec: found.value, path: found.path, ...rest });
+    };
+    const resources = tektonResourcesKey(object);
+    add(custom.podFields, { podLabels: {}, slots: [] });
+    add(custom.taskSpecs, { podLabels: {}, slots: tektonTaskSlots(resources) });
+    add(custom.runSpecs, { podLabels: {}, slots: tektonRunSlots(resources), containersOnly: true });
+    if (custom.container)
+      add([custom.container], { podLabels: {}, slots: stepActionSlots, containersOnly: true });
+    return out;
+  }
   const workflowPath = customWorkloadOf(object)?.workflow;
   if (workflowPath) {
     const workflow = getIn(object, workflowPath);
@@ -249,21 +370,54 @@ export function podSpecsOf(object: KubeObject): PodSpecLocation[] {
   return [{ spec, path: [...templatePath, 'spec'], podLabels: labelsAt(template) }];
 }
 
+/**
+ * A container's securityContext as it runs: for a Tekton step, its stepTemplate's merged under its
+ * own (maps merge key by key, the step's value wins), as Tekton's strategic merge does.
+ */
+export function effectiveSecurityContext(location: ContainerLocation): Record<string, unknown> | undefined {
+  const own = location.container.securityContext;
+  const inherited = location.template?.container.securityContext;
+  if (!isRecord(inherited)) return isRecord(own) ? own : undefined;
+  if (own !== undefined && own !== null && !isRecord(own)) return undefined;
+  return mergeMaps(inherited, own ?? {});
+}
+
+function mergeMaps(base: Record<string, unknown>, over: Record<string, unknown>): Record<string, unknown> {
+  // No prototype: a `__proto__` key is a field like any other.
+  const out = Object.assign(Object.create(null) as Record<string, unknown>, base);
+  for (const [key, value] of Object.entries(over)) {
+    const under = out[key];
+    out[key] = isRecord(under) && isRecord(value) ? mergeMaps(under, value) : value;
+  }
+  return out;
+}
+
 /** Every container of every pod spec in an object, init and ephemeral ones included. */
 export function containersOf(object: KubeObject): ContainerLocation[] {
   const out: ContainerLocation[] = [];
   for (const pod of podSpecsOf(object)) {
+    const templates = new Map<string, ContainerLocation>();
     for (const slot of pod.slots ?? podSpecSlots) {
       const value = getIn(pod.spec, slot.path);
+      const template = templates.get(formatPath(slot.path));
       const add = (container: unknown, path: readonly PathSegment[]) => {
         if (!isRecord(container)) return;
-        out.push({
+        // A run without task-level resources has nothing of its own to judge.
+        if (slot.path.length === 0 && slot.partial && container[slot.resources ?? 'resources'] === undefined)
+          return;
+        const location: ContainerLocation = {
           container,
           kind: slot.kind,
           sidecar: slot.kind === 'initContainer' && container.restartPolicy === 'Always',
           path: [...pod.path, ...path],
           pod,
-        });
+          resourcesKey: slot.resources ?? 'resources',
+          partial: slot.partial === true,
+          ...(slot.role === undefined ? {} : { role: slot.role }),
+          ...(template === undefined ? {} : { template }),
+        };
+        if (slot.templateOf) templates.set(formatPath(slot.templateOf), location);
+        out.push(location);
       };
       if (slot.single) add(value, slot.path);
       else if (Array.isArray(value))
@@ -324,7 +478,10 @@ export function imageFieldsOf(object: KubeObject): ImageField[] {
       for (const found of valuesAt(object, field.path))
         out.push({ image: found.value, path: formatPath(found.path) });
   for (const container of containersOf(object)) {
-    if (container.pod.defaults && container.container.image === undefined) continue;
+    const image = container.container.image;
+    if ((container.pod.defaults || container.partial) && image === undefined) continue;
+    // A step without an image runs its stepTemplate's, judged where the template writes it.
+    if (image === undefined && container.template?.container.image !== undefined) continue;
     out.push({ image: container.container.image, path: formatPath([...container.path, 'image']), container });
   }
   for (const pod of podSpecsOf(object)) {
@@ -362,6 +519,33 @@ function shapeOf(value: unknown): string {
 }
 
 /**
+ * The first field along `path` (whose `'*'` segments fan out over list items) that has the wrong
+ * shape: a map where a key follows, a list where `'*'` follows, and a map at the end.
+ */
+function fanShapeProblem(
+  value: unknown,
+  path: FanPath,
+  at: readonly PathSegment[] = [],
+): MalformedField | undefined {
+  if (value === undefined || value === null) return undefined;
+  const [head, ...rest] = path;
+  const wrong = (expected: string): MalformedField => ({
+    path: formatPath(at),
+    message: `${formatPath(at)} must be ${expected}, not ${shapeOf(value)}`,
+  });
+  if (head === '*') {
+    if (!Array.isArray(value)) return wrong('a list');
+    for (const [index, item] of value.entries()) {
+      const problem = fanShapeProblem(item, rest, [...at, index]);
+      if (problem) return problem;
+    }
+    return undefined;
+  }
+  if (!isRecord(value)) return at.length === 0 ? undefined : wrong('a map');
+  return head === undefined ? undefined : fanShapeProblem(value[head], rest, [...at, head]);
+}
+
+/**
  * Fields of a workload present with the wrong shape: a pod template or spec that is not a map, a
  * container list or `volumes` that is not a list, a container or volume that is not a map, an image
  * volume whose `image` is not a map. Helpers such as {@link containersOf} skip them, so a policy that
@@ -370,21 +554,22 @@ function shapeOf(value: unknown): string {
  */
 export function malformedWorkloadFields(object: KubeObject): MalformedField[] {
   const out: MalformedField[] = [];
-  const workflowPath = customWorkloadOf(object)?.workflow;
+  const custom = customWorkloadOf(object);
+  const workflowPath = custom?.workflow;
   const templatePath = templatePathOf(object);
   const specPath = workflowPath ?? (templatePath === undefined ? undefined : [...templatePath, 'spec']);
-  if (!specPath) return out;
-  for (let i = 1; i <= specPath.length; i++) {
-    const value = getIn(object, specPath.slice(0, i));
-    if (value === undefined || value === null) return out;
-    if (!isRecord(value)) {
-      out.push({
-        path: formatPath(specPath.slice(0, i)),
-        message: `${formatPath(specPath.slice(0, i))} must be a map, not ${shapeOf(value)}`,
-      });
-      return out;
-    }
+  const fanPaths = [
+    ...(custom?.podFields ?? []),
+    ...(custom?.taskSpecs ?? []),
+    ...(custom?.runSpecs ?? []),
+    ...(custom?.container ? [custom.container] : []),
+  ];
+  if (!specPath && fanPaths.length === 0) return out;
+  for (const path of specPath ? [specPath] : fanPaths) {
+    const problem = fanShapeProblem(object, path);
+    if (problem) out.push(problem);
   }
+  if (specPath && out.length > 0) return out;
   if (workflowPath) {
     const templates = getIn(object, [...workflowPath, 'templates']);
     const templatesPath = formatPath([...workflowPath, 'templates']);

@@ -97,6 +97,8 @@ interface ResourceOwner {
   readonly label: string;
   readonly resources: unknown;
   readonly path: readonly PathSegment[];
+  /** Name of the field holding the requirements (`resources`; Tekton v1 `computeResources`). */
+  readonly key: string;
 }
 
 /** One section: the map as written (for presence) and its valid quantities by resource name. */
@@ -114,6 +116,9 @@ function has(section: Section | undefined, resource: string): boolean {
 
 function ownerLabel(location: ContainerLocation): string {
   const name = typeof location.container.name === 'string' ? location.container.name : '?';
+  if (location.role === 'task-level') return 'the task-level computeResources';
+  if (location.role === 'stepTemplate') return 'the stepTemplate';
+  if (location.role !== undefined) return `${location.role} "${name}"`;
   if (location.sidecar) return `sidecar container "${name}"`;
   if (location.kind === 'initContainer') return `init container "${name}"`;
   return `container "${name}"`;
@@ -134,12 +139,12 @@ function readSection(
   if (!isRecord(owner.resources)) return empty;
   const map = owner.resources[section];
   if (map === undefined || map === null) return empty;
-  const sectionPath = [...owner.path, 'resources', section];
+  const sectionPath = [...owner.path, owner.key, section];
   if (!isRecord(map)) {
     findings.push({
       path: formatPath(sectionPath),
-      message: `${owner.label}: resources.${section} must be a map of resource names to quantities`,
-      fix: `write resources.${section} as a map, e.g. {cpu: 250m, memory: 512Mi}`,
+      message: `${owner.label}: ${owner.key}.${section} must be a map of resource names to quantities`,
+      fix: `write ${owner.key}.${section} as a map, e.g. {cpu: 250m, memory: 512Mi}`,
     });
     return empty;
   }
@@ -191,20 +196,29 @@ function readSection(
   return { written: map, parsed };
 }
 
-/** Checks one holder of resources; `podLevel` values satisfy required fields of every container. */
+/** Both sections of one holder. */
+interface Sections {
+  readonly requests: Section;
+  readonly limits: Section;
+}
+
+/**
+ * Checks one holder of resources; values in `inherited` (pod-level resources, a Tekton step's
+ * stepTemplate) satisfy its required fields.
+ */
 function checkOwner(
   owner: ResourceOwner,
   params: ResourceLimitsParams,
   findings: FindingDraft[],
   zeroLimits: ReadonlySet<string>,
-  podLevel?: { requests: Section; limits: Section },
-): { requests: Section; limits: Section } {
-  const base = [...owner.path, 'resources'];
+  inherited: readonly Sections[] = [],
+): Sections {
+  const base = [...owner.path, owner.key];
   if (owner.resources !== undefined && owner.resources !== null && !isRecord(owner.resources)) {
     findings.push({
       path: formatPath(base),
-      message: `${owner.label}: resources must be a map with requests and limits`,
-      fix: 'write resources as {requests: {...}, limits: {...}}',
+      message: `${owner.label}: ${owner.key} must be a map with requests and limits`,
+      fix: `write ${owner.key} as {requests: {...}, limits: {...}}`,
     });
   }
   const requests = readSection(owner, 'requests', findings, noResources);
@@ -220,18 +234,16 @@ function checkOwner(
 
   for (const field of params.required) {
     if (malformed(field.section)) continue;
-    const present =
+    const present = [{ requests, limits }, ...inherited].some((sections) =>
       field.section === 'limits'
-        ? has(limits, field.resource) || has(podLevel?.limits, field.resource)
-        : has(requests, field.resource) ||
-          has(limits, field.resource) ||
-          has(podLevel?.requests, field.resource) ||
-          has(podLevel?.limits, field.resource);
+        ? has(sections.limits, field.resource)
+        : has(sections.requests, field.resource) || has(sections.limits, field.resource),
+    );
     if (present) continue;
     findings.push({
       path: formatPath([...base, field.section, field.resource]),
-      message: `${owner.label} does not set resources.${field.key}, which the bundle requires`,
-      fix: `set resources.${field.key} on ${owner.label}${field.resource === 'memory' ? ' (e.g. 512Mi)' : field.resource === 'cpu' ? ' (e.g. 250m)' : ''}`,
+      message: `${owner.label} does not set ${owner.key}.${field.key}, which the bundle requires`,
+      fix: `set ${owner.key}.${field.key} on ${owner.label}${field.resource === 'memory' ? ' (e.g. 512Mi)' : field.resource === 'cpu' ? ' (e.g. 250m)' : ''}`,
     });
   }
 
@@ -267,7 +279,7 @@ function checkOwner(
 
 export const resourceLimitsPolicy: Policy<ResourceLimitsParams> = {
   id: 'resource-limits',
-  version: '1.1.0',
+  version: '1.2.0',
   description: 'Containers declare valid resource requests and limits within the configured maxima.',
   help:
     'Every container, init container and native sidecar (init container with `restartPolicy: Always`) must set ' +
@@ -280,6 +292,9 @@ export const resourceLimitsPolicy: Policy<ResourceLimitsParams> = {
     'spelling: `0`, `0Gi`, `-0`, `0e3`) means no limit and is denied, as is any limit beyond the 64-bit integer the ' +
     'kubelet reads it into (`10E` bytes, `10P` CPUs), which Kubernetes reads as 0 or a wrapped value. ' +
     'Pod-level `spec.resources` is checked the same way and satisfies required fields of every container. ' +
+    'Tekton steps and sidecars are containers (`computeResources` in v1, `resources` in v1beta1); a stepTemplate ' +
+    "satisfies its steps' required fields, and a run's stepSpecs, sidecarSpecs and task-level computeResources are " +
+    'held to the maxima. ' +
     'Ephemeral containers are skipped (the API forbids resources on them), as is the `pods/ephemeralcontainers` ' +
     'subresource; an in-place resize through `pods/resize` is judged like any pod. LimitRange defaults are not ' +
     'applied: write resources into the manifest.',
@@ -360,22 +375,38 @@ export const resourceLimitsPolicy: Policy<ResourceLimitsParams> = {
         .filter((field) => field.section === 'limits' && zeroIsUnlimited.has(field.resource))
         .map((field) => field.resource),
     );
+    const checked = new Map<ContainerLocation, Sections>();
     for (const pod of podSpecsOf(input.object)) {
-      const podLevel = checkOwner(
-        { label: 'the pod', resources: pod.spec.resources, path: pod.path },
-        { required: [], max: params.max },
-        findings,
-        zeroLimits,
-      );
+      const podLevel = pod.containersOnly
+        ? []
+        : [
+            checkOwner(
+              { label: 'the pod', resources: pod.spec.resources, path: pod.path, key: 'resources' },
+              { required: [], max: params.max },
+              findings,
+              zeroLimits,
+            ),
+          ];
+      // A template comes before the containers it is merged into.
       for (const location of containers) {
         if (location.pod.spec !== pod.spec || location.kind === 'ephemeralContainer') continue;
-        checkOwner(
-          { label: ownerLabel(location), resources: location.container.resources, path: location.path },
-          // Defaults (Argo's templateDefaults) need not carry every required field themselves.
-          pod.defaults ? { required: [], max: params.max } : params,
-          findings,
-          zeroLimits,
-          podLevel,
+        const template = location.template && checked.get(location.template);
+        checked.set(
+          location,
+          checkOwner(
+            {
+              label: ownerLabel(location),
+              resources: location.container[location.resourcesKey],
+              path: location.path,
+              key: location.resourcesKey,
+            },
+            // Defaults (Argo's templateDefaults, Tekton's stepTemplate and a run's overrides) need
+            // not carry every required field themselves.
+            pod.defaults || location.partial ? { required: [], max: params.max } : params,
+            findings,
+            zeroLimits,
+            template ? [...podLevel, template] : podLevel,
+          ),
         );
       }
     }

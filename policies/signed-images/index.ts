@@ -171,10 +171,11 @@ interface ImageCheck {
 
 export const signedImagesPolicy: Policy<SignedImagesParams> = {
   id: 'signed-images',
-  version: '1.1.0',
+  version: '1.2.0',
   description: 'Images must carry a valid cosign signature from a key trusted for them.',
   help:
-    'Every container, init container, ephemeral container and image volume image is resolved to its digest ' +
+    'Every container, init container, ephemeral container, image volume and Tekton step, sidecar and stepTemplate ' +
+    'image is resolved to its digest ' +
     '(tags are looked up in the registry; the manifest is hashed, no header is trusted) and must carry a cosign ' +
     'signature over that digest — the legacy `sha256-<hex>.sig` tag or a Sigstore bundle attached through the OCI ' +
     'referrers API — made by a key of the most specific rule matching the image. An image matching no rule is ' +
