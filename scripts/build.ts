@@ -76,6 +76,37 @@ export const cjsNamespaces: Plugin = {
   },
 };
 
+/**
+ * Libraries the sources load on first use (policies/engine/on-demand.ts: a `require()` of a literal
+ * name, the only require() ESLint allows in the sources) stay out of the chunks every command
+ * loads: each becomes its own CommonJS file, dist/on-demand/<name>.cjs, that the chunk requires at
+ * run time from beside itself. Bundled into the chunks (esbuild's lazy wrappers), the libraries' code
+ * was still read and compiled at every start: about 1 MB (the generated bundle validator, RE2,
+ * JSONPath, cron with luxon, ajv) of the 1.5 MB a `check` loaded.
+ */
+export function onDemandFiles(found: Map<string, string>): Plugin {
+  return {
+    name: 'on-demand-files',
+    setup(build) {
+      build.onResolve({ filter: /.*/ }, async (args) => {
+        if (args.kind !== 'require-call' || args.importer.includes('node_modules')) return undefined;
+        if (args.path.startsWith('node:') || !args.importer.startsWith(root)) return undefined;
+        const resolved = await build.resolve(args.path, {
+          kind: 'import-statement',
+          resolveDir: args.resolveDir,
+        });
+        if (resolved.errors.length > 0) return undefined;
+        const name = args.path
+          .replace(/^\.\//, '')
+          .replace(/\.[cm]?[jt]s$/, '')
+          .replace(/[^\w.-]+/g, '_');
+        found.set(name, resolved.path);
+        return { path: `./on-demand/${name}.cjs`, external: true };
+      });
+    },
+  };
+}
+
 /** The named exports Node finds in a CommonJS file, by the patterns its lexer recognises. */
 async function commonJsExports(file: string): Promise<string[]> {
   const text = await readFile(file, 'utf8');
@@ -131,6 +162,7 @@ export async function buildCli(outdir: string = join(root, 'dist')): Promise<Bui
   await rm(out, { recursive: true, force: true });
   await mkdir(out, { recursive: true });
   const defaultBundle = await readFile(join(root, 'bundles/finance-baseline.yaml'), 'utf8');
+  const onDemandLibraries = new Map<string, string>();
   const result = await build({
     absWorkingDir: root,
     entryPoints: await cliEntryPoints(),
@@ -151,7 +183,7 @@ export async function buildCli(outdir: string = join(root, 'dist')): Promise<Bui
     logLevel: 'warning',
     metafile: true,
     sourcemap: false,
-    plugins: [cjsNamespaces],
+    plugins: [cjsNamespaces, onDemandFiles(onDemandLibraries)],
     // Less to read and parse at every start; identifiers keep their names for readable stacks.
     minifyWhitespace: true,
     minifySyntax: true,
@@ -170,9 +202,29 @@ export async function buildCli(outdir: string = join(root, 'dist')): Promise<Bui
   });
   if (result.errors.length > 0)
     throw new Error(`esbuild failed: ${result.errors.map((e) => e.text).join('; ')}`);
+  const onDemandInputs: string[] = [];
+  for (const [name, entry] of [...onDemandLibraries].sort(([a], [b]) => a.localeCompare(b))) {
+    const library = await build({
+      absWorkingDir: root,
+      entryPoints: [entry],
+      outfile: join(out, 'on-demand', `${name}.cjs`),
+      bundle: true,
+      format: 'cjs',
+      platform: 'node',
+      target: 'node22',
+      charset: 'utf8',
+      preserveSymlinks: true,
+      legalComments: 'linked',
+      logLevel: 'warning',
+      metafile: true,
+      minifyWhitespace: true,
+      minifySyntax: true,
+    });
+    onDemandInputs.push(...Object.keys(library.metafile.inputs));
+  }
   // kubectl's YAML reader (WebAssembly), found beside the module that loads it.
   await copyFile(join(root, kubeYaml), join(out, 'kube-yaml.wasm.gz'));
-  const inputs = Object.keys(result.metafile.inputs)
+  const inputs = [...Object.keys(result.metafile.inputs), ...onDemandInputs]
     // Repository files only: no dependency, no plugin's virtual module (`cjs-namespace:…`).
     .filter((file) => !file.includes('node_modules/') && !/^[\w-]+:/.test(file))
     .sort();

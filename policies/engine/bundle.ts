@@ -4,7 +4,8 @@
  * parameters, checks `requires` against the running version, and freezes the result.
  */
 import { createHash } from 'node:crypto';
-import type * as AjvModule from 'ajv';
+import { fileURLToPath } from 'node:url';
+import type * as SchemaCompiler from './schema-compiler.ts';
 import type { ErrorObject, Options as AjvOptions, ValidateFunction } from 'ajv';
 import semver from 'semver';
 import { isMap, isScalar, isSeq, LineCounter, parseDocument } from 'yaml';
@@ -284,15 +285,16 @@ export const bundleValidatorOptions = Object.freeze({
  * ajv loads on first use: the built-in policies' validator is generated ahead of time, so only
  * another policy set (tests, an embedding program) compiles one.
  */
-const ajvLibrary = onDemand<typeof AjvModule>('ajv', () => require('ajv'));
-const ajvFormats = onDemand<(instance: AjvModule.Ajv) => AjvModule.Ajv>('ajv-formats', () =>
-  require('ajv-formats'),
+const schemaCompiler = onDemand<typeof SchemaCompiler>(
+  fileURLToPath(new URL('./schema-compiler.ts', import.meta.url)),
+  () => require('./schema-compiler.ts'),
 );
 
 function compileValidator(policies: readonly Policy<unknown>[], rules: RuleCompiler | undefined) {
-  const ajv = new (ajvLibrary().Ajv)({ ...bundleValidatorOptions });
-  ajvFormats()(ajv);
-  return ajv.compile<BundleDocument>(bundleSchema(policies, rules));
+  return schemaCompiler().compileSchema<BundleDocument>(
+    bundleSchema(policies, rules),
+    bundleValidatorOptions,
+  );
 }
 
 /** The validator compiled with ajv for these policies and rule compiler, once per process. */
