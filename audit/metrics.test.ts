@@ -97,6 +97,21 @@ describe('audit metrics', () => {
         },
         // The approval no longer unfreezes anything (the window ended): no policy honoured it.
         { object: ledger, decision: 'allow', results: [] },
+        // A Namespace object counts in its own namespace, as its PolicyReport lists it.
+        {
+          object: { apiVersion: 'v1', kind: 'Namespace', name: 'hooli' },
+          decision: 'deny',
+          results: [
+            {
+              policy: 'tenant-quotas',
+              version: '1.0.0',
+              status: 'fail',
+              action: 'deny',
+              controls: ['SOX-ITGC-OPS-02'],
+              findings: [],
+            },
+          ],
+        },
       ],
       drift: {
         declared: 2,
@@ -116,6 +131,9 @@ describe('audit metrics', () => {
       const read = async () => (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
       const lines = (text: string) =>
         text.split('\n').filter((l) => l.startsWith('tollgate_audit_break_glass'));
+      expect(await read()).toContain(
+        'tollgate_audit_violations{policy="tenant-quotas",namespace="hooli",action="deny",control="SOX-ITGC-OPS-02"} 1',
+      );
       expect(lines(await read())).toEqual([
         'tollgate_audit_break_glass_changes{state="open",namespace="close",control="SOX-ITGC-AC-02"} 1',
         'tollgate_audit_break_glass_changes{state="open",namespace="close",control="SOX-ITGC-CM-01"} 1',

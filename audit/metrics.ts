@@ -1,11 +1,13 @@
 /**
- * Prometheus gauges of the last audit (the chart's audit Deployment serves them on `/metrics`):
+ * Prometheus gauges of the last audit (the chart's audit Deployment serves them on `/metrics`), the
+ * `namespace` label as the PolicyReports place results (a Namespace object's in its own):
  * violations per policy, namespace and control, drift per type and namespace, break-glass changes
  * open and resolved per namespace and control, objects audited, the time and duration of the last
  * run, and failed runs. prom-client is loaded only in this mode.
  */
 import { createServer, type Server } from 'node:http';
 import type { AuditResult, LiveRef } from './audit.ts';
+import { reportNamespace } from './reports.ts';
 
 /** The gauges and how to update and serve them. */
 export interface AuditMetrics {
@@ -84,18 +86,26 @@ export async function createAuditMetrics(): Promise<AuditMetrics> {
       for (const audited of result.audited)
         for (const r of audited.results) {
           if (r.status !== 'fail' && r.status !== 'error') continue;
-          const labels = { policy: r.policy, namespace: audited.object.namespace ?? '', action: r.action };
+          const labels = {
+            policy: r.policy,
+            namespace: reportNamespace(audited.object) ?? '',
+            action: r.action,
+          };
           for (const control of r.controls?.length ? r.controls : [''])
             violations.inc({ ...labels, control });
         }
       for (const entry of result.drift?.entries ?? [])
-        drift.inc({ type: entry.type, namespace: entry.object.namespace ?? '' });
+        drift.inc({
+          type: entry.type,
+          namespace:
+            (entry.type === 'missing' ? entry.object.namespace : reportNamespace(entry.object)) ?? '',
+        });
       breakGlass.reset();
       const changes = result.drift?.breakGlass ?? [];
       const honoured = changes.length > 0 ? breakGlassControls(result) : new Map<string, string[]>();
       for (const change of changes) {
         const controls = honoured.get(objectKey(change.object)) ?? [];
-        const labels = { state: change.state, namespace: change.object.namespace ?? '' };
+        const labels = { state: change.state, namespace: reportNamespace(change.object) ?? '' };
         for (const control of controls.length > 0 ? controls : ['']) breakGlass.inc({ ...labels, control });
       }
       objects.set(result.objects);

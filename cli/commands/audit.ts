@@ -54,8 +54,8 @@ a break-glass approval (annotation tollgate.dev/break-glass) are listed as break
 open while the live object differs from Git, resolved once Git matches it.
 --write-reports writes wgpolicyk8s.io/v1alpha2 PolicyReports (per namespace; a Namespace's results
 in its own) and ClusterPolicyReports (not with --namespace), created or else applied by server-side
-apply (field manager tollgate), skips
-reports whose content is unchanged, and deletes tollgate's reports that no longer have anything to say. --format policyreport prints those objects instead.
+apply (field manager tollgate), skips reports whose content is unchanged, and deletes tollgate's
+reports that no longer have anything to say. --format policyreport prints those objects instead.
 --interval (e.g. 15m, 1h) keeps auditing, rereading the bundle and Git before each run and logging
 one JSON line per run on stderr instead of the report; --metrics-port serves Prometheus gauges
 (violations per policy, namespace and control; drift per type and namespace; break-glass changes
