@@ -707,6 +707,7 @@ describe("the chart's audit component in the API server", () => {
         ['list', 'pods'],
         ['list', 'clusterroles', 'rbac.authorization.k8s.io'],
         ['patch', 'policyreports', 'wgpolicyk8s.io'],
+        ['create', 'policyreports', 'wgpolicyk8s.io'],
         ['get', 'secrets'],
         ['list', 'secrets'],
         ['update', 'deployments', 'apps'],
@@ -720,6 +721,7 @@ describe("the chart's audit component in the API server", () => {
       'list /pods: true',
       'list rbac.authorization.k8s.io/clusterroles: true',
       'patch wgpolicyk8s.io/policyreports: true',
+      'create wgpolicyk8s.io/policyreports: true',
       'get /secrets: false',
       'list /secrets: false',
       'update apps/deployments: false',
@@ -751,6 +753,10 @@ describe("the chart's audit component in the API server", () => {
       }),
     );
     const before = await report(NS);
+    // FROZEN's report is gone (deleted by hand): the service account creates it again.
+    expect((await kube.delete(`${REPORTS}/namespaces/${FROZEN}/policyreports/tollgate-audit`)).status).toBe(
+      200,
+    );
     const run = tollgate([
       ...args,
       `--kubeconfig=${kubeconfig}`,
@@ -765,5 +771,7 @@ describe("the chart's audit component in the API server", () => {
     expect(result.summary.denied).toBeGreaterThan(0);
     expect(result.resources).toEqual(expect.arrayContaining(['apps/v1/deployments', 'v1/pods']));
     expect((await report(NS)).resourceVersion).not.toBe(before.resourceVersion);
+    expect(run.stderr).toMatch(/wrote \d+ report\(s\) \(1 created/);
+    expect((await report(FROZEN)).results.length).toBeGreaterThan(0);
   });
 });
