@@ -14,16 +14,18 @@
  *    flattened (kind-less items of a typed list such as `PodList` get their kind from it);
  *    objects without a kind, with a malformed `metadata` or nested lists are refused.
  *
- * Step 3 has two paths. Documents made only of ordinary YAML (no anchors, aliases, tags, merge
- * keys, complex keys, directives, tabs, CRs, control or Unicode line-break characters, long
- * lines) are loaded by js-yaml with go-yaml's scalar types, and anything unusual found while
- * loading (duplicate or non-string keys, infinities) sends the document to the other path:
+ * Step 3 has three paths. Plain block YAML (what almost every manifest is) is read by
+ * plain-yaml.ts in one pass. Other documents made only of ordinary YAML (no anchors, aliases,
+ * tags, merge keys, complex keys, directives, tabs, CRs, control or Unicode line-break
+ * characters, long lines) are loaded by js-yaml with go-yaml's scalar types, and anything unusual
+ * found while loading (duplicate or non-string keys, infinities) sends the document to the last path:
  * `exactYaml`, kubectl's own converter (sigs.k8s.io/yaml compiled to WebAssembly, supplied by
  * the CI edge). Without it such documents are refused, never guessed. A differential test
- * against kubectl's reader keeps the fast path honest.
+ * against kubectl's reader keeps the fast paths honest.
  */
 import { CORE_SCHEMA, defineMappingTag, defineScalarTag, loadAll, NOT_RESOLVED } from 'js-yaml';
 import { kubeBoolean, kubeFloat, kubeInteger } from './kube-scalars.ts';
+import { readPlainYaml } from './plain-yaml.ts';
 import type { PathSegment } from './path.ts';
 import { locatorFor, renderedFromComments } from './yaml-source.ts';
 import type { SourceDocument, SourceError, SourceSpan } from './yaml-source.ts';
@@ -386,9 +388,9 @@ const unusualSyntax = /(?:^|[\s,[\]{}])[&*!?%@`:]|<<|^%|^\.\.\.|\\[^nt"\\]|:[,[\
  */
 const longKey = 300;
 
-/** Whether a document is plain enough for the fast path (one linear pass or two). */
-function isOrdinary(chunk: string): boolean {
-  if (unusualCharacter.test(chunk) || unusualSyntax.test(chunk)) return false;
+/** Whether a document of ordinary characters is plain enough for js-yaml (one linear pass or two). */
+function isOrdinarySyntax(chunk: string): boolean {
+  if (unusualSyntax.test(chunk)) return false;
   return !(chunk.includes('?') && flowStart.test(chunk)) && !spacesBeforeColon(chunk);
 }
 
@@ -440,7 +442,12 @@ function convertYaml(
   chunk: string,
   context: ReadContext,
 ): { value: unknown } | { error: string } | { refused: string } {
-  if (isOrdinary(chunk)) {
+  const ordinaryCharacters = !unusualCharacter.test(chunk);
+  if (ordinaryCharacters) {
+    const plain = readPlainYaml(chunk);
+    if (plain) return plain;
+  }
+  if (ordinaryCharacters && isOrdinarySyntax(chunk)) {
     if (onlyComments.test(chunk)) return { value: null };
     const fast = loadOrdinary(chunk);
     if (fast) return fast;

@@ -6,6 +6,10 @@
  * comment-only documents), concatenated JSON with YAML after it, UTF-16 and invalid UTF-8, long
  * lines (values of thousands of characters; keys and runs of spaces around go-yaml's 1024-character
  * simple-key limit).
+ * About a third of the files are plain block YAML of ordinary characters (no anchors, tags or
+ * merge keys) laid out in every way plain-yaml.ts must follow: compact and indentless sequences,
+ * extra spaces after `-`, comments and blank lines at any indentation, scalars continued or
+ * placed on the next line, literal and folded block scalars, flow sequences.
  * Most files are valid YAML so the semantics are exercised, not only the error paths.
  */
 
@@ -266,9 +270,14 @@ const oddApiVersions = ['a/b/c', '', 'apps/', '5', 'yes'];
 type Tree =
   { map: Array<[string, Tree]> } | { seq: Tree[] } | { scalar: string } | { block: string[]; header: string };
 
+/** Lines of block scalars in plain files (ordinary characters only). */
+const plainBlockLines = ['line', '  indented', '', 'x: y', '# not a comment', 'end  ', '   ', '- item'];
+
 class Builder {
   private anchors: string[] = [];
   private nextAnchor = 0;
+  /** Plain block YAML of ordinary characters (see the file comment). */
+  plain = false;
   readonly next: () => number;
   constructor(next: () => number) {
     this.next = next;
@@ -285,6 +294,7 @@ class Builder {
   }
 
   scalar(): Tree {
+    if (this.plain) return this.plainScalar();
     const r = this.next();
     if (r < 0.002) return { scalar: this.pick(refusedScalars) };
     if (r < 0.45) return { scalar: this.pick(plainScalars) };
@@ -313,6 +323,18 @@ class Builder {
     return { scalar: this.pick(keys) };
   }
 
+  plainScalar(): Tree {
+    const r = this.next();
+    if (r < 0.55) return { scalar: this.pick(plainScalars) };
+    if (r < 0.75) return { scalar: this.pick(quotedScalars.filter((q) => !/[\u0085\u2028]/.test(q))) };
+    if (r < 0.88)
+      return {
+        header: this.pick(['|', '|-', '|', '>', '|+', '>-']),
+        block: Array.from({ length: 1 + this.int(4) }, () => this.pick(plainBlockLines)),
+      };
+    return { scalar: this.pick(keys) };
+  }
+
   key(): string {
     if (this.chance(0.005)) return this.pick(refusedKeys);
     return this.chance(0.12) ? this.pick(trickyKeys) : this.pick(keys);
@@ -334,7 +356,7 @@ class Builder {
     // Duplicate a key (go-yaml: the later one wins).
     if (entries.length > 0 && this.chance(0.08)) entries.push([this.pick(entries)[0], this.tree(depth - 1)]);
     // Merge keys before, between or after explicit keys.
-    if (this.chance(0.18)) {
+    if (!this.plain && this.chance(0.18)) {
       const value: Tree =
         this.anchors.length > 0 && this.chance(0.6)
           ? this.chance(0.7)
@@ -354,15 +376,21 @@ class Builder {
 
   /** Renders block YAML; anchors are attached to nodes on the way. */
   render(tree: Tree, indent: number, out: string[], prefix: string): void {
-    const pad = ' '.repeat(indent);
     let anchor = '';
-    if (!('scalar' in tree && tree.scalar.startsWith('*')) && this.chance(0.1)) {
+    if (!this.plain && !('scalar' in tree && tree.scalar.startsWith('*')) && this.chance(0.1)) {
       const name = `a${this.nextAnchor++}`;
       anchor = `&${name} `;
       this.anchors.push(name);
     }
     if ('scalar' in tree) {
+      if (this.plain && prefix.endsWith(': ') && this.chance(0.04)) {
+        // The value on the next line, indented or not.
+        out.push(prefix.trimEnd(), `${' '.repeat(indent + this.int(3) - 1)}${tree.scalar}`);
+        return;
+      }
       out.push(`${prefix}${anchor}${tree.scalar}${this.comment()}`);
+      // A continuation line (more indented: one scalar; else the next key or an error).
+      if (this.plain && this.chance(0.03)) out.push(`${' '.repeat(this.int(indent + 3))}more`);
       return;
     }
     if ('block' in tree) {
@@ -377,7 +405,16 @@ class Builder {
         return;
       }
       out.push(`${prefix}${anchor}`.trimEnd());
-      for (const item of tree.seq) this.render(item, indent + 2, out, `${pad}- `);
+      // Plain files: an indentless sequence under a key, and more spaces after the dash.
+      const itemIndent = this.plain && prefix.endsWith(': ') && this.chance(0.3) ? indent - 2 : indent;
+      for (const item of tree.seq) {
+        const dash = this.plain && this.chance(0.15) ? this.pick(['-  ', '-   ']) : '- ';
+        const itemPad = ' '.repeat(itemIndent);
+        if (this.plain && 'map' in item && item.map.length > 0 && this.chance(0.6)) {
+          // A compact mapping: its first entry on the dash's line.
+          this.renderMap(item, itemIndent + dash.length, out, `${itemPad}${dash}`);
+        } else this.render(item, itemIndent + 2, out, `${itemPad}${dash}`);
+      }
       return;
     }
     if (tree.map.length === 0 || this.chance(0.12)) {
@@ -385,13 +422,22 @@ class Builder {
       return;
     }
     out.push(`${prefix}${anchor}`.trimEnd());
-    for (const [key, value] of tree.map) {
+    this.renderMap(tree, indent, out);
+  }
+
+  /** A block mapping's entries at `indent`; with `first`, the first entry goes on that line. */
+  renderMap(tree: { map: Array<[string, Tree]> }, indent: number, out: string[], first?: string): void {
+    const pad = ' '.repeat(indent);
+    for (const [index, [key, value]] of tree.map.entries()) {
+      if (this.plain && this.chance(0.05))
+        out.push(this.pick(['', `${' '.repeat(this.int(indent + 5))}# note`, ' '.repeat(this.int(6))]));
       if (this.chance(0.06))
         out.push(
-          `${pad}# comment${this.pick(['', '\u2028', '\u0085', '\u2029', '\r'])}${pad}${this.pick(['hostNetwork: true', 'x: 1', 'kind: Secret', 'privileged: yes'])}`,
+          `${pad}# comment${this.plain ? '\n' : this.pick(['', '\u2028', '\u0085', '\u2029', '\r'])}${pad}${this.pick(['hostNetwork: true', 'x: 1', 'kind: Secret', 'privileged: yes'])}`,
         );
-      const separator = this.chance(0.04) ? ':\t' : ': ';
-      this.render(value, indent + 2, out, `${pad}${key}${separator}`);
+      const separator = !this.plain && this.chance(0.04) ? ':\t' : ': ';
+      const start = index === 0 && first !== undefined ? first : pad;
+      this.render(value, indent + 2, out, `${start}${key}${separator}`);
     }
   }
 
@@ -407,6 +453,7 @@ class Builder {
   }
 
   comment(): string {
+    if (this.plain) return this.chance(0.05) ? this.pick([' # c', '  # Source: x', ' #']) : '';
     return this.chance(0.05)
       ? this.pick([' # c', ' #\u2028hostPID: true', ' # \u0085', '  # Source: x'])
       : '';
@@ -572,6 +619,16 @@ function fileText(b: Builder): string {
 function mutate(b: Builder, text: string): string {
   if (!b.chance(0.25)) return text;
   const lines = text.split('\n');
+  if (b.plain) {
+    // Keep the characters ordinary: trailing spaces, a duplicated line, one space more or less.
+    const at = b.int(lines.length);
+    const line = lines[at] ?? '';
+    const mutation = b.int(3);
+    if (mutation === 0) lines[at] = `${line}  `;
+    else if (mutation === 1) lines.splice(at, 0, line);
+    else lines[at] = b.chance(0.5) ? ` ${line}` : line.replace(/^ /, '');
+    return lines.join('\n');
+  }
   const count = 1 + b.int(3);
   for (let i = 0; i < count; i++) {
     const at = b.int(lines.length);
@@ -619,6 +676,7 @@ export function generateCases(seed: number, count: number): GeneratedCase[] {
   const next = random(seed);
   const builder = new Builder(next);
   return Array.from({ length: count }, (_, i) => {
+    builder.plain = builder.chance(0.35);
     const text = mutate(builder, fileText(builder));
     return { name: `case-${i}.${builder.chance(0.9) ? 'yaml' : 'json'}`, bytes: encode(builder, text) };
   });

@@ -1,0 +1,449 @@
+/**
+ * A reader for the plain block YAML almost every manifest is written in, with go-yaml v2's
+ * (kubectl's) meaning, in one pass over the characters. It accepts only what it reads exactly:
+ * block mappings with simple keys, block sequences (also at the indentation of their key), plain
+ * one-line scalars typed as go-yaml types them, one-line quoted scalars with the simple escapes,
+ * literal block scalars (`|`, `|-`), empty flow collections and one-line flow sequences of
+ * scalars, and comments. Anything else (anchors, aliases, tags, folded or multi-line scalars,
+ * quoted or typed keys, duplicate keys, directives, ...) returns undefined and the document is
+ * read by the slower general path. The differential test against kubectl's reader covers both.
+ *
+ * Expects a document as kubectl's YAMLReader passes it on: LF line ends, ending with a line
+ * break, and only characters the caller has checked to be ordinary (no tabs, CRs, controls or
+ * YAML 1.1 line breaks).
+ */
+import { kubeBoolean, kubeFloat, kubeInteger } from './kube-scalars.ts';
+
+/** Thrown to leave the fast reader. */
+class NotPlain extends Error {}
+const notPlain = new NotPlain();
+
+/** go-yaml forgets a possible key after 1024 characters; keys stay well within that. */
+const maxKeyLength = 300;
+/** Deeper documents go to the general reader (which has its own limits). */
+const maxDepth = 200;
+
+const LF = 10;
+const SPACE = 32;
+const HASH = 35;
+const DASH = 45;
+const COLON = 58;
+const DQUOTE = 34;
+const SQUOTE = 39;
+const BACKSLASH = 92;
+
+/** Characters a simple key may hold (the first may not be `-`). */
+function isKeyChar(code: number): boolean {
+  return (
+    (code >= 97 && code <= 122) || // a-z
+    (code >= 65 && code <= 90) || // A-Z
+    (code >= 48 && code <= 57) || // 0-9
+    code === 95 || // _
+    code === 46 || // .
+    code === 47 || // /
+    code === DASH
+  );
+}
+
+/** Characters a plain scalar inside a flow sequence may hold. */
+function isFlowPlainChar(code: number): boolean {
+  return isKeyChar(code) || code === SPACE || code === 61 /* = */ || code === 43; /* + */
+}
+
+/**
+ * A plain scalar typed as go-yaml v2 types it (the same functions as the general path), or
+ * NotPlain for infinities and NaN (JSON has none: the general path decides).
+ */
+function resolvePlain(text: string): unknown {
+  const first = text.charCodeAt(0);
+  if (Number.isNaN(first)) return null;
+  if ((first >= 48 && first <= 57) || first === 43 || first === DASH || first === 46) {
+    const integer = kubeInteger(text);
+    if (integer !== undefined) return integer;
+    const float = kubeFloat(text);
+    if (float !== undefined) {
+      if (!Number.isFinite(float)) throw notPlain;
+      return float;
+    }
+    return text;
+  }
+  if (first === 126 /* ~ */) return text === '~' ? null : text;
+  // go-yaml resolves `<<` to its merge tag even as a value: the general path decides.
+  if (text === '<<') throw notPlain;
+  if (text === 'null' || text === 'Null' || text === 'NULL') return null;
+  const boolean = kubeBoolean(text);
+  return boolean === undefined ? text : boolean;
+}
+
+class Reader {
+  private readonly s: string;
+  /** Current position. */
+  private i = 0;
+  private depth = 0;
+
+  constructor(text: string) {
+    this.s = text;
+  }
+
+  read(): unknown {
+    const { s } = this;
+    let at = this.nextContent(0);
+    if (at < 0) return null;
+    // A document start marker before the content (the stream was split at the others).
+    if (at === this.lineStart(at) && s.startsWith('---', at)) {
+      const after = s.charCodeAt(at + 3);
+      if (after !== LF && after !== SPACE) throw notPlain;
+      this.i = at + 3;
+      this.endOfLine();
+      at = this.nextContent(this.i);
+      if (at < 0) return null;
+    }
+    const first = s.charCodeAt(at);
+    // Directives, document end markers and flow or scalar documents: the general path.
+    if (at === this.lineStart(at) && (first === 37 /* % */ || s.startsWith('...', at))) throw notPlain;
+    const value = this.collection(at, at - this.lineStart(at));
+    if (this.nextContent(this.i) >= 0) throw notPlain;
+    return value;
+  }
+
+  /** Start of the line holding `at`. */
+  private lineStart(at: number): number {
+    return this.s.lastIndexOf('\n', at - 1) + 1;
+  }
+
+  /**
+   * Position of the first content character at or after the line starting at `from`, skipping
+   * blank and comment lines, or -1 at the end. Sets `i` to the start of that line.
+   */
+  private nextContent(from: number): number {
+    const { s } = this;
+    const n = s.length;
+    let line = from;
+    while (line < n) {
+      let at = line;
+      while (s.charCodeAt(at) === SPACE) at++;
+      const code = s.charCodeAt(at);
+      if (code === LF) {
+        line = at + 1;
+        continue;
+      }
+      if (code === HASH) {
+        const end = s.indexOf('\n', at);
+        line = end < 0 ? n : end + 1;
+        continue;
+      }
+      if (at >= n) break;
+      this.i = line;
+      return at;
+    }
+    this.i = n;
+    return -1;
+  }
+
+  /** Skips spaces and a comment to the end of the line; anything else is not plain. Moves past the LF. */
+  private endOfLine(): void {
+    const { s } = this;
+    let at = this.i;
+    while (s.charCodeAt(at) === SPACE) at++;
+    let code = s.charCodeAt(at);
+    if (code === HASH) {
+      if (s.charCodeAt(at - 1) !== SPACE) throw notPlain;
+      const end = s.indexOf('\n', at);
+      at = end < 0 ? s.length : end;
+      code = s.charCodeAt(at);
+    }
+    if (code !== LF) throw notPlain;
+    this.i = at + 1;
+  }
+
+  /** The length of a simple key at `at` followed by `:` and a space or line end, else -1. */
+  private keyLength(at: number): number {
+    const { s } = this;
+    let end = at;
+    if (s.charCodeAt(at) === DASH) return -1;
+    while (isKeyChar(s.charCodeAt(end))) end++;
+    if (end === at || s.charCodeAt(end) !== COLON) return -1;
+    const after = s.charCodeAt(end + 1);
+    return after === SPACE || after === LF ? end - at : -1;
+  }
+
+  private isEntry(at: number): boolean {
+    const s = this.s;
+    if (s.charCodeAt(at) !== DASH) return false;
+    const after = s.charCodeAt(at + 1);
+    return after === SPACE || after === LF;
+  }
+
+  /** A block mapping or sequence whose first content character is at `at`, in column `indent`. */
+  private collection(at: number, indent: number): unknown {
+    if (++this.depth > maxDepth) throw notPlain;
+    let value: unknown;
+    if (this.isEntry(at)) value = this.sequence(at, indent);
+    else if (this.keyLength(at) > 0) value = this.mapping(at, indent);
+    else throw notPlain;
+    this.depth--;
+    return value;
+  }
+
+  /** Indentation of the line whose content starts at `at` (the line starts at `i`). */
+  private indentOf(at: number): number {
+    return at - this.i;
+  }
+
+  /**
+   * The value after `key:` or `- ` on the line: `at` is its first character (not a space).
+   * `indent` is the column of the collection holding it (a sequence when `inSequence`). Leaves `i`
+   * at the next line.
+   */
+  private value(at: number, indent: number, inSequence: boolean): unknown {
+    const s = this.s;
+    const code = s.charCodeAt(at);
+    if (code === LF || code === HASH) {
+      // Nothing more on this line: a nested collection on the next lines, or null.
+      this.i = at;
+      this.endOfLine();
+      const next = this.nextContent(this.i);
+      if (next < 0) return null;
+      const nextIndent = this.indentOf(next);
+      if (nextIndent > indent) return this.collection(next, nextIndent);
+      // A sequence may sit at the indentation of its mapping's key.
+      if (nextIndent === indent && this.isEntry(next) && !inSequence)
+        return this.collection(next, nextIndent);
+      return null;
+    }
+    let value: unknown;
+    this.i = at;
+    if (code === DQUOTE) value = this.doubleQuoted();
+    else if (code === SQUOTE) value = this.singleQuoted();
+    else if (code === 124 /* | */) return this.literal(indent);
+    else if (code === 91 /* [ */ || code === 123 /* { */) value = this.flow();
+    else value = this.plain();
+    this.endOfLine();
+    return value;
+  }
+
+  private mapping(at: number, indent: number): Record<string, unknown> {
+    const { s } = this;
+    const map: Record<string, unknown> = {};
+    let keyAt = at;
+    for (;;) {
+      const length = this.keyLength(keyAt);
+      if (length < 0 || length > maxKeyLength) throw notPlain;
+      const key = s.slice(keyAt, keyAt + length);
+      if (typeof resolvePlain(key) !== 'string' || key === '__proto__' || Object.hasOwn(map, key))
+        throw notPlain;
+      let valueAt = keyAt + length + 1;
+      while (s.charCodeAt(valueAt) === SPACE) valueAt++;
+      map[key] = this.value(valueAt, indent, false);
+      const next = this.nextContent(this.i);
+      if (next < 0) return map;
+      const nextIndent = this.indentOf(next);
+      if (nextIndent < indent) return map;
+      if (nextIndent > indent || this.keyLength(next) < 0) throw notPlain;
+      keyAt = next;
+    }
+  }
+
+  private sequence(at: number, indent: number): unknown[] {
+    const { s } = this;
+    const list: unknown[] = [];
+    let entryAt = at;
+    for (;;) {
+      let valueAt = entryAt + 1;
+      while (s.charCodeAt(valueAt) === SPACE) valueAt++;
+      const column = indent + (valueAt - entryAt);
+      const code = s.charCodeAt(valueAt);
+      if (code !== LF && code !== HASH && (this.isEntry(valueAt) || this.keyLength(valueAt) > 0)) {
+        // A compact collection on the entry's line, in the column where it starts.
+        list.push(this.collection(valueAt, column));
+      } else {
+        list.push(this.value(valueAt, indent, true));
+      }
+      const next = this.nextContent(this.i);
+      if (next < 0) return list;
+      const nextIndent = this.indentOf(next);
+      if (nextIndent < indent) return list;
+      if (nextIndent > indent) throw notPlain;
+      // At the same indentation: another entry, or the next key of the mapping holding this
+      // sequence (the caller checks).
+      if (!this.isEntry(next)) return list;
+      entryAt = next;
+    }
+  }
+
+  /** A one-line plain scalar at `i` (in block context), typed. */
+  private plain(): unknown {
+    const { s } = this;
+    const start = this.i;
+    const first = s.charCodeAt(start);
+    // Indicators that cannot start a plain scalar (or start one differently in YAML 1.1).
+    if ('-?:,[]{}#&*!|>\'"%@`'.includes(s[start] ?? '')) {
+      const after = s.charCodeAt(start + 1);
+      if (first !== DASH || after === SPACE || after === LF) throw notPlain;
+    }
+    let end = start;
+    let at = start;
+    for (;;) {
+      const code = s.charCodeAt(at);
+      if (code === LF) break;
+      if (code === HASH && s.charCodeAt(at - 1) === SPACE) break;
+      if (code === COLON) {
+        const after = s.charCodeAt(at + 1);
+        if (after === SPACE || after === LF) throw notPlain;
+      }
+      if (code !== SPACE) end = at + 1;
+      at++;
+    }
+    this.i = end;
+    return resolvePlain(s.slice(start, end));
+  }
+
+  /** A one-line double-quoted scalar with only `\\`, `\"`, `\n` and `\t` escapes. */
+  private doubleQuoted(): string {
+    const { s } = this;
+    let at = this.i + 1;
+    let out = '';
+    let from = at;
+    for (;;) {
+      const code = s.charCodeAt(at);
+      if (code === DQUOTE) break;
+      if (code === LF || Number.isNaN(code)) throw notPlain;
+      if (code === BACKSLASH) {
+        const escaped = s.charCodeAt(at + 1);
+        let replacement: string;
+        if (escaped === BACKSLASH) replacement = '\\';
+        else if (escaped === DQUOTE) replacement = '"';
+        else if (escaped === 110 /* n */) replacement = '\n';
+        else if (escaped === 116 /* t */) replacement = '\t';
+        else throw notPlain;
+        out += s.slice(from, at) + replacement;
+        at += 2;
+        from = at;
+        continue;
+      }
+      at++;
+    }
+    this.i = at + 1;
+    return out + s.slice(from, at);
+  }
+
+  /** A one-line single-quoted scalar (`''` is a quote). */
+  private singleQuoted(): string {
+    const { s } = this;
+    let at = this.i + 1;
+    let out = '';
+    let from = at;
+    for (;;) {
+      const code = s.charCodeAt(at);
+      if (code === LF || Number.isNaN(code)) throw notPlain;
+      if (code === SQUOTE) {
+        if (s.charCodeAt(at + 1) !== SQUOTE) break;
+        out += s.slice(from, at + 1);
+        at += 2;
+        from = at;
+        continue;
+      }
+      at++;
+    }
+    this.i = at + 1;
+    return out + s.slice(from, at);
+  }
+
+  /** `{}`, `[]`, or a one-line flow sequence of scalars. */
+  private flow(): unknown {
+    const { s } = this;
+    const open = s.charCodeAt(this.i);
+    let at = this.i + 1;
+    while (s.charCodeAt(at) === SPACE) at++;
+    if (open === 123 /* { */) {
+      if (s.charCodeAt(at) !== 125) throw notPlain;
+      this.i = at + 1;
+      return {};
+    }
+    const list: unknown[] = [];
+    if (s.charCodeAt(at) === 93 /* ] */) {
+      this.i = at + 1;
+      return list;
+    }
+    for (;;) {
+      const code = s.charCodeAt(at);
+      if (code === DQUOTE || code === SQUOTE) {
+        this.i = at;
+        list.push(code === DQUOTE ? this.doubleQuoted() : this.singleQuoted());
+        at = this.i;
+      } else {
+        if (!isFlowPlainChar(code) || code === 61 /* = */) throw notPlain;
+        if (code === DASH && !isKeyChar(s.charCodeAt(at + 1))) throw notPlain;
+        const start = at;
+        let end = at;
+        while (isFlowPlainChar(s.charCodeAt(at))) {
+          if (s.charCodeAt(at) !== SPACE) end = at + 1;
+          at++;
+        }
+        list.push(resolvePlain(s.slice(start, end)));
+      }
+      while (s.charCodeAt(at) === SPACE) at++;
+      const separator = s.charCodeAt(at);
+      if (separator === 93 /* ] */) {
+        this.i = at + 1;
+        return list;
+      }
+      if (separator !== 44 /* , */) throw notPlain;
+      at++;
+      while (s.charCodeAt(at) === SPACE) at++;
+    }
+  }
+
+  /**
+   * A literal block scalar (`|` or `|-`) for a value in the collection at column `indent`: its
+   * lines are those indented more than the collection, at the first line's indentation.
+   */
+  private literal(indent: number): string {
+    const { s } = this;
+    let at = this.i + 1;
+    const strip = s.charCodeAt(at) === DASH;
+    if (strip) at++;
+    this.i = at;
+    this.endOfLine();
+    // The first line sets the indentation; a leading blank line or a less indented line is unusual.
+    let line = this.i;
+    let contentIndent = 0;
+    while (s.charCodeAt(line + contentIndent) === SPACE) contentIndent++;
+    const firstCode = s.charCodeAt(line + contentIndent);
+    if (contentIndent <= indent || firstCode === LF || Number.isNaN(firstCode)) throw notPlain;
+    const lines: string[] = [];
+    let trailing = 0;
+    while (line < s.length) {
+      let spaces = 0;
+      while (spaces < contentIndent && s.charCodeAt(line + spaces) === SPACE) spaces++;
+      const code = s.charCodeAt(line + spaces);
+      const end = s.indexOf('\n', line);
+      const lineEnd = end < 0 ? s.length : end;
+      if (code === LF) {
+        trailing++;
+      } else if (spaces < contentIndent) {
+        break;
+      } else {
+        for (; trailing > 0; trailing--) lines.push('');
+        lines.push(s.slice(line + contentIndent, lineEnd));
+      }
+      line = lineEnd + 1;
+    }
+    this.i = Math.min(line, s.length);
+    const text = lines.join('\n');
+    return strip ? text : `${text}\n`;
+  }
+}
+
+/**
+ * Reads one document of plain block YAML as go-yaml v2 (kubectl) does, or returns undefined when
+ * the document uses anything this reader does not read exactly.
+ */
+export function readPlainYaml(document: string): { value: unknown } | undefined {
+  try {
+    return { value: new Reader(document).read() };
+  } catch (error) {
+    if (error === notPlain) return undefined;
+    throw error;
+  }
+}
