@@ -24,11 +24,11 @@ export interface ApprovedRegistriesParams {
 
 export const approvedRegistriesPolicy: Policy<ApprovedRegistriesParams> = {
   id: 'approved-registries',
-  version: '1.2.0',
+  version: '1.3.0',
   description: 'Images must come from approved registries (and optionally be pinned by digest).',
   help:
     'Every container, init container, ephemeral container, image volume and Tekton step, sidecar and stepTemplate ' +
-    'must reference an image whose ' +
+    '(and the images an OpenKruise ImagePullJob pulls onto nodes) must reference an image whose ' +
     'normalized registry host and repository path fall under one of the approved prefixes. Hosts compare exactly ' +
     '(case-insensitive, port included); paths compare on `/` boundaries, so `corp/erp` does not admit `corp/erpx`. ' +
     'References that do not parse, bare image IDs and references with whitespace are denied.',

@@ -41,6 +41,7 @@ const builtinClusterScoped: Readonly<Record<string, readonly string[]>> = {
   'templates.gatekeeper.sh': ['ConstraintTemplate'],
   'postgresql.cnpg.io': ['ClusterImageCatalog'],
   'tekton.dev': ['ClusterTask'],
+  'apps.kruise.io': ['SidecarSet', 'NodeImage', 'NodePodProbe', 'ResourceDistribution'],
 };
 
 /** `group/Kind` of the cluster-scoped kinds the CustomResourceDefinitions among `objects` declare. */

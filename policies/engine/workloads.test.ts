@@ -223,6 +223,97 @@ describe('custom workloads whose controllers run an embedded pod template (bypas
     expect(malformedWorkloadFields(task).map((m) => m.path)).toEqual(['spec.steps']);
   });
 
+  it.each([
+    [
+      'AdvancedCronJob',
+      { spec: { template: { jobTemplate: { spec: { template } } } } },
+      ['spec.template.jobTemplate.spec.template.spec'],
+    ],
+    [
+      'AdvancedCronJob',
+      { spec: { template: { broadcastJobTemplate: { spec: { template } } } } },
+      ['spec.template.broadcastJobTemplate.spec.template.spec'],
+    ],
+    [
+      'UnitedDeployment',
+      {
+        spec: {
+          template: {
+            statefulSetTemplate: { spec: { template } },
+            advancedStatefulSetTemplate: { spec: { template } },
+            cloneSetTemplate: { spec: { template } },
+            deploymentTemplate: { spec: { template } },
+          },
+        },
+      },
+      [
+        'spec.template.statefulSetTemplate.spec.template.spec',
+        'spec.template.advancedStatefulSetTemplate.spec.template.spec',
+        'spec.template.cloneSetTemplate.spec.template.spec',
+        'spec.template.deploymentTemplate.spec.template.spec',
+      ],
+    ],
+    ['SidecarSet', { spec: { containers: [container('odoo')] } }, ['spec']],
+    ['EphemeralJob', { spec: { template: { ephemeralContainers: [container('odoo')] } } }, ['spec.template']],
+  ])('finds the pod specs of an OpenKruise %s', (kind, body, expected) => {
+    const object = { apiVersion: 'apps.kruise.io/v1alpha1', kind, ...body } as KubeObject;
+    expect(podSpecsOf(object).map((p) => p.path.join('.'))).toEqual(expected);
+    expect(paths(object)).toEqual(
+      expected.map(
+        (base) => `odoo@${base}.${kind === 'EphemeralJob' ? 'ephemeralContainers' : 'containers'}.0`,
+      ),
+    );
+    expect(malformedWorkloadFields(object)).toEqual([]);
+  });
+
+  it('reads the images OpenKruise pulls or injects outside pod templates', () => {
+    const kruise = (kind: string, spec: unknown) =>
+      ({ apiVersion: 'apps.kruise.io/v1alpha1', kind, spec }) as KubeObject;
+    expect(
+      imageFieldsOf(kruise('ImagePullJob', { image: 'docker.io/library/redis:7' })).map((f) => [
+        f.path,
+        f.image,
+      ]),
+    ).toEqual([['spec.image', 'docker.io/library/redis:7']]);
+    expect(imageFieldsOf(kruise('ImageListPullJob', { images: ['a', 'b'] })).map((f) => f.path)).toEqual([
+      'spec.images[0]',
+      'spec.images[1]',
+    ]);
+    const sidecarSet = kruise('SidecarSet', {
+      initContainers: [container('init')],
+      containers: [
+        {
+          ...container('proxy'),
+          upgradeStrategy: { upgradeType: 'HotUpgrade', hotUpgradeEmptyImage: 'empty:1' },
+        },
+      ],
+      volumes: [{ name: 'host', hostPath: { path: '/' } }],
+    });
+    expect(imageFieldsOf(sidecarSet).map((f) => f.path)).toEqual([
+      'spec.containers[0].upgradeStrategy.hotUpgradeEmptyImage',
+      'spec.initContainers[0].image',
+      'spec.containers[0].image',
+    ]);
+    expect(podSpecsOf(sidecarSet)[0]?.spec.volumes).toEqual([{ name: 'host', hostPath: { path: '/' } }]);
+  });
+
+  it('reports a UnitedDeployment subset patch as a rewrite it cannot judge', () => {
+    const object = {
+      apiVersion: 'apps.kruise.io/v1alpha1',
+      kind: 'UnitedDeployment',
+      spec: {
+        template: { deploymentTemplate: { spec: { template } } },
+        topology: {
+          subsets: [
+            { name: 'a', patch: {} },
+            { name: 'b', patch: { spec: { containers: [{ name: 'odoo', image: 'evil' }] } } },
+          ],
+        },
+      },
+    } as KubeObject;
+    expect(malformedWorkloadFields(object).map((m) => m.path)).toEqual(['spec.topology.subsets[1].patch']);
+  });
+
   it('ignores a kind of the same name in another API group', () => {
     expect(podSpecsOf({ apiVersion: 'example.com/v1', kind: 'Rollout', spec: { template } })).toEqual([]);
   });
@@ -334,7 +425,14 @@ describe('custom workloads whose controllers run an embedded pod template (bypas
       'tekton.dev/clustertasks',
       'tekton.dev/pipelines',
       'tekton.dev/stepactions',
+      'apps.kruise.io/advancedcronjobs',
+      'apps.kruise.io/uniteddeployments',
+      'apps.kruise.io/sidecarsets',
+      'apps.kruise.io/ephemeraljobs',
+      'apps.kruise.io/imagepulljobs',
+      'apps.kruise.io/imagelistpulljobs',
     ])
       expect(resources).toContain(expected);
+    expect(new Set(resources).size).toBe(resources.length);
   });
 });

@@ -91,6 +91,10 @@ export interface CustomWorkload {
   readonly group: string;
   readonly resource: string;
   readonly template?: readonly PathSegment[];
+  /** Paths of PodTemplateSpecs, of which an object may carry several (OpenKruise's UnitedDeployment). */
+  readonly templates?: readonly FanPath[];
+  /** Paths of patches the controller applies to the templates, which tollgate cannot judge. */
+  readonly patches?: readonly FanPath[];
   /** Path of a PodSpec the object carries directly (Knative's Revision). */
   readonly podSpec?: readonly PathSegment[];
   /** Paths of pod-level fields without containers (Tekton's `podTemplate`: hostNetwork, volumes, securityContext). */
@@ -142,6 +146,39 @@ export const customWorkloads: readonly CustomWorkload[] = [
     group: 'apps.kruise.io',
     resource: 'broadcastjobs',
     template: ['spec', 'template'],
+  },
+  // An AdvancedCronJob creates a Job or a BroadcastJob on schedule from one of its templates.
+  {
+    kind: 'AdvancedCronJob',
+    group: 'apps.kruise.io',
+    resource: 'advancedcronjobs',
+    templates: [
+      ['spec', 'template', 'jobTemplate', 'spec', 'template'],
+      ['spec', 'template', 'broadcastJobTemplate', 'spec', 'template'],
+    ],
+  },
+  // A UnitedDeployment stamps out one workload per subset from its workload template; a subset's
+  // `patch` rewrites that template in text tollgate does not judge.
+  {
+    kind: 'UnitedDeployment',
+    group: 'apps.kruise.io',
+    resource: 'uniteddeployments',
+    templates: [
+      ['spec', 'template', 'statefulSetTemplate', 'spec', 'template'],
+      ['spec', 'template', 'advancedStatefulSetTemplate', 'spec', 'template'],
+      ['spec', 'template', 'cloneSetTemplate', 'spec', 'template'],
+      ['spec', 'template', 'deploymentTemplate', 'spec', 'template'],
+    ],
+    patches: [['spec', 'topology', 'subsets', '*', 'patch']],
+  },
+  // A SidecarSet (cluster-scoped) injects its containers, init containers and volumes into every
+  // pod it selects; an EphemeralJob adds its ephemeral containers to running pods it selects.
+  { kind: 'SidecarSet', group: 'apps.kruise.io', resource: 'sidecarsets', podSpec: ['spec'] },
+  {
+    kind: 'EphemeralJob',
+    group: 'apps.kruise.io',
+    resource: 'ephemeraljobs',
+    podSpec: ['spec', 'template'],
   },
   // Tekton: a Task (ClusterTask) runs its steps, sidecars and stepTemplate as one pod with its
   // volumes; a Pipeline embeds TaskSpecs in tasks[] and finally[]; a TaskRun or PipelineRun embeds
@@ -277,9 +314,6 @@ function customWorkloadOf(object: KubeObject): (typeof customWorkloads)[number] 
 function templatePathOf(object: KubeObject): readonly PathSegment[] | undefined {
   const kind = object.kind;
   if (kind === 'Pod') return [];
-  // A pod spec carried directly sits where a template's spec would, one level up.
-  const direct = customWorkloadOf(object)?.podSpec;
-  if (direct) return direct.slice(0, -1);
   if (kind !== undefined && templateKinds.has(kind)) return ['spec', 'template'];
   if (kind === 'CronJob') return ['spec', 'jobTemplate', 'spec', 'template'];
   if (kind === 'PodTemplate') return ['template'];
@@ -334,7 +368,22 @@ export function podSpecsOf(object: KubeObject): PodSpecLocation[] {
       add([custom.container], { podLabels: {}, slots: stepActionSlots, containersOnly: true });
     return out;
   }
-  const workflowPath = customWorkloadOf(object)?.workflow;
+  if (custom?.podSpec) {
+    // A pod spec carried directly (a Knative Revision's, a SidecarSet's); labels beside it.
+    const spec = getIn(object, custom.podSpec);
+    return isRecord(spec)
+      ? [{ spec, path: [...custom.podSpec], podLabels: labelsAt(getIn(object, custom.podSpec.slice(0, -1))) }]
+      : [];
+  }
+  if (custom?.templates)
+    return custom.templates.flatMap((path) =>
+      valuesAt(object, [...path, 'spec']).flatMap((found) =>
+        isRecord(found.value)
+          ? [{ spec: found.value, path: found.path, podLabels: labelsAt(getIn(object, path)) }]
+          : [],
+      ),
+    );
+  const workflowPath = custom?.workflow;
   if (workflowPath) {
     const workflow = getIn(object, workflowPath);
     if (!isRecord(workflow)) return [];
@@ -451,6 +500,21 @@ export const customImageFields: readonly {
     resource: 'clusterimagecatalogs',
     path: ['spec', 'images', '*', 'image'],
   },
+  // OpenKruise: an ImagePullJob (ImageListPullJob) pulls its image(s) onto every node it selects; a
+  // SidecarSet container's hot upgrade runs an empty image beside it.
+  { kind: 'ImagePullJob', group: 'apps.kruise.io', resource: 'imagepulljobs', path: ['spec', 'image'] },
+  {
+    kind: 'ImageListPullJob',
+    group: 'apps.kruise.io',
+    resource: 'imagelistpulljobs',
+    path: ['spec', 'images', '*'],
+  },
+  {
+    kind: 'SidecarSet',
+    group: 'apps.kruise.io',
+    resource: 'sidecarsets',
+    path: ['spec', 'containers', '*', 'upgradeStrategy', 'hotUpgradeEmptyImage'],
+  },
 ];
 
 /** Values at a path whose `'*'` segments fan out over list items, with their concrete paths. */
@@ -557,8 +621,10 @@ export function malformedWorkloadFields(object: KubeObject): MalformedField[] {
   const custom = customWorkloadOf(object);
   const workflowPath = custom?.workflow;
   const templatePath = templatePathOf(object);
-  const specPath = workflowPath ?? (templatePath === undefined ? undefined : [...templatePath, 'spec']);
+  const specPath =
+    workflowPath ?? custom?.podSpec ?? (templatePath === undefined ? undefined : [...templatePath, 'spec']);
   const fanPaths = [
+    ...(custom?.templates ?? []).map((path) => [...path, 'spec']),
     ...(custom?.podFields ?? []),
     ...(custom?.taskSpecs ?? []),
     ...(custom?.runSpecs ?? []),
@@ -570,6 +636,17 @@ export function malformedWorkloadFields(object: KubeObject): MalformedField[] {
     if (problem) out.push(problem);
   }
   if (specPath && out.length > 0) return out;
+  for (const path of custom?.patches ?? [])
+    for (const found of valuesAt(object, path))
+      if (
+        found.value !== undefined &&
+        found.value !== null &&
+        !(isRecord(found.value) && Object.keys(found.value).length === 0)
+      )
+        out.push({
+          path: formatPath(found.path),
+          message: `${formatPath(found.path)} rewrites the pod template at run time (images, host access, resources) in a patch tollgate does not judge`,
+        });
   if (workflowPath) {
     const templates = getIn(object, [...workflowPath, 'templates']);
     const templatesPath = formatPath([...workflowPath, 'templates']);
@@ -658,7 +735,7 @@ export function malformedWorkloadFields(object: KubeObject): MalformedField[] {
 export function workloadAdmissionRules(coreResources: readonly string[] = []): AdmissionRule[] {
   const custom = new Map<string, string[]>();
   for (const { group, resource } of [...customWorkloads, ...customImageFields])
-    custom.set(group, [...(custom.get(group) ?? []), resource]);
+    custom.set(group, [...new Set([...(custom.get(group) ?? []), resource])]);
   return [
     {
       apiGroups: [''],

@@ -26,7 +26,7 @@ export type { NamespaceIsolationParams } from './params.ts';
 /** The namespace-isolation policy. */
 export const namespaceIsolationPolicy: Policy<NamespaceIsolationParams> = {
   id: 'namespace-isolation',
-  version: '1.5.0',
+  version: '1.6.0',
   description:
     'Tenants stay in their namespaces: no host access, cross-namespace references, RBAC escalation or open NetworkPolicies.',
   help:

@@ -108,12 +108,13 @@ function toFinding(violation: PssViolation, level: PssLevel, version: PssVersion
 /** The pod-security policy. */
 export const podSecurityPolicy: Policy<PodSecurityParams> = {
   id: 'pod-security',
-  version: '1.1.0',
+  version: '1.2.0',
   description: 'Pod Security Standards (baseline, restricted) exactly as Pod Security Admission checks them.',
   help:
     'Every pod spec (Pods, workload templates, CronJobs, PodTemplates, Argo Rollouts and Workflows, KEDA ScaledJobs, ' +
     'CloudNativePG Poolers, Tekton Tasks, Pipelines and runs with their steps, sidecars and stepTemplate merged under ' +
-    'each step; ephemeral containers added with kubectl debug) is judged by the checks of the Pod Security ' +
+    'each step, OpenKruise AdvancedCronJobs, UnitedDeployments, SidecarSets and EphemeralJobs; ephemeral containers ' +
+    'added with kubectl debug) is judged by the checks of the Pod Security ' +
     'Standards at `level` (baseline or restricted) and `version` (latest or v1.N), as Pod Security Admission ' +
     '(k8s.io/pod-security-admission) defines them: capability names, profile types, SELinux types and sysctl names ' +
     "compare exactly. Each finding names PSA's check id (hostNamespaces, capabilities_restricted, ...) and the field. " +

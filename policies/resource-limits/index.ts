@@ -279,7 +279,7 @@ function checkOwner(
 
 export const resourceLimitsPolicy: Policy<ResourceLimitsParams> = {
   id: 'resource-limits',
-  version: '1.2.0',
+  version: '1.3.0',
   description: 'Containers declare valid resource requests and limits within the configured maxima.',
   help:
     'Every container, init container and native sidecar (init container with `restartPolicy: Always`) must set ' +
