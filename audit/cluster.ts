@@ -5,11 +5,15 @@
  * API discovery (CRD kinds included), paginated lists, create and server-side apply.
  */
 import { request as httpsRequest } from 'node:https';
-import type { RequestOptions } from 'node:https';
 import { request as httpRequest } from 'node:http';
 import type { KubeObject } from '../policies/index.ts';
-import { ClusterError } from './cluster-error.ts';
-import { readKubeconfig, tokenHeader, type Connection } from './kubeconfig.ts';
+import { ClusterError } from '../io/cluster/cluster-error.ts';
+import {
+  clientNodeConnection,
+  readKubeconfig,
+  tokenHeader,
+  type Connection,
+} from '../io/cluster/kubeconfig.ts';
 
 export { ClusterError };
 
@@ -63,43 +67,6 @@ export interface ClusterClient {
 export async function connect(settings: ClusterSettings = {}): Promise<ClusterClient> {
   const own = readKubeconfig(settings);
   return rawClient(own ?? (await clientNodeConnection(settings)));
-}
-
-/** What client-node makes of a kubeconfig this audit's reader leaves to it (exec plugins, auth providers, merged files). */
-async function clientNodeConnection(settings: ClusterSettings): Promise<Connection> {
-  const { KubeConfig } = await import('@kubernetes/client-node');
-  const kc = new KubeConfig();
-  try {
-    if (settings.kubeconfig !== undefined) kc.loadFromFile(settings.kubeconfig);
-    else kc.loadFromDefault();
-  } catch (error) {
-    throw new ClusterError(
-      'read',
-      settings.kubeconfig ?? 'the default kubeconfig',
-      0,
-      `cannot load the kubeconfig: ${(error as Error).message}`,
-    );
-  }
-  if (settings.context !== undefined) {
-    if (!kc.getContextObject(settings.context))
-      throw new ClusterError(
-        'read',
-        settings.kubeconfig ?? 'the kubeconfig',
-        0,
-        `no context "${settings.context}" (contexts: ${kc
-          .getContexts()
-          .map((c) => c.name)
-          .join(', ')})`,
-      );
-    kc.setCurrentContext(settings.context);
-  }
-  const cluster = kc.getCurrentCluster();
-  if (!cluster)
-    throw new ClusterError('read', settings.kubeconfig ?? 'the kubeconfig', 0, 'no current cluster');
-  const server = cluster.server.replace(/\/+$/, '');
-  const base: RequestOptions = {};
-  await kc.applyToHTTPSOptions(base);
-  return { server, options: base };
 }
 
 function rawClient(connection: Connection): ClusterClient {

@@ -12,7 +12,7 @@ import type { Cluster } from '../../test/e2e/harness.ts';
 import { toolPath } from '../../test/e2e/tools.ts';
 import { createLogger } from './decision-log.ts';
 import { createMetrics } from './metrics.ts';
-import { informerNamespaces, kubeConfigFor } from './namespaces.ts';
+import { clusterConnection, informerNamespaces } from './namespaces.ts';
 import type { NamespaceSource } from './namespaces.ts';
 import { deployment } from '../../test/support/policy.ts';
 import { admissionReview, startTestWebhook } from '../../test/support/webhook.ts';
@@ -91,7 +91,7 @@ current-context: dead
         cluster = await startCluster();
         const { Writable } = await import('node:stream');
         source = await informerNamespaces({
-          kubeConfig: await kubeConfigFor({ kind: 'kubeconfig', file: cluster.info.kubeconfigFile }),
+          connect: await clusterConnection({ kind: 'kubeconfig', file: cluster.info.kubeconfigFile }),
           description: 'test',
           metrics,
           logger: createLogger({ destination: new Writable({ write: (_c, _e, cb) => cb() }) }),
@@ -143,7 +143,7 @@ current-context: dead
 
   it('opens no watch when stopped while its first list is in flight (a failed start must let the process exit)', async () => {
     // The API server's timing is what matters here, so a loopback server holds the list answer until
-    // the informer has been told to stop (the library checks for a stop only before listing).
+    // the informer has been told to stop.
     const { createServer } = await import('node:http');
     const { mkdtempSync } = await import('node:fs');
     const { tmpdir } = await import('node:os');
@@ -179,7 +179,7 @@ current-context: slow
 `,
       );
       const source = await informerNamespaces({
-        kubeConfig: await kubeConfigFor({ kind: 'kubeconfig', file: kubeconfig }),
+        connect: await clusterConnection({ kind: 'kubeconfig', file: kubeconfig }),
         description: 'slow',
         metrics: createMetrics({ defaultMetrics: false }),
         logger: createLogger({ destination: new Writable({ write: (_c, _e, cb) => cb() }) }),
@@ -192,6 +192,150 @@ current-context: slow
       expect(requests.filter((url) => url.includes('watch=true'))).toEqual([]);
       expect(requests).toHaveLength(1);
     } finally {
+      server.closeAllConnections();
+      server.close();
+    }
+  });
+
+  it('applies watch events, watches again from the last bookmark, and lists again after 410 Gone', async () => {
+    const { createServer } = await import('node:http');
+    const { mkdtempSync } = await import('node:fs');
+    const { tmpdir } = await import('node:os');
+    const { join } = await import('node:path');
+    const { Writable } = await import('node:stream');
+    const ns = (name: string, resourceVersion: string) => ({
+      metadata: { name, resourceVersion, labels: { team: name } },
+    });
+    const requests: string[] = [];
+    let lists = 0;
+    let watches = 0;
+    const server = createServer((req, res) => {
+      const url = req.url ?? '';
+      requests.push(url);
+      res.setHeader('content-type', 'application/json');
+      if (!url.includes('watch=true')) {
+        lists++;
+        const items = lists === 1 ? [ns('a', '1'), ns('b', '2')] : [ns('a', '1'), ns('d', '20')];
+        res.end(
+          JSON.stringify({
+            kind: 'NamespaceList',
+            metadata: { resourceVersion: lists === 1 ? '5' : '20' },
+            items,
+          }),
+        );
+        return;
+      }
+      watches++;
+      const event = (type: string, object: unknown) => res.write(`${JSON.stringify({ type, object })}\n`);
+      if (watches === 1) {
+        event('DELETED', ns('b', '6'));
+        event('ADDED', { kind: 'Namespace', apiVersion: 'v1', ...ns('c', '7') });
+        event('BOOKMARK', { metadata: { resourceVersion: '9' } });
+        res.end();
+      } else if (watches === 2) {
+        event('ERROR', { kind: 'Status', code: 410, reason: 'Expired', message: 'too old resource version' });
+      }
+      // the third watch stays open, as the API server's does
+    });
+    await new Promise<void>((listening) => server.listen(0, '127.0.0.1', listening));
+    const { port } = server.address() as AddressInfo;
+    const kubeconfig = join(mkdtempSync(join(tmpdir(), 'tollgate-kc-')), 'kubeconfig');
+    writeFileSync(
+      kubeconfig,
+      `apiVersion: v1
+kind: Config
+clusters: [{ name: fake, cluster: { server: 'http://127.0.0.1:${port}' } }]
+users: [{ name: u, user: { token: x } }]
+contexts: [{ name: fake, context: { cluster: fake, user: u } }]
+current-context: fake
+`,
+    );
+    const source = await informerNamespaces({
+      connect: await clusterConnection({ kind: 'kubeconfig', file: kubeconfig }),
+      description: 'fake',
+      metrics: createMetrics({ defaultMetrics: false }),
+      logger: createLogger({ destination: new Writable({ write: (_c, _e, cb) => cb() }) }),
+      retryMs: 50,
+    });
+    try {
+      await waitFor(() => watches >= 3, 'the third watch');
+      const watchVersions = requests
+        .filter((url) => url.includes('watch=true'))
+        .map((url) => new URL(url, 'http://x').searchParams.get('resourceVersion'));
+      expect(watchVersions).toEqual(['5', '9', '20']);
+      expect(lists).toBe(2);
+      expect(source.synced()).toBe(true);
+      expect(source.lookup('a')).toMatchObject({
+        kind: 'Namespace',
+        apiVersion: 'v1',
+        metadata: { name: 'a' },
+      });
+      expect(source.lookup('d')?.metadata?.labels?.['team']).toBe('d');
+      // b was deleted by the watch, c added by it and then dropped by the new list
+      expect(source.lookup('b')).toBeUndefined();
+      expect(source.lookup('c')).toBeUndefined();
+    } finally {
+      await source.stop();
+      server.closeAllConnections();
+      server.close();
+    }
+  });
+
+  it('reads a watch event split across chunks only once its line is whole', async () => {
+    const { createServer } = await import('node:http');
+    const { mkdtempSync } = await import('node:fs');
+    const { tmpdir } = await import('node:os');
+    const { join } = await import('node:path');
+    const { Writable } = await import('node:stream');
+    let write: ((text: string) => void) | undefined;
+    const server = createServer((req, res) => {
+      res.setHeader('content-type', 'application/json');
+      if (!(req.url ?? '').includes('watch=true')) {
+        res.end(
+          JSON.stringify({ metadata: { resourceVersion: '3' }, items: [{ metadata: { name: 'old' } }] }),
+        );
+        return;
+      }
+      res.flushHeaders();
+      write = (text) => res.write(text);
+    });
+    await new Promise<void>((listening) => server.listen(0, '127.0.0.1', listening));
+    const { port } = server.address() as AddressInfo;
+    const kubeconfig = join(mkdtempSync(join(tmpdir(), 'tollgate-kc-')), 'kubeconfig');
+    writeFileSync(
+      kubeconfig,
+      `apiVersion: v1
+kind: Config
+clusters: [{ name: fake, cluster: { server: 'http://127.0.0.1:${port}' } }]
+users: [{ name: u, user: { token: x } }]
+contexts: [{ name: fake, context: { cluster: fake, user: u } }]
+current-context: fake
+`,
+    );
+    const source = await informerNamespaces({
+      connect: await clusterConnection({ kind: 'kubeconfig', file: kubeconfig }),
+      description: 'fake',
+      metrics: createMetrics({ defaultMetrics: false }),
+      logger: createLogger({ destination: new Writable({ write: (_c, _e, cb) => cb() }) }),
+    });
+    try {
+      await waitFor(() => write !== undefined, 'the watch');
+      expect(source.lookup('old')).toBeDefined();
+      const added = JSON.stringify({
+        type: 'ADDED',
+        object: { metadata: { name: 'new', resourceVersion: '4' } },
+      });
+      write?.(added.slice(0, 25));
+      await sleep(100);
+      expect(source.lookup('new')).toBeUndefined();
+      write?.(`${added.slice(25)}\n`);
+      await waitFor(() => source.lookup('new') !== undefined, 'the event to complete');
+      write?.(
+        `${JSON.stringify({ type: 'DELETED', object: { metadata: { name: 'old', resourceVersion: '5' } } })}\n`,
+      );
+      await waitFor(() => source.lookup('old') === undefined, 'the removal');
+    } finally {
+      await source.stop();
       server.closeAllConnections();
       server.close();
     }

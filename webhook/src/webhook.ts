@@ -15,7 +15,7 @@ import type { DecisionLog, DecisionLogOptions } from './decision-log.ts';
 import type { FileWatcher } from './file-watch.ts';
 import { createMetrics } from './metrics.ts';
 import type { WebhookMetrics } from './metrics.ts';
-import { informerNamespaces, kubeConfigFor, noNamespaces } from './namespaces.ts';
+import { clusterConnection, informerNamespaces, noNamespaces } from './namespaces.ts';
 import type { ClusterConfig, NamespaceSource } from './namespaces.ts';
 import { createWebhookServer } from './server.ts';
 import type { FailureAction, WebhookServer } from './server.ts';
@@ -168,7 +168,7 @@ export async function startWebhook(options: StartWebhookOptions): Promise<Runnin
       namespaces = { ...noNamespaces(), lookup: options.namespaceLookup, description: 'provided look-up' };
     } else if (options.cluster) {
       namespaces = await informerNamespaces({
-        kubeConfig: await kubeConfigFor(options.cluster),
+        connect: await clusterConnection(options.cluster),
         description:
           options.cluster.kind === 'kubeconfig'
             ? `namespace informer via kubeconfig ${options.cluster.file}`

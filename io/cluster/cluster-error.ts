@@ -1,4 +1,4 @@
-import { TollgateError } from '../policies/index.ts';
+import { TollgateError } from '../../policies/index.ts';
 
 /**
  * The cluster could not be reached or refused a request the audit needs (kubeconfig, context,

@@ -1,10 +1,11 @@
 /**
- * The audit's own reading of a kubeconfig, for the shapes a cluster audit meets most: a context
- * whose user has a client certificate, a bearer token (or token file) or basic credentials, with the
- * CA as data or a file, and the pod's service account. @kubernetes/client-node costs about 90 MB of
- * memory and a second of start-up to load, so it is loaded only for what this reader does not
- * handle (exec plugins, auth providers, several kubeconfig files merged, proxies): {@link readKubeconfig}
- * then answers undefined.
+ * Tollgate's own reading of a kubeconfig, for the shapes the drift audit and the webhook's
+ * namespace informer meet most: a context whose user has a client certificate, a bearer token (or
+ * token file) or basic credentials, with the CA as data or a file, and the pod's service account.
+ * @kubernetes/client-node costs about 90 MB of memory and a second of start-up to load (about 30 MB
+ * more RSS for a webhook), so it is loaded only for what this reader does not handle (exec plugins,
+ * auth providers, several kubeconfig files merged, proxies): {@link readKubeconfig} then answers
+ * undefined and {@link clientNodeConnection} asks client-node.
  */
 import { existsSync, readFileSync } from 'node:fs';
 import type { RequestOptions } from 'node:https';
@@ -74,7 +75,7 @@ export function readKubeconfig(
     const home = resolve(homedir(), '.kube', 'config');
     if (existsSync(home)) file = home;
   }
-  if (file === undefined) return settings.context === undefined ? inCluster(env) : undefined;
+  if (file === undefined) return settings.context === undefined ? inClusterConnection(env) : undefined;
   let doc: Record<string, unknown> | undefined;
   try {
     doc = record(load(readFileSync(file, 'utf8')));
@@ -140,7 +141,7 @@ export function readKubeconfig(
 }
 
 /** The pod's service account (KUBERNETES_SERVICE_HOST and the mounted token and CA); undefined outside a pod. */
-function inCluster(env: NodeJS.ProcessEnv): Connection | undefined {
+export function inClusterConnection(env: NodeJS.ProcessEnv = process.env): Connection | undefined {
   const host = env['KUBERNETES_SERVICE_HOST'];
   const port = env['KUBERNETES_SERVICE_PORT'];
   const tokenFile = `${serviceAccountDir}/token`;
@@ -162,4 +163,48 @@ export function tokenHeader(tokenFile: string): string | undefined {
     throw new ClusterError('read', tokenFile, 0, `cannot read the token: ${(error as Error).message}`);
   }
   return token === '' ? undefined : `Bearer ${token}`;
+}
+
+/**
+ * What client-node makes of a kubeconfig {@link readKubeconfig} leaves to it (exec plugins, auth
+ * providers, merged files): the connection of its current (or the named) context, with the
+ * credentials an exec plugin gives now. A kubeconfig that does not load is a {@link ClusterError}.
+ */
+export async function clientNodeConnection(settings: {
+  readonly kubeconfig?: string;
+  readonly context?: string;
+}): Promise<Connection> {
+  const { KubeConfig } = await import('@kubernetes/client-node');
+  const kc = new KubeConfig();
+  try {
+    if (settings.kubeconfig !== undefined) kc.loadFromFile(settings.kubeconfig);
+    else kc.loadFromDefault();
+  } catch (error) {
+    throw new ClusterError(
+      'read',
+      settings.kubeconfig ?? 'the default kubeconfig',
+      0,
+      `cannot load the kubeconfig: ${(error as Error).message}`,
+    );
+  }
+  if (settings.context !== undefined) {
+    if (!kc.getContextObject(settings.context))
+      throw new ClusterError(
+        'read',
+        settings.kubeconfig ?? 'the kubeconfig',
+        0,
+        `no context "${settings.context}" (contexts: ${kc
+          .getContexts()
+          .map((c) => c.name)
+          .join(', ')})`,
+      );
+    kc.setCurrentContext(settings.context);
+  }
+  const cluster = kc.getCurrentCluster();
+  if (!cluster)
+    throw new ClusterError('read', settings.kubeconfig ?? 'the kubeconfig', 0, 'no current cluster');
+  const server = cluster.server.replace(/\/+$/, '');
+  const base: RequestOptions = {};
+  await kc.applyToHTTPSOptions(base);
+  return { server, options: base };
 }
