@@ -13,8 +13,8 @@
  *
  * --duration is each throughput and latency phase (default 10 s); --soak is the fixed-rate phase
  * that RSS is sampled over (default 30 s; the issue's figure is `--soak 300`); --node-options sets
- * NODE_OPTIONS for the webhook process (default: the chart's `nodeOptions`, so the RSS figure is
- * the chart's; `--node-options ''` runs uncapped).
+ * NODE_OPTIONS for both server processes (default: the chart's `nodeOptions`, so the RSS figure is
+ * the chart's and both servers run with the same heap settings; `--node-options ''` runs uncapped).
  */
 import { spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
@@ -224,7 +224,7 @@ async function main(): Promise<void> {
     const noop = await spawnServer(
       ['bench/webhook.ts', '--noop-server', '--cert', certFile, '--key', keyFile],
       /noop listening on (\d+)/,
-      undefined,
+      nodeOptions,
     );
     children.push(noop.child);
 
@@ -232,7 +232,7 @@ async function main(): Promise<void> {
       `payload: ${Buffer.byteLength(bodies.allowed)} bytes AdmissionReview (two-container Deployment), finance baseline, images in a loopback registry signed with a P-256 key`,
     );
     console.log(
-      `node ${process.version}, ${cpus().length} CPUs, load average ${loadAverage()}; autocannon ${connections} connections; webhook NODE_OPTIONS=${nodeOptions || '(none)'}`,
+      `node ${process.version}, ${cpus().length} CPUs, load average ${loadAverage()}; autocannon ${connections} connections; NODE_OPTIONS of both servers ${nodeOptions || '(none)'}`,
     );
     for (const variant of ['allowed', 'denied'] as const) {
       // the first answer verifies the signatures (cold); every later one is served from the cache
