@@ -16,6 +16,7 @@ import type {
   KubeObject,
   ObjectRef,
   PolicyInput,
+  PolicyOutcome,
   PolicyRecord,
   PolicyResult,
   PolicyStatus,
@@ -170,16 +171,20 @@ function mergeResults(
   return merged;
 }
 
-async function evaluateObject(
+function evaluateObject(
   input: AdmissionInput,
   target: KubeObject | undefined,
   bundle: CompiledBundle,
   context: EngineContext,
-): Promise<PolicyResult[]> {
+): PolicyResult[] | Promise<PolicyResult[]> {
   const policyInput = target ? toPolicyInput(input, target) : undefined;
-  return Promise.all(
-    bundle.policies.map((configured) => runPolicy(configured, policyInput, bundle, context)),
-  );
+  const results = bundle.policies.map((configured) => runPolicy(configured, policyInput, bundle, context));
+  // Most policies answer synchronously: wait only when one did not.
+  return results.some(isPromise) ? Promise.all(results) : (results as PolicyResult[]);
+}
+
+function isPromise<T>(value: T | PromiseLike<T>): value is PromiseLike<T> {
+  return typeof (value as { then?: unknown } | null)?.then === 'function';
 }
 
 function toPolicyInput(input: AdmissionInput, object: KubeObject): PolicyInput {
@@ -199,12 +204,13 @@ function toPolicyInput(input: AdmissionInput, object: KubeObject): PolicyInput {
   return policyInput;
 }
 
-async function runPolicy(
+/** One policy's result; a promise only when the policy answers asynchronously. */
+function runPolicy(
   configured: CompiledPolicy,
   input: PolicyInput | undefined,
   bundle: CompiledBundle,
   context: EngineContext,
-): Promise<PolicyResult> {
+): PolicyResult | PromiseLike<PolicyResult> {
   const { policy } = configured;
   const action = configured.enforcement[context.point];
   const result: PolicyResult = {
@@ -232,32 +238,43 @@ async function runPolicy(
     return result;
   }
   const records: PolicyRecord[] = [];
-  try {
-    const outcome = await policy.evaluate(input, configured.params, context, {
-      record: (entry) => records.push(entry),
-    });
-    if (records.length > 0) result.records = records;
-    if (!Array.isArray(outcome)) {
-      result.reason = outcome.skip;
-      return result;
-    }
-    result.findings = outcome.map((draft): Finding => ({
-      ...draft,
-      message: clipText(draft.message),
-      fix: clipText(draft.fix),
-      policy: policy.id,
-      action: draft.action ? weakerAction(action, draft.action) : action,
-    }));
-    result.status = statusOf(result.findings);
-    return result;
-  } catch (error) {
+  const failed = (error: unknown): PolicyResult => {
     result.status = 'error';
     result.reason = clipText(
       `policy ${policy.id} could not evaluate: ${error instanceof Error ? error.message : String(error)}`,
     );
     result.findings = [];
     return result;
+  };
+  const finish = (outcome: PolicyOutcome): PolicyResult => {
+    try {
+      if (records.length > 0) result.records = records;
+      if (!Array.isArray(outcome)) {
+        result.reason = outcome.skip;
+        return result;
+      }
+      result.findings = outcome.map((draft): Finding => ({
+        ...draft,
+        message: clipText(draft.message),
+        fix: clipText(draft.fix),
+        policy: policy.id,
+        action: draft.action ? weakerAction(action, draft.action) : action,
+      }));
+      result.status = statusOf(result.findings);
+      return result;
+    } catch (error) {
+      return failed(error);
+    }
+  };
+  let outcome: PolicyOutcome | PromiseLike<PolicyOutcome>;
+  try {
+    outcome = policy.evaluate(input, configured.params, context, {
+      record: (entry) => records.push(entry),
+    });
+  } catch (error) {
+    return failed(error);
   }
+  return isPromise(outcome) ? outcome.then(finish, failed) : finish(outcome);
 }
 
 function statusOf(findings: readonly Finding[]): PolicyStatus {
