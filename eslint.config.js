@@ -74,6 +74,7 @@ export default tseslint.config(
             '^re2js$',
             '^jsonpath-plus$',
             '^cron-parser$',
+            '^semver$',
             '^\\./schema-compiler\\.ts$',
             '^\\./bundle-validator\\.generated\\.js$',
           ],

@@ -122,7 +122,7 @@ spec:
     }
   });
 
-  it('skips only the schema for a document validated when it was built (prevalidated)', () => {
+  it('skips the schema and version checks of a document loaded when it was built (prevalidated)', () => {
     // A field the schema refuses: validated, the bundle is refused; prevalidated, the schema is not run.
     const extra = parse(valid.replace('kind: PolicyBundle', 'kind: PolicyBundle\nunknownField: 1')) as object;
     expect(() => loadBundle(valid, { source: 'bundle.yaml', policies, document: extra })).toThrow(
@@ -131,11 +131,31 @@ spec:
     expect(() =>
       loadBundle(valid, { source: 'bundle.yaml', policies, document: extra, prevalidated: true }),
     ).not.toThrow();
-    // Every other check still runs on a prevalidated document.
+    // Its version and requirement were checked by the build of this version; another version checks them.
     const stale = valid.replace('">=0.1.0"', '">=2.0.0"');
+    const staleDocument = parse(stale);
     expect(() =>
-      loadBundle(stale, { source: 'bundle.yaml', policies, document: parse(stale), prevalidated: true }),
+      loadBundle(stale, { source: 'bundle.yaml', policies, document: staleDocument, prevalidated: true }),
+    ).not.toThrow();
+    expect(() =>
+      loadBundle(stale, {
+        source: 'bundle.yaml',
+        policies,
+        document: staleDocument,
+        prevalidated: true,
+        version: '0.1.0',
+      }),
     ).toThrow(/requires tollgate >=2.0.0/);
+    // Its policies are compiled as always: a parameter the policy refuses is refused.
+    const wildcard = valid.replace('[registry.corp.example/erp]', '[registry.corp.example/erp, "*.evil.io"]');
+    expect(() =>
+      loadBundle(wildcard, {
+        source: 'bundle.yaml',
+        policies,
+        document: parse(wildcard),
+        prevalidated: true,
+      }),
+    ).toThrow(/approved-registries/);
     // Without a document parsed ahead of time, `prevalidated` means nothing: the text is validated.
     expect(() =>
       loadBundle(valid.replace('kind: PolicyBundle', 'kind: PolicyBundle\nunknownField: 1'), {

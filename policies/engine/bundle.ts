@@ -7,13 +7,13 @@ import { createHash } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 import type * as SchemaCompiler from './schema-compiler.ts';
 import type { ErrorObject, Options as AjvOptions, ValidateFunction } from 'ajv';
-import semver from 'semver';
 import { isMap, isScalar, isSeq, LineCounter, parseDocument } from 'yaml';
 import type { Document } from 'yaml';
 import { breakGlassSchema, compileBreakGlass } from './break-glass.ts';
 import type { BreakGlassConfig } from './break-glass.ts';
 import { BundleError, ConfigError } from './errors/index.ts';
 import { onDemand } from './on-demand.ts';
+import { semver } from './semver.ts';
 import type { BundleIssue } from './errors/index.ts';
 import type { BundleIdentity, BundleSettings, EnforcementAction, EnforcementPoint, Policy } from './types.ts';
 import { TOLLGATE_VERSION } from './version.ts';
@@ -93,9 +93,10 @@ export interface LoadBundleOptions {
    */
   document?: unknown;
   /**
-   * `document` was validated against this bundle schema when it was built (the embedded default
-   * bundle: scripts/build.ts loads it and refuses to build when it is invalid), so schema
-   * validation is skipped; every other check still runs.
+   * `document` was loaded when this build embedded it (the embedded default bundle: scripts/build.ts
+   * loads it and refuses to build when loading fails), so its schema validation is skipped, and so
+   * are the checks of its version and `spec.requires` unless `version` names another running
+   * version; its policies are compiled as always.
    */
   prevalidated?: boolean;
 }
@@ -350,7 +351,8 @@ export function loadBundle(bytes: string | Uint8Array, options: LoadBundleOption
     const { doc, lineCounter } = parse();
     return lineOfPointer(doc, lineCounter, pointer);
   };
-  if (!(options.prevalidated === true && options.document !== undefined)) {
+  const prevalidated = options.prevalidated === true && options.document !== undefined;
+  if (!prevalidated) {
     const validate =
       (options.validator as ValidateFunction<BundleDocument> | undefined) ?? cachedValidator(options);
     if (!validate(value)) {
@@ -360,28 +362,10 @@ export function loadBundle(bytes: string | Uint8Array, options: LoadBundleOption
   // Checked by the schema just above, or when the build embedded it.
   const checked = value as BundleDocument;
   const issues: BundleIssue[] = [];
-  const version = options.version ?? TOLLGATE_VERSION;
-  if (!semver.valid(checked.metadata.version)) {
-    issues.push({
-      path: '/metadata/version',
-      message: `"${checked.metadata.version}" is not a semantic version`,
-      line: lineOf('/metadata/version'),
-    });
-  }
-  const requires = checked.spec.requires ?? '*';
-  if (!semver.validRange(requires)) {
-    issues.push({
-      path: '/spec/requires',
-      message: `"${requires}" is not a semver range`,
-      line: lineOf('/spec/requires'),
-    });
-  } else if (!semver.satisfies(version, requires, { includePrerelease: true })) {
-    issues.push({
-      path: '/spec/requires',
-      message: `bundle requires tollgate ${requires} but this is tollgate ${version}`,
-      line: lineOf('/spec/requires'),
-    });
-  }
+  // A document validated when this build embedded it was loaded then, by this same version: its
+  // version and requirement were checked there (options.version set means another version runs).
+  if (!(prevalidated && options.version === undefined))
+    issues.push(...versionIssues(checked, options.version ?? TOLLGATE_VERSION, lineOf));
   const settings: { -readonly [K in keyof BundleSettings]: BundleSettings[K] } = {};
   if (checked.spec.breakGlass) {
     try {
@@ -470,7 +454,7 @@ export function loadBundle(bytes: string | Uint8Array, options: LoadBundleOption
       version: checked.metadata.version,
       digest: bundleDigest(bytes),
     }),
-    requires,
+    requires: checked.spec.requires ?? '*',
     source: options.source,
     policies: Object.freeze(compiled),
     exemptions: Object.freeze(exemptions),
@@ -572,6 +556,38 @@ function lineOfPointer(doc: Document, lineCounter: LineCounter, pointer: string)
     } else break;
   }
   return offset === undefined ? undefined : lineCounter.linePos(offset).line;
+}
+
+/** Problems with the bundle's own version and the tollgate versions it requires. */
+function versionIssues(
+  bundle: BundleDocument,
+  version: string,
+  lineOf: (pointer: string) => number | undefined,
+): BundleIssue[] {
+  const issues: BundleIssue[] = [];
+  const { valid, validRange, satisfies } = semver();
+  if (!valid(bundle.metadata.version)) {
+    issues.push({
+      path: '/metadata/version',
+      message: `"${bundle.metadata.version}" is not a semantic version`,
+      line: lineOf('/metadata/version'),
+    });
+  }
+  const requires = bundle.spec.requires ?? '*';
+  if (!validRange(requires)) {
+    issues.push({
+      path: '/spec/requires',
+      message: `"${requires}" is not a semver range`,
+      line: lineOf('/spec/requires'),
+    });
+  } else if (!satisfies(version, requires, { includePrerelease: true })) {
+    issues.push({
+      path: '/spec/requires',
+      message: `bundle requires tollgate ${requires} but this is tollgate ${version}`,
+      line: lineOf('/spec/requires'),
+    });
+  }
+  return issues;
 }
 
 /** Recursively freezes a value so configuration cannot change after validation. */

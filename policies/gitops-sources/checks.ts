@@ -3,7 +3,7 @@
  * verified, and whether reconciliation is switched off. Each check appends findings with the JSON path
  * of the field on the object as written.
  */
-import semver from 'semver';
+import { semver } from '../engine/semver.ts';
 import { matchesHostPath } from '../engine/host-path.ts';
 import { joinPath } from '../engine/path.ts';
 import type { FindingDraft } from '../engine/types.ts';
@@ -44,7 +44,7 @@ function allowedTag(ctx: CheckContext, tag: string): boolean {
 }
 
 function allowedRange(ctx: CheckContext, range: string): boolean {
-  return ctx.params.semverRanges && semver.validRange(range) !== null;
+  return ctx.params.semverRanges && semver().validRange(range) !== null;
 }
 
 function pinningFix(ctx: CheckContext, what: string): string {
@@ -127,7 +127,7 @@ function checkGitRevision(ctx: CheckContext, revision: string | undefined, path:
 /** A Helm chart version: exact, or a range when the bundle allows ranges. */
 function checkChartVersion(ctx: CheckContext, version: unknown, path: string, field: string): void {
   const value = str(version)?.trim() ?? '';
-  if (value !== '' && semver.valid(value) !== null) return;
+  if (value !== '' && semver().valid(value) !== null) return;
   if (value !== '' && allowedRange(ctx, value)) return;
   add(
     ctx,
