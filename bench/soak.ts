@@ -37,7 +37,7 @@ import { startCluster } from '../test/e2e/harness.ts';
 import { generateSelfSigned } from '../webhook/src/tls.ts';
 import { node } from './peers.ts';
 import { quantile } from './stats.ts';
-import { baselineFor, chartNodeOptions, sampleReview } from './webhook-rig.ts';
+import { baselineFor, chartEnvironment, chartNodeOptions, sampleReview } from './webhook-rig.ts';
 
 const { values } = parseArgs({
   options: {
@@ -53,6 +53,8 @@ const rate = Number(values.rate);
 const timeoutSeconds = Number(values['timeout-seconds']);
 const connections = Number(values.connections);
 const nodeOptions = values['node-options'] ?? chartNodeOptions();
+/** The chart's environment besides NODE_OPTIONS (MALLOC_ARENA_MAX). */
+const chartEnv = chartEnvironment();
 /** The webhook's internal deadline for this timeout (webhook/src/webhook.ts deadlineFor). */
 const deadlineMs = Math.max(500, Math.round(timeoutSeconds * 1000 - 1500));
 const tagCount = 24;
@@ -185,7 +187,10 @@ async function main(): Promise<void> {
     say(
       `tollgate soak: ${duration} s at ${rate} req/s, webhook timeout ${timeoutSeconds} s (deadline ${deadlineMs} ms)`,
     );
-    say(`load average at start ${loadAverage()}; webhook NODE_OPTIONS=${nodeOptions || '(none)'}`);
+    const envText = Object.entries(chartEnv)
+      .map(([name, value]) => `${name}=${value}`)
+      .join(' ');
+    say(`load average at start ${loadAverage()}; webhook NODE_OPTIONS=${nodeOptions || '(none)'} ${envText}`);
     const cluster = await startCluster();
     cleanups.unshift(() => cluster.stop());
     for (const name of ['tenant-acme'])
@@ -260,7 +265,12 @@ async function main(): Promise<void> {
       ],
       {
         cwd: join(import.meta.dirname, '..'),
-        env: { ...process.env, KUBERNETES_SERVICE_HOST: '', NODE_OPTIONS: nodeOptions },
+        env: {
+          ...process.env,
+          KUBERNETES_SERVICE_HOST: '',
+          ...chartEnv,
+          NODE_OPTIONS: nodeOptions,
+        },
         stdio: ['ignore', 'ignore', 'pipe'],
       },
     );

@@ -67,6 +67,17 @@ export function chartNodeOptions(): string {
   return match[1] ?? '';
 }
 
+/**
+ * The environment the chart gives the webhook process besides NODE_OPTIONS: MALLOC_ARENA_MAX
+ * (`mallocArenaMax` in charts/tollgate/values.yaml), so the benches measure the chart's settings.
+ */
+export function chartEnvironment(): Record<string, string> {
+  const values = parse(readFileSync(join(root, 'charts/tollgate/values.yaml'), 'utf8')) as {
+    mallocArenaMax?: number | null;
+  };
+  return typeof values.mallocArenaMax === 'number' ? { MALLOC_ARENA_MAX: String(values.mallocArenaMax) } : {};
+}
+
 const container = (name: string, image: string, port: number, memoryLimit: string) => ({
   name,
   image,

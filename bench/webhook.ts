@@ -14,7 +14,8 @@
  * --duration is each throughput and latency phase (default 10 s); --soak is the fixed-rate phase
  * that RSS is sampled over (default 30 s; the issue's figure is `--soak 300`); --node-options sets
  * NODE_OPTIONS for both server processes (default: the chart's `nodeOptions`, so the RSS figure is
- * the chart's and both servers run with the same heap settings; `--node-options ''` runs uncapped).
+ * the chart's and both servers run with the same heap settings; `--node-options ''` runs uncapped);
+ * both also get the chart's MALLOC_ARENA_MAX (`mallocArenaMax`).
  */
 import { spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
@@ -30,7 +31,7 @@ import autocannon from 'autocannon';
 import express from 'express';
 import { generateSelfSigned } from '../webhook/src/tls.ts';
 import { root } from './peers.ts';
-import { chartNodeOptions, sampleReview, startSignedRig } from './webhook-rig.ts';
+import { chartEnvironment, chartNodeOptions, sampleReview, startSignedRig } from './webhook-rig.ts';
 
 /** The no-op server mode: express 5 over HTTPS, JSON body parsed, uid echoed, always allowed. */
 async function serveNoop(certFile: string, keyFile: string): Promise<void> {
@@ -66,6 +67,7 @@ function spawnServer(
     env: {
       ...process.env,
       KUBERNETES_SERVICE_HOST: '',
+      ...chartEnvironment(),
       ...(nodeOptions ? { NODE_OPTIONS: nodeOptions } : {}),
     },
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -232,7 +234,11 @@ async function main(): Promise<void> {
       `payload: ${Buffer.byteLength(bodies.allowed)} bytes AdmissionReview (two-container Deployment), finance baseline, images in a loopback registry signed with a P-256 key`,
     );
     console.log(
-      `node ${process.version}, ${cpus().length} CPUs, load average ${loadAverage()}; autocannon ${connections} connections; NODE_OPTIONS of both servers ${nodeOptions || '(none)'}`,
+      `node ${process.version}, ${cpus().length} CPUs, load average ${loadAverage()}; autocannon ${connections} connections; both servers with NODE_OPTIONS=${nodeOptions || '(none)'} ${Object.entries(
+        chartEnvironment(),
+      )
+        .map(([k, v]) => `${k}=${v}`)
+        .join(' ')}`,
     );
     for (const variant of ['allowed', 'denied'] as const) {
       // the first answer verifies the signatures (cold); every later one is served from the cache
