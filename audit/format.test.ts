@@ -167,6 +167,19 @@ describe('audit reports', () => {
       'add a ResourceQuota in namespace hooli; add a LimitRange in namespace hooli',
     );
     expect(reports[0]?.results[0]?.properties?.['fix']).toBe('use registry.corp.example/erp');
+    // The text report places them alike: the Namespace under its own namespace.
+    const text = auditText({
+      ...base,
+      audited: [
+        {
+          object: { apiVersion: 'v1', kind: 'Namespace', name: 'hooli' },
+          decision: 'deny',
+          results: [quota],
+        },
+      ],
+    });
+    expect(text).toMatch(/namespace hooli\n.*\n\s+Namespace\/hooli\s+tenant-quotas\s+fail/);
+    expect(text).not.toContain('cluster-scoped');
   });
 
   it('streams the JSON document object by object, byte for byte what one stringify prints', () => {

@@ -7,7 +7,7 @@ import { createHash } from 'node:crypto';
 import { TOLLGATE_VERSION, type PolicyResult } from '../policies/index.ts';
 import type { AuditedObject, AuditResult } from './audit.ts';
 import { sourceText, type DriftEntry, type DriftType } from './drift.ts';
-import { buildReports } from './reports.ts';
+import { buildReports, reportNamespace } from './reports.ts';
 
 /** Output formats of `tollgate audit`. */
 export const auditFormats = ['text', 'json', 'sarif', 'policyreport'] as const;
@@ -190,8 +190,9 @@ export function auditText(result: AuditResult): string {
     return entry;
   };
   for (const audited of result.audited)
-    if (audited.results.some(attention)) at(audited.object.namespace).results.push(audited);
-  for (const entry of result.drift?.entries ?? []) at(entry.object.namespace).drift.push(entry);
+    if (audited.results.some(attention)) at(reportNamespace(audited.object)).results.push(audited);
+  for (const entry of result.drift?.entries ?? [])
+    at(entry.type === 'missing' ? entry.object.namespace : reportNamespace(entry.object)).drift.push(entry);
   for (const [namespace, { results, drift }] of [...namespaces].sort(([a], [b]) => a.localeCompare(b))) {
     out.push('', namespace === '' ? 'cluster-scoped' : `namespace ${namespace}`);
     if (results.length > 0) {
