@@ -26,7 +26,7 @@ export type { NamespaceIsolationParams } from './params.ts';
 /** The namespace-isolation policy. */
 export const namespaceIsolationPolicy: Policy<NamespaceIsolationParams> = {
   id: 'namespace-isolation',
-  version: '1.6.0',
+  version: '1.7.0',
   description:
     'Tenants stay in their namespaces: no host access, cross-namespace references, RBAC escalation or open NetworkPolicies.',
   help:
@@ -49,7 +49,9 @@ export const namespaceIsolationPolicy: Policy<NamespaceIsolationParams> = {
     'backendRefs, ReferenceGrant from, PVC dataSourceRef) only to the same tenant or shared namespaces; Traefik ' +
     'services of other providers (`api@internal`, `x@file`) only when listed in `traefikProviderReferences`; Istio ' +
     'VirtualService, DestinationRule and ServiceEntry hosts, route destinations, mirrors, gateways and exports only in ' +
-    'the tenant or shared namespaces (no wildcard hosts), and no ServiceEntry address spanning the internet; no ExternalName ' +
+    'the tenant or shared namespaces (no wildcard hosts), and no ServiceEntry address spanning the internet; no Istio ' +
+    'AuthorizationPolicy ALLOW rule open to any caller (no from, or a source of only `*` principals or namespaces, ' +
+    'internet-wide ipBlocks or only not… fields) on every operation; no ExternalName ' +
     'Services; no hand-written Endpoints or EndpointSlices; NetworkPolicy ingress never open to every source or every ' +
     'namespace or over the cluster networks in `clusterCidrs`, and namespaceSelectors keyed only on `kubernetes.io/metadata.name`, the tenant label or ' +
     '`trustedNamespaceLabels`. Requests by `controlPlaneUsers` are judged on host access only.',
@@ -90,6 +92,11 @@ export const namespaceIsolationPolicy: Policy<NamespaceIsolationParams> = {
     {
       apiGroups: ['networking.istio.io'],
       resources: ['virtualservices', 'destinationrules', 'serviceentries'],
+      operations: ['CREATE', 'UPDATE'],
+    },
+    {
+      apiGroups: ['security.istio.io'],
+      resources: ['authorizationpolicies'],
       operations: ['CREATE', 'UPDATE'],
     },
     {

@@ -11,20 +11,19 @@
 import { describeWideRange, internetWideCidr } from '../engine/cidr.ts';
 import type { PathSegment } from '../engine/path.ts';
 import { formatPath } from '../engine/path.ts';
+import { isServiceWildcard, meshServiceOf } from '../engine/mesh-hosts.ts';
 import { getIn, isRecord } from '../engine/workloads.ts';
 import type { Scope } from './tenancy.ts';
 import { checkReference, forEachItem, isKind } from './tenancy.ts';
 
 const istioGroups = ['networking.istio.io'];
+const istioSecurityGroups = ['security.istio.io'];
 
 /** The namespace a cluster-local host names (`name.ns.svc[.cluster.local]`), `*` for a wildcard over services. */
 export function hostNamespace(host: string): string | undefined {
-  const lower = host.toLowerCase().replace(/\.$/, '');
-  if (lower === '*' || /^\*\.(svc\.)?cluster\.local$/.test(lower) || lower === '*.svc' || lower === '*.local')
-    return '*';
-  const match = /^([^.]+)\.([^.]+)\.svc(\.cluster\.local)?$/.exec(lower);
-  if (!match) return undefined;
-  return match[2];
+  if (isServiceWildcard(host)) return '*';
+  // A short name is the resource's own namespace: nothing to check.
+  return host.includes('.') ? meshServiceOf(host, undefined)?.namespace : undefined;
 }
 
 function checkHost(scope: Scope, value: unknown, path: readonly PathSegment[], what: string): void {
@@ -108,4 +107,112 @@ export function checkIstio(scope: Scope): void {
           fix: 'list only the addresses of the external service (at most a /8)',
         });
     });
+}
+
+/** Whether a source principal pattern matches principals of any namespace (`*`, `cluster.local/*`, `*\/sa/x`). */
+function anyPrincipal(value: string): boolean {
+  if (!value.includes('*')) return false;
+  // A SPIFFE principal is <trust domain>/ns/<namespace>/sa/<account>: a pattern that fixes the
+  // namespace stays in it.
+  const fixed = /(^|\/)ns\/([^/*]+)\//.exec(value);
+  return fixed === null;
+}
+
+/** Why one `from[].source` admits anyone, or undefined when one of its fields narrows it. */
+function openSource(source: unknown): string | undefined {
+  if (!isRecord(source)) return 'it names no source';
+  const positive: [string, (value: string) => boolean][] = [
+    ['principals', anyPrincipal],
+    ['requestPrincipals', (value) => value === '*'],
+    ['namespaces', (value) => value.includes('*')],
+    ['ipBlocks', (value) => internetWideCidr(value.includes('/') ? value : `${value}/32`) !== undefined],
+    [
+      'remoteIpBlocks',
+      (value) => internetWideCidr(value.includes('/') ? value : `${value}/32`) !== undefined,
+    ],
+  ];
+  const reasons: string[] = [];
+  for (const [field, any] of positive) {
+    const values = source[field];
+    if (values === undefined || values === null) continue;
+    if (!Array.isArray(values) || values.length === 0) continue;
+    const wide = values.find((value: unknown) => typeof value === 'string' && any(value));
+    if (wide === undefined) return undefined;
+    reasons.push(`${field} ${JSON.stringify(wide)}`);
+  }
+  return reasons.length > 0
+    ? `its source matches anyone (${reasons.join(', ')})`
+    : 'its source sets only exclusions (not…) or nothing';
+}
+
+/**
+ * Whether a rule's `to` narrows what callers may do below a whole port (paths, methods, hosts): a
+ * TCP service such as a database has nothing but ports, so `ports` alone narrows nothing.
+ */
+function narrowedByOperations(to: unknown): boolean {
+  if (!Array.isArray(to) || to.length === 0) return false;
+  return to.every((entry: unknown) => {
+    const operation = isRecord(entry) ? entry.operation : undefined;
+    if (!isRecord(operation)) return false;
+    return Object.keys(operation).some(
+      (key) =>
+        key !== 'ports' && key !== 'notPorts' && Array.isArray(operation[key]) && operation[key].length > 0,
+    );
+  });
+}
+
+/** Whether a rule's `when` conditions narrow who may call (a condition on anything but a wide address range). */
+function narrowedByConditions(conditions: unknown): boolean {
+  if (!Array.isArray(conditions)) return false;
+  return conditions.some((condition: unknown) => {
+    if (!isRecord(condition) || !Array.isArray(condition.values) || condition.values.length === 0)
+      return false;
+    if (condition.key !== 'source.ip' && condition.key !== 'remote.ip') return true;
+    return !condition.values.some(
+      (value: unknown) =>
+        typeof value === 'string' &&
+        internetWideCidr(value.includes('/') ? value : `${value}/32`) !== undefined,
+    );
+  });
+}
+
+/**
+ * An Istio AuthorizationPolicy with action ALLOW (the default) whose rule admits any source to every
+ * operation of the workloads it selects opens them to every workload of every namespace in the mesh
+ * (and to whoever reaches them through a gateway), as a NetworkPolicy `from: []` would. Istio's
+ * semantics: no rules (`spec: {}`) allows nothing; a rule without `from` matches any source; the
+ * entries of `from` are ORed and the fields of one source ANDed; `not…` fields only exclude.
+ */
+export function checkAuthorizationPolicy(scope: Scope): void {
+  const { object } = scope;
+  if (!isKind(object, ['AuthorizationPolicy'], istioSecurityGroups)) return;
+  const spec = isRecord(object.spec) ? object.spec : {};
+  const action = spec.action ?? 'ALLOW';
+  if (action !== 'ALLOW') return;
+  const selects = isRecord(spec.selector) || spec.targetRef !== undefined || spec.targetRefs !== undefined;
+  const target = selects
+    ? 'the workloads it selects'
+    : `every workload of namespace ${String(object.metadata?.namespace ?? '?')}`;
+  forEachItem(spec.rules, ['spec', 'rules'], (rule, rulePath) => {
+    if (narrowedByOperations(rule.to)) return;
+    if (narrowedByConditions(rule.when)) return;
+    let why: string | undefined;
+    let at: readonly PathSegment[] = rulePath;
+    if (!Array.isArray(rule.from) || rule.from.length === 0) why = 'it has no from';
+    else
+      rule.from.forEach((from: unknown, index) => {
+        if (why !== undefined) return;
+        const open = openSource(isRecord(from) ? from.source : undefined);
+        if (open !== undefined) {
+          why = open;
+          at = [...rulePath, 'from', index];
+        }
+      });
+    if (why === undefined) return;
+    scope.findings.push({
+      path: formatPath(at),
+      message: `AuthorizationPolicy rule allows any caller (${why}) to whole ports of ${target}: every workload of every tenant in the mesh, and whoever reaches it through a gateway, may call it`,
+      fix: 'name the callers in from[].source: principals of your own namespace (cluster.local/ns/<own namespace>/sa/<account>) or namespaces: [<own namespace>]',
+    });
+  });
 }

@@ -1738,3 +1738,87 @@ describe('storage that serves the node filesystem (PersistentVolumes, CSI driver
     ).toEqual(['spec.volumes[0].csi.driver']);
   });
 });
+
+describe('namespace-isolation: Istio AuthorizationPolicies that allow any caller (bypass class 5)', () => {
+  const policy = (spec: Record<string, unknown>): KubeObject => ({
+    apiVersion: 'security.istio.io/v1',
+    kind: 'AuthorizationPolicy',
+    metadata: { name: 'postgres' },
+    spec,
+  });
+  const selector = { matchLabels: { app: 'postgres' } };
+  it.each([
+    ['a rule without from (rules: [{}])', { selector, rules: [{}] }, 'spec.rules[0]'],
+    [
+      'principals ["*"]',
+      { selector, action: 'ALLOW', rules: [{ from: [{ source: { principals: ['*'] } }] }] },
+      'spec.rules[0].from[0]',
+    ],
+    [
+      'a trust-domain wildcard principal',
+      { selector, rules: [{ from: [{ source: { principals: ['cluster.local/*'] } }] }] },
+      'spec.rules[0].from[0]',
+    ],
+    [
+      'only exclusions (notPrincipals)',
+      {
+        selector,
+        rules: [{ from: [{ source: { notPrincipals: ['cluster.local/ns/tenant-b/sa/default'] } }] }],
+      },
+      'spec.rules[0].from[0]',
+    ],
+    [
+      'namespaces ["*"] beside a narrow source',
+      {
+        selector,
+        rules: [
+          {
+            from: [{ source: { namespaces: ['tenant-a'] } }, { source: { namespaces: ['*'] } }],
+          },
+        ],
+      },
+      'spec.rules[0].from[1]',
+    ],
+    [
+      'an internet-wide ipBlock',
+      { selector, rules: [{ from: [{ source: { remoteIpBlocks: ['0.0.0.0/0'] } }] }] },
+      'spec.rules[0].from[0]',
+    ],
+    [
+      'the database port only (to.operation.ports narrows nothing on a TCP service)',
+      { selector, rules: [{ to: [{ operation: { ports: ['5432'] } }] }] },
+      'spec.rules[0]',
+    ],
+    [
+      'a when on an internet-wide source.ip',
+      { rules: [{ when: [{ key: 'source.ip', values: ['0.0.0.0/0'] }] }] },
+      'spec.rules[0]',
+    ],
+  ])('denies an ALLOW rule open to anyone: %s', async (_name, spec, path) => {
+    expect((await run(policy(spec))).findings.map((f) => f.path)).toEqual([path]);
+  });
+
+  it.each([
+    ['spec: {} (no rules: allows nothing)', {}],
+    ['a DENY rule for everyone', { action: 'DENY', rules: [{}] }],
+    [
+      'callers of the own namespace',
+      { selector, rules: [{ from: [{ source: { principals: ['cluster.local/ns/tenant-a/sa/odoo'] } }] }] },
+    ],
+    [
+      'a wildcard principal fixed to the own namespace',
+      { selector, rules: [{ from: [{ source: { principals: ['cluster.local/ns/tenant-a/*'] } }] }] },
+    ],
+    [
+      'principals ["*"] and a narrow namespace (fields of one source are ANDed)',
+      { selector, rules: [{ from: [{ source: { principals: ['*'], namespaces: ['tenant-a'] } }] }] },
+    ],
+    ['an HTTP path open to anyone', { selector, rules: [{ to: [{ operation: { paths: ['/healthz'] } }] }] }],
+    [
+      'a condition on a JWT claim',
+      { selector, rules: [{ when: [{ key: 'request.auth.claims[groups]', values: ['finance'] }] }] },
+    ],
+  ])('allows %s', async (_name, spec) => {
+    expect((await run(policy(spec))).findings).toEqual([]);
+  });
+});

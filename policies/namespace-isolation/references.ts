@@ -8,7 +8,7 @@ import { getIn, isRecord } from '../engine/workloads.ts';
 import { checkRoleBindingSubjects, rbacGroup } from './rbac.ts';
 import type { Scope } from './tenancy.ts';
 import { checkReference, forEachItem, isKind } from './tenancy.ts';
-import { checkIstio } from './istio.ts';
+import { checkAuthorizationPolicy, checkIstio } from './istio.ts';
 import { checkTraefik } from './traefik.ts';
 
 const gatewayGroup = ['gateway.networking.k8s.io'];
@@ -89,5 +89,6 @@ export function checkCrossNamespace(scope: Scope): void {
   }
   checkTraefik(scope);
   checkIstio(scope);
+  checkAuthorizationPolicy(scope);
   checkGatewayApi(scope);
 }

@@ -10,6 +10,7 @@ import { describeWideRange, goTrimSpace, ipInNetworks } from '../engine/cidr.ts'
 import { skip } from '../engine/evaluate.ts';
 import type { PathSegment } from '../engine/path.ts';
 import { formatPath } from '../engine/path.ts';
+import { meshServiceOf } from '../engine/mesh-hosts.ts';
 import type { EngineContext, FindingDraft, KubeObject, Policy, PolicyInput } from '../engine/types.ts';
 import { containersOf, getIn, isRecord, podSpecsOf, workloadAdmissionRules } from '../engine/workloads.ts';
 import {
@@ -446,6 +447,116 @@ function istioGatewayFindings(scope: Scope, object: KubeObject): FindingDraft[] 
   return findings;
 }
 
+/**
+ * An Istio VirtualService bound to a gateway (`spec.gateways` naming anything but `mesh`) publishes
+ * its routes on that gateway: a tcp, tls or http route (or mirror) whose destination is a database
+ * Service or port is as public as the gateway, whatever port the gateway listens on. A VirtualService
+ * without gateways applies to sidecars only (`mesh`), inside the cluster.
+ */
+function istioVirtualServiceFindings(scope: Scope, object: KubeObject): FindingDraft[] | { skip: string } {
+  const spec = isRecord(object.spec) ? object.spec : {};
+  const internal = scope.params.internalGateways;
+  const gateways = (Array.isArray(spec.gateways) ? spec.gateways : []).map((gateway: unknown) => {
+    const name = str(gateway);
+    return name.includes('/') ? name : `${scope.namespace ?? ''}/${name}`;
+  });
+  const exposed = gateways.filter(
+    (qualified) =>
+      qualified !== `${scope.namespace ?? ''}/mesh` &&
+      !internal.has(qualified) &&
+      !internal.has(qualified.slice(qualified.indexOf('/') + 1)),
+  );
+  if (exposed.length === 0)
+    return skip(
+      gateways.length === 0
+        ? 'VirtualService without gateways applies inside the mesh only'
+        : `gateways ${gateways.join(', ')} are the mesh or internal gateways`,
+    );
+  const fix =
+    'remove this route from the gateway-bound VirtualService: databases are reached inside the mesh; if a route is required, bind it only to an internal gateway listed in internalGateways';
+  const findings: FindingDraft[] = [];
+  const judge = (destination: unknown, base: PathSegment[], via: string) => {
+    if (!isRecord(destination) || typeof destination.host !== 'string') return;
+    const service = meshServiceOf(destination.host, scope.namespace);
+    const port = getIn(destination, ['port', 'number']);
+    const finding = backendFinding(
+      scope,
+      {
+        name: service?.name ?? destination.host,
+        port,
+        namespace: service?.namespace ?? scope.namespace,
+        namePath: formatPath([...base, 'host']),
+        portPath: formatPath([...base, 'port', 'number']),
+      },
+      via,
+      fix,
+    );
+    // An external host is no Service of the cluster: only its port can tell.
+    if (finding && (service !== undefined || finding.details?.fromRelatedObjects === false))
+      findings.push(finding);
+  };
+  for (const protocol of ['tcp', 'tls', 'http'] as const)
+    records(spec[protocol]).forEach((route, i) => {
+      const via = `VirtualService ${protocol} route ${i} on gateway ${exposed.join(', ')}`;
+      records(route.route).forEach((target, j) =>
+        judge(target.destination, ['spec', protocol, i, 'route', j, 'destination'], via),
+      );
+      judge(route.mirror, ['spec', protocol, i, 'mirror'], `${via} (mirror)`);
+      records(route.mirrors).forEach((mirror, j) =>
+        judge(mirror.destination, ['spec', protocol, i, 'mirrors', j, 'destination'], `${via} (mirror)`),
+      );
+    });
+  return findings;
+}
+
+/**
+ * An Istio EnvoyFilter that adds a listener (`applyTo: LISTENER`, `operation: ADD`) opens a port
+ * on the proxies it selects (on an ingress gateway, to clients outside the cluster) with a
+ * configuration tollgate cannot follow: denied on a database port, flagged as a warning otherwise.
+ * Outbound sidecar listeners (context SIDECAR_OUTBOUND) publish nothing.
+ */
+function envoyFilterFindings(scope: Scope, object: KubeObject): FindingDraft[] {
+  const findings: FindingDraft[] = [];
+  records(getIn(object, ['spec', 'configPatches'])).forEach((patch, i) => {
+    if (patch.applyTo !== 'LISTENER' || getIn(patch, ['patch', 'operation']) !== 'ADD') return;
+    const context = getIn(patch, ['match', 'context']) ?? 'ANY';
+    if (context === 'SIDECAR_OUTBOUND') return;
+    const where =
+      context === 'GATEWAY'
+        ? 'on the gateways it selects, which face clients outside the cluster'
+        : context === 'SIDECAR_INBOUND'
+          ? 'on the sidecars it selects, reachable on the pod addresses'
+          : 'on every proxy it selects, gateways included';
+    const port = getIn(patch, ['patch', 'value', 'address', 'socket_address', 'port_value']);
+    const product = portEvidence(scope.params, port);
+    const name = object.metadata?.name ?? '?';
+    if (product)
+      findings.push({
+        path: formatPath([
+          'spec',
+          'configPatches',
+          i,
+          'patch',
+          'value',
+          'address',
+          'socket_address',
+          'port_value',
+        ]),
+        message: `EnvoyFilter "${name}" adds a listener on database port ${product} ${where}`,
+        fix: 'remove this patch: databases are reached inside the mesh, never through a listener added to a proxy',
+        details: { evidence: `port ${product}`, fromRelatedObjects: false },
+      });
+    else
+      findings.push({
+        path: formatPath(['spec', 'configPatches', i]),
+        message: `EnvoyFilter "${name}" adds a listener${port === undefined ? '' : ` on port ${str(port)}`} ${where}; what it forwards to cannot be judged, and it may publish a database`,
+        fix: 'publish ports through an Istio Gateway and VirtualService (which tollgate judges) instead of an EnvoyFilter listener; if the listener must stay, have the platform team review it',
+        action: 'warn',
+      });
+  });
+  return findings;
+}
+
 function gatewayRouteFindings(scope: Scope, object: KubeObject): FindingDraft[] | { skip: string } {
   const spec = isRecord(object.spec) ? object.spec : {};
   const parents = records(spec.parentRefs).map((p) => {
@@ -626,6 +737,9 @@ function evaluateObject(input: PolicyInput, params: NoPublicDatabasesParams, con
   if (traefikKinds.has(kind) && traefikGroups.has(group)) return traefikFindings(scope, object);
   if (kind === 'TraefikService' && traefikGroups.has(group)) return traefikServiceFindings(scope, object);
   if (kind === 'Gateway' && group === 'networking.istio.io') return istioGatewayFindings(scope, object);
+  if (kind === 'VirtualService' && group === 'networking.istio.io')
+    return istioVirtualServiceFindings(scope, object);
+  if (kind === 'EnvoyFilter' && group === 'networking.istio.io') return envoyFilterFindings(scope, object);
   if (kind === 'Gateway' && group === 'gateway.networking.k8s.io')
     return gatewayListenerFindings(scope, object);
   if (gatewayKinds.has(kind) && group === 'gateway.networking.k8s.io')
@@ -645,7 +759,7 @@ function evaluateObject(input: PolicyInput, params: NoPublicDatabasesParams, con
 /** The no-public-databases policy. */
 export const noPublicDatabasesPolicy: Policy<NoPublicDatabasesParams> = {
   id: 'no-public-databases',
-  version: '1.2.0',
+  version: '1.3.0',
   description: 'Databases must not be reachable from outside the cluster.',
   help:
     'A database is recognised by port (PostgreSQL 5432, Redis 6379, MySQL 3306, MongoDB 27017, ...), by ' +
@@ -655,7 +769,9 @@ export const noPublicDatabasesPolicy: Policy<NoPublicDatabasesParams> = {
     'internal annotation or with node ports (allocateLoadBalancerNodePorts not false, or an explicit nodePort), load-balancer source ranges open to the internet, externalIPs, hostNetwork and hostPort, ' +
     'Ingress backends, ingress-nginx TCP/UDP services maps, Traefik IngressRoute/IngressRouteTCP/IngressRouteUDP ' +
     'and the weighted and mirroring backends of a TraefikService, Istio Gateway servers and Gateway API listeners ' +
-    '(outside internalGateways) on a database port, ' +
+    '(outside internalGateways) on a database port, Istio VirtualServices bound to a gateway other than `mesh` ' +
+    '(outside internalGateways) with a tcp, tls or http route or mirror to a database Service or port, Istio ' +
+    'EnvoyFilters adding a listener on a database port (any other added listener is a warning), ' +
     'and Gateway API routes to a database, ' +
     'CloudNativePG additional services and Pooler templates of type LoadBalancer/NodePort, and Zalando ' +
     'postgresql load balancers.',
@@ -672,7 +788,11 @@ export const noPublicDatabasesPolicy: Policy<NoPublicDatabasesParams> = {
       resources: ['ingressroutes', 'ingressroutetcps', 'ingressrouteudps', 'traefikservices'],
       operations: ['CREATE', 'UPDATE'],
     },
-    { apiGroups: ['networking.istio.io'], resources: ['gateways'], operations: ['CREATE', 'UPDATE'] },
+    {
+      apiGroups: ['networking.istio.io'],
+      resources: ['gateways', 'virtualservices', 'envoyfilters'],
+      operations: ['CREATE', 'UPDATE'],
+    },
     {
       apiGroups: ['gateway.networking.k8s.io'],
       resources: ['httproutes', 'grpcroutes', 'tcproutes', 'tlsroutes', 'udproutes', 'gateways'],

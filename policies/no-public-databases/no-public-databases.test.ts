@@ -1262,3 +1262,84 @@ describe('no-public-databases: externalIPs of internal networks (internalExterna
     );
   });
 });
+
+describe('no-public-databases: Istio VirtualServices and EnvoyFilters (bypass class 5)', () => {
+  const virtualService = (spec: Record<string, unknown>): KubeObject => ({
+    apiVersion: 'networking.istio.io/v1',
+    kind: 'VirtualService',
+    metadata: { name: 'vs', namespace: 'tenant-a' },
+    spec,
+  });
+  const tcpTo = (destination: Record<string, unknown>) => [{ route: [{ destination }] }];
+  const database = service({ ports: pg });
+
+  it.each([
+    ['a short host (the own namespace)', 'db'],
+    ['a cluster-local host', 'db.tenant-a.svc.cluster.local'],
+    ['a .svc host', 'db.tenant-a.svc'],
+  ])('denies a gateway-bound tcp route to a database Service by %s', async (_name, host) => {
+    const vs = virtualService({ hosts: ['*'], gateways: ['public'], tcp: tcpTo({ host }) });
+    expect(await paths(vs, { related: [database] })).toEqual(['spec.tcp[0].route[0].destination.host']);
+  });
+
+  it('denies a database port, a tls route and a mirror, on a gateway of another namespace', async () => {
+    const vs = virtualService({
+      gateways: ['istio-system/ingressgateway', 'mesh'],
+      tls: tcpTo({ host: 'cache', port: { number: 6379 } }),
+      http: [
+        { route: [{ destination: { host: 'web' } }], mirror: { host: 'search', port: { number: 9200 } } },
+      ],
+    });
+    expect(await paths(vs)).toEqual([
+      'spec.tls[0].route[0].destination.port.number',
+      'spec.http[0].mirror.port.number',
+    ]);
+  });
+
+  it('allows the mesh, internal gateways, other namespaces of the same name and external hosts', async () => {
+    const route = { tcp: tcpTo({ host: 'db' }) };
+    expect(await paths(virtualService(route), { related: [database] })).toEqual([]);
+    expect(await paths(virtualService({ ...route, gateways: ['mesh'] }), { related: [database] })).toEqual(
+      [],
+    );
+    expect(
+      await paths(virtualService({ ...route, gateways: ['ingress/private'] }), {
+        related: [database],
+        params: { internalGateways: ['ingress/private'] },
+      }),
+    ).toEqual([]);
+    // `db.other.svc` is another namespace's db, not this one
+    const elsewhere = virtualService({ gateways: ['public'], tcp: tcpTo({ host: 'db.other.svc' }) });
+    expect(await paths(elsewhere, { related: [database] })).toEqual([]);
+    // an external host named like the Service is no Service of the cluster
+    const external = virtualService({ gateways: ['public'], tcp: tcpTo({ host: 'db.example.com' }) });
+    expect(await paths(external, { related: [database] })).toEqual([]);
+  });
+
+  const envoyFilter = (patches: Record<string, unknown>[]): KubeObject => ({
+    apiVersion: 'networking.istio.io/v1alpha3',
+    kind: 'EnvoyFilter',
+    metadata: { name: 'ef', namespace: 'istio-system' },
+    spec: { configPatches: patches },
+  });
+  const listener = (port: number, context?: string) => ({
+    applyTo: 'LISTENER',
+    ...(context ? { match: { context } } : {}),
+    patch: { operation: 'ADD', value: { address: { socket_address: { port_value: port } } } },
+  });
+
+  it('denies an added listener on a database port and warns about any other one', async () => {
+    const result = await check(
+      envoyFilter([listener(5432, 'GATEWAY'), listener(8443), listener(6379, 'SIDECAR_OUTBOUND')]),
+    );
+    expect(result.findings.map((f) => [f.path, f.action])).toEqual([
+      ['spec.configPatches[0].patch.value.address.socket_address.port_value', 'deny'],
+      ['spec.configPatches[1]', 'warn'],
+    ]);
+    expect(result.findings[1]?.message).toContain('every proxy it selects');
+    // patches that add no listener are not this policy's concern
+    expect(
+      await paths(envoyFilter([{ applyTo: 'HTTP_FILTER', patch: { operation: 'INSERT_BEFORE' } }])),
+    ).toEqual([]);
+  });
+});
