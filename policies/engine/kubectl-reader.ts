@@ -25,7 +25,7 @@
  */
 import { CORE_SCHEMA, defineMappingTag, defineScalarTag, loadAll, NOT_RESOLVED } from 'js-yaml';
 import { kubeBoolean, kubeFloat, kubeInteger } from './kube-scalars.ts';
-import { readPlainYaml } from './plain-yaml.ts';
+import { readPlainYaml, unusualCharacter } from './plain-yaml.ts';
 import type { PathSegment } from './path.ts';
 import { locatorFor, renderedFromComments } from './yaml-source.ts';
 import type { SourceDocument, SourceError, SourceSpan } from './yaml-source.ts';
@@ -104,6 +104,8 @@ interface ReadContext {
   lineStarts: number[] | undefined;
   /** What is left of the file's budget for kubectl's own converter. */
   readonly exactLeft: { bytes: number; documents: number };
+  /** The refusal of documents beyond that budget, once it is spent. */
+  refused?: { readonly refused: string };
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -370,14 +372,12 @@ function goTrimSpace(value: string): string {
 }
 
 /**
- * Characters and constructs that send a document to kubectl's own converter: anything outside
- * printable ASCII, LF and ordinary Unicode text (tabs, CRs, controls, NEL, LS, PS, BOM,
- * surrogates), anchors/aliases/tags (and a `:`) at a token start, merge keys, complex keys, directives,
+ * Constructs that send a document to kubectl's own converter (besides the characters of
+ * `unusualCharacter`): anchors/aliases/tags (and a `:`) at a token start, merge keys, complex keys, directives,
  * document end markers, a long run of spaces before a `:` (see {@link longKey}), and where plain
  * scalars end differently in flow collections: go-yaml (YAML 1.1) ends one at `?` and keeps a
  * `:` followed by `,[]{}`, js-yaml (YAML 1.2) the other way round.
  */
-const unusualCharacter = /[^\n\x20-\x7e\u00a0-\u2027\u202a-\ud7ff\ue000-\ufefe\uff00-\ufffd]/;
 const unusualSyntax = /(?:^|[\s,[\]{}])[&*!?%@`:]|<<|^%|^\.\.\.|\\[^nt"\\]|:[,[\]{}]/m;
 /**
  * go-yaml forgets a possible key 1024 characters after its start, so a longer implicit key (its
@@ -456,26 +456,30 @@ function convertYaml(
   if (!exactYaml)
     return {
       error:
-        'this document uses YAML that only kubectl’s own reader reads exactly (anchors, tags, merge keys, ' +
+        'this document uses YAML that only kubectl’s own reader reads exactly (aliases, tags, merge keys, ' +
         'unusual characters or keys), and that reader is not available here',
     };
   const left = context.exactLeft;
   if (left.documents < 1 || left.bytes < chunk.length) {
-    const budget = context.options.exactBudget ?? exactYamlBudget;
     left.documents = 0;
-    return {
-      refused:
-        `this file needs kubectl’s own reader (anchors, tags, merge keys, tabs, unusual characters, escapes ` +
-        `or long lines) for more than ${budget.documents} documents or ${budget.bytes / 1024} KiB, ` +
-        'the most tollgate reads that way per file; this document and the rest of that kind are not judged. ' +
-        'Split the file or write these documents in plain YAML',
-    };
+    // One message for every refused document of the file (a flood of them must stay cheap).
+    context.refused ??= { refused: refusedMessage(context.options.exactBudget ?? exactYamlBudget) };
+    return context.refused;
   }
   left.documents--;
   left.bytes -= chunk.length;
   const result = exactYaml(chunk);
   if ('error' in result) return { error: result.error };
   return { value: JSON.parse(result.json) as unknown };
+}
+
+function refusedMessage(budget: ExactYamlBudget): string {
+  return (
+    `this file needs kubectl’s own reader (aliases, tags, merge keys, tabs, unusual characters, escapes ` +
+    `or long lines) for more than ${budget.documents} documents or ${budget.bytes / 1024} KiB, ` +
+    'the most tollgate reads that way per file; this document and the rest of that kind are not judged. ' +
+    'Split the file or write these documents in plain YAML'
+  );
 }
 
 /** Thrown inside js-yaml to leave the fast path. */

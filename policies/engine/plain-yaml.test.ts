@@ -73,12 +73,12 @@ describe('plain block YAML read in one pass', () => {
       'k: -1',
       'l:',
       'm: "0 3 * * *"',
-      'n: &notAnAnchor',
+      'n: *alias',
       '',
     ].join('\n');
-    // An anchor is not read here; the rest without it is.
+    // An alias is not read here; the rest without it is.
     expect(readPlainYaml(text)).toBeUndefined();
-    expect(readPlainYaml(text.replace('n: &notAnAnchor\n', ''))).toEqual({
+    expect(readPlainYaml(text.replace('n: *alias\n', ''))).toEqual({
       value: {
         a: true,
         b: 493,
@@ -116,8 +116,19 @@ describe('plain block YAML read in one pass', () => {
     });
   });
 
+  it('reads anchors that no alias refers to (they change nothing)', () => {
+    const text = ['a: &x 1', 'b: &y-2', '  c: [d]', 'e:', '- &z "v"', '- &w', '  f: |', '    g', ''].join(
+      '\n',
+    );
+    expect(readPlainYaml(text)).toEqual({ value: { a: 1, b: { c: ['d'] }, e: ['v', { f: 'g\n' }] } });
+  });
+
   it.each([
-    ['an anchor', 'a: &x 1\nb: *x\n'],
+    ['an alias', 'a: &x 1\nb: *x\n'],
+    ['an anchor on a key', '&x a: 1\n'],
+    ['an anchor on a compact mapping', '- &x a: 1\n'],
+    ['an anchor not followed by a space', 'a: &x[1]\n'],
+    ['two anchors', 'a: &x &y 1\n'],
     ['a tag', 'a: !!str 1\n'],
     ['a merge key', 'a:\n  <<: {b: 1}\n'],
     ['a merge-key value', 'a: <<\n'],

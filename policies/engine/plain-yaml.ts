@@ -4,7 +4,8 @@
  * block mappings with simple keys, block sequences (also at the indentation of their key), plain
  * one-line scalars typed as go-yaml types them, one-line quoted scalars with the simple escapes,
  * literal block scalars (`|`, `|-`), empty flow collections and one-line flow sequences of
- * scalars, and comments. Anything else (anchors, aliases, tags, folded or multi-line scalars,
+ * scalars, comments, and anchors on values (without aliases an anchor changes nothing). Anything
+ * else (aliases, tags, anchors on keys, folded or multi-line scalars,
  * quoted or typed keys, duplicate keys, directives, ...) returns undefined and the document is
  * read by the slower general path. The differential test against kubectl's reader covers both.
  *
@@ -14,9 +15,12 @@
  */
 import { kubeBoolean, kubeFloat, kubeInteger } from './kube-scalars.ts';
 
-/** Thrown to leave the fast reader. */
-class NotPlain extends Error {}
-const notPlain = new NotPlain();
+/**
+ * What every step returns when the document is not plain: the reader stops and the document goes
+ * to the general path (a sentinel, not an exception: throwing costs microseconds per document).
+ */
+const FAIL: unique symbol = Symbol('not plain');
+type Fail = typeof FAIL;
 
 /** go-yaml forgets a possible key after 1024 characters; keys stay well within that. */
 const maxKeyLength = 300;
@@ -45,16 +49,33 @@ function isKeyChar(code: number): boolean {
   );
 }
 
+/** Characters of an anchor name (go-yaml v2: ASCII letters, digits, `_` and `-`). */
+function isAnchorChar(code: number): boolean {
+  return (
+    (code >= 97 && code <= 122) ||
+    (code >= 65 && code <= 90) ||
+    (code >= 48 && code <= 57) ||
+    code === 95 ||
+    code === DASH
+  );
+}
+
 /** Characters a plain scalar inside a flow sequence may hold. */
 function isFlowPlainChar(code: number): boolean {
   return isKeyChar(code) || code === SPACE || code === 61 /* = */ || code === 43; /* + */
 }
 
+/** How a reader types a plain scalar: its value, or {@link notPlain} to leave the document to the general path. */
+export type PlainScalarType = (text: string) => unknown;
+
+/** A scalar type's answer for a scalar the fast reader must not read. */
+export const notPlain: unknown = FAIL;
+
 /**
  * A plain scalar typed as go-yaml v2 types it (the same functions as the general path), or
- * NotPlain for infinities and NaN (JSON has none: the general path decides).
+ * {@link notPlain} for infinities and NaN (JSON has none: the general path decides).
  */
-function resolvePlain(text: string): unknown {
+export function goYamlScalar(text: string): unknown {
   const first = text.charCodeAt(0);
   if (Number.isNaN(first)) return null;
   if ((first >= 48 && first <= 57) || first === 43 || first === DASH || first === 46) {
@@ -62,14 +83,12 @@ function resolvePlain(text: string): unknown {
     if (integer !== undefined) return integer;
     const float = kubeFloat(text);
     if (float !== undefined) {
-      if (!Number.isFinite(float)) throw notPlain;
+      if (!Number.isFinite(float)) return FAIL;
       return float;
     }
     return text;
   }
   if (first === 126 /* ~ */) return text === '~' ? null : text;
-  // go-yaml resolves `<<` to its merge tag even as a value: the general path decides.
-  if (text === '<<') throw notPlain;
   if (text === 'null' || text === 'Null' || text === 'NULL') return null;
   const boolean = kubeBoolean(text);
   return boolean === undefined ? text : boolean;
@@ -77,12 +96,14 @@ function resolvePlain(text: string): unknown {
 
 class Reader {
   private readonly s: string;
+  private readonly scalar: PlainScalarType;
   /** Current position. */
   private i = 0;
   private depth = 0;
 
-  constructor(text: string) {
+  constructor(text: string, scalar: PlainScalarType) {
     this.s = text;
+    this.scalar = scalar;
   }
 
   read(): unknown {
@@ -92,17 +113,17 @@ class Reader {
     // A document start marker before the content (the stream was split at the others).
     if (at === this.lineStart(at) && s.startsWith('---', at)) {
       const after = s.charCodeAt(at + 3);
-      if (after !== LF && after !== SPACE) throw notPlain;
+      if (after !== LF && after !== SPACE) return FAIL;
       this.i = at + 3;
-      this.endOfLine();
+      if (!this.endOfLine()) return FAIL;
       at = this.nextContent(this.i);
       if (at < 0) return null;
     }
     const first = s.charCodeAt(at);
     // Directives, document end markers and flow or scalar documents: the general path.
-    if (at === this.lineStart(at) && (first === 37 /* % */ || s.startsWith('...', at))) throw notPlain;
+    if (at === this.lineStart(at) && (first === 37 /* % */ || s.startsWith('...', at))) return FAIL;
     const value = this.collection(at, at - this.lineStart(at));
-    if (this.nextContent(this.i) >= 0) throw notPlain;
+    if (value === FAIL || this.nextContent(this.i) >= 0) return FAIL;
     return value;
   }
 
@@ -140,20 +161,21 @@ class Reader {
     return -1;
   }
 
-  /** Skips spaces and a comment to the end of the line; anything else is not plain. Moves past the LF. */
-  private endOfLine(): void {
+  /** Skips spaces and a comment to the end of the line and past the LF; false when anything else is there. */
+  private endOfLine(): boolean {
     const { s } = this;
     let at = this.i;
     while (s.charCodeAt(at) === SPACE) at++;
     let code = s.charCodeAt(at);
     if (code === HASH) {
-      if (s.charCodeAt(at - 1) !== SPACE) throw notPlain;
+      if (s.charCodeAt(at - 1) !== SPACE) return false;
       const end = s.indexOf('\n', at);
       at = end < 0 ? s.length : end;
       code = s.charCodeAt(at);
     }
-    if (code !== LF) throw notPlain;
+    if (code !== LF) return false;
     this.i = at + 1;
+    return true;
   }
 
   /** The length of a simple key at `at` followed by `:` and a space or line end, else -1. */
@@ -176,11 +198,11 @@ class Reader {
 
   /** A block mapping or sequence whose first content character is at `at`, in column `indent`. */
   private collection(at: number, indent: number): unknown {
-    if (++this.depth > maxDepth) throw notPlain;
+    if (++this.depth > maxDepth) return FAIL;
     let value: unknown;
     if (this.isEntry(at)) value = this.sequence(at, indent);
     else if (this.keyLength(at) > 0) value = this.mapping(at, indent);
-    else throw notPlain;
+    else return FAIL;
     this.depth--;
     return value;
   }
@@ -197,11 +219,21 @@ class Reader {
    */
   private value(at: number, indent: number, inSequence: boolean): unknown {
     const s = this.s;
-    const code = s.charCodeAt(at);
+    let code = s.charCodeAt(at);
+    if (code === 38 /* & */) {
+      // An anchor: without aliases (which are not plain) it changes nothing.
+      let end = at + 1;
+      while (isAnchorChar(s.charCodeAt(end))) end++;
+      if (end === at + 1 || (s.charCodeAt(end) !== SPACE && s.charCodeAt(end) !== LF)) return FAIL;
+      at = end;
+      while (s.charCodeAt(at) === SPACE) at++;
+      code = s.charCodeAt(at);
+      if (code === 38) return FAIL;
+    }
     if (code === LF || code === HASH) {
       // Nothing more on this line: a nested collection on the next lines, or null.
       this.i = at;
-      this.endOfLine();
+      if (!this.endOfLine()) return FAIL;
       const next = this.nextContent(this.i);
       if (next < 0) return null;
       const nextIndent = this.indentOf(next);
@@ -218,33 +250,34 @@ class Reader {
     else if (code === 124 /* | */) return this.literal(indent);
     else if (code === 91 /* [ */ || code === 123 /* { */) value = this.flow();
     else value = this.plain();
-    this.endOfLine();
+    if (value === FAIL || !this.endOfLine()) return FAIL;
     return value;
   }
 
-  private mapping(at: number, indent: number): Record<string, unknown> {
+  private mapping(at: number, indent: number): Record<string, unknown> | Fail {
     const { s } = this;
     const map: Record<string, unknown> = {};
     let keyAt = at;
     for (;;) {
       const length = this.keyLength(keyAt);
-      if (length < 0 || length > maxKeyLength) throw notPlain;
+      if (length < 0 || length > maxKeyLength) return FAIL;
       const key = s.slice(keyAt, keyAt + length);
-      if (typeof resolvePlain(key) !== 'string' || key === '__proto__' || Object.hasOwn(map, key))
-        throw notPlain;
+      if (typeof this.scalar(key) !== 'string' || key === '__proto__' || Object.hasOwn(map, key)) return FAIL;
       let valueAt = keyAt + length + 1;
       while (s.charCodeAt(valueAt) === SPACE) valueAt++;
-      map[key] = this.value(valueAt, indent, false);
+      const value = this.value(valueAt, indent, false);
+      if (value === FAIL) return FAIL;
+      map[key] = value;
       const next = this.nextContent(this.i);
       if (next < 0) return map;
       const nextIndent = this.indentOf(next);
       if (nextIndent < indent) return map;
-      if (nextIndent > indent || this.keyLength(next) < 0) throw notPlain;
+      if (nextIndent > indent || this.keyLength(next) < 0) return FAIL;
       keyAt = next;
     }
   }
 
-  private sequence(at: number, indent: number): unknown[] {
+  private sequence(at: number, indent: number): unknown[] | Fail {
     const { s } = this;
     const list: unknown[] = [];
     let entryAt = at;
@@ -253,17 +286,16 @@ class Reader {
       while (s.charCodeAt(valueAt) === SPACE) valueAt++;
       const column = indent + (valueAt - entryAt);
       const code = s.charCodeAt(valueAt);
-      if (code !== LF && code !== HASH && (this.isEntry(valueAt) || this.keyLength(valueAt) > 0)) {
-        // A compact collection on the entry's line, in the column where it starts.
-        list.push(this.collection(valueAt, column));
-      } else {
-        list.push(this.value(valueAt, indent, true));
-      }
+      // A compact collection on the entry's line sits in the column where it starts.
+      const compact = code !== LF && code !== HASH && (this.isEntry(valueAt) || this.keyLength(valueAt) > 0);
+      const value = compact ? this.collection(valueAt, column) : this.value(valueAt, indent, true);
+      if (value === FAIL) return FAIL;
+      list.push(value);
       const next = this.nextContent(this.i);
       if (next < 0) return list;
       const nextIndent = this.indentOf(next);
       if (nextIndent < indent) return list;
-      if (nextIndent > indent) throw notPlain;
+      if (nextIndent > indent) return FAIL;
       // At the same indentation: another entry, or the next key of the mapping holding this
       // sequence (the caller checks).
       if (!this.isEntry(next)) return list;
@@ -279,27 +311,29 @@ class Reader {
     // Indicators that cannot start a plain scalar (or start one differently in YAML 1.1).
     if ('-?:,[]{}#&*!|>\'"%@`'.includes(s[start] ?? '')) {
       const after = s.charCodeAt(start + 1);
-      if (first !== DASH || after === SPACE || after === LF) throw notPlain;
+      if (first !== DASH || after === SPACE || after === LF) return FAIL;
     }
     let end = start;
     let at = start;
     for (;;) {
       const code = s.charCodeAt(at);
-      if (code === LF) break;
+      if (code === LF || Number.isNaN(code)) break;
       if (code === HASH && s.charCodeAt(at - 1) === SPACE) break;
       if (code === COLON) {
         const after = s.charCodeAt(at + 1);
-        if (after === SPACE || after === LF) throw notPlain;
+        if (after === SPACE || after === LF) return FAIL;
       }
       if (code !== SPACE) end = at + 1;
       at++;
     }
     this.i = end;
-    return resolvePlain(s.slice(start, end));
+    const text = s.slice(start, end);
+    // `<<` is a merge key's tag even as a value (go-yaml): the general path decides.
+    return text === '<<' ? FAIL : this.scalar(text);
   }
 
   /** A one-line double-quoted scalar with only `\\`, `\"`, `\n` and `\t` escapes. */
-  private doubleQuoted(): string {
+  private doubleQuoted(): string | Fail {
     const { s } = this;
     let at = this.i + 1;
     let out = '';
@@ -307,7 +341,7 @@ class Reader {
     for (;;) {
       const code = s.charCodeAt(at);
       if (code === DQUOTE) break;
-      if (code === LF || Number.isNaN(code)) throw notPlain;
+      if (code === LF || Number.isNaN(code)) return FAIL;
       if (code === BACKSLASH) {
         const escaped = s.charCodeAt(at + 1);
         let replacement: string;
@@ -315,7 +349,7 @@ class Reader {
         else if (escaped === DQUOTE) replacement = '"';
         else if (escaped === 110 /* n */) replacement = '\n';
         else if (escaped === 116 /* t */) replacement = '\t';
-        else throw notPlain;
+        else return FAIL;
         out += s.slice(from, at) + replacement;
         at += 2;
         from = at;
@@ -328,14 +362,14 @@ class Reader {
   }
 
   /** A one-line single-quoted scalar (`''` is a quote). */
-  private singleQuoted(): string {
+  private singleQuoted(): string | Fail {
     const { s } = this;
     let at = this.i + 1;
     let out = '';
     let from = at;
     for (;;) {
       const code = s.charCodeAt(at);
-      if (code === LF || Number.isNaN(code)) throw notPlain;
+      if (code === LF || Number.isNaN(code)) return FAIL;
       if (code === SQUOTE) {
         if (s.charCodeAt(at + 1) !== SQUOTE) break;
         out += s.slice(from, at + 1);
@@ -356,7 +390,7 @@ class Reader {
     let at = this.i + 1;
     while (s.charCodeAt(at) === SPACE) at++;
     if (open === 123 /* { */) {
-      if (s.charCodeAt(at) !== 125) throw notPlain;
+      if (s.charCodeAt(at) !== 125) return FAIL;
       this.i = at + 1;
       return {};
     }
@@ -369,18 +403,22 @@ class Reader {
       const code = s.charCodeAt(at);
       if (code === DQUOTE || code === SQUOTE) {
         this.i = at;
-        list.push(code === DQUOTE ? this.doubleQuoted() : this.singleQuoted());
+        const quoted = code === DQUOTE ? this.doubleQuoted() : this.singleQuoted();
+        if (quoted === FAIL) return FAIL;
+        list.push(quoted);
         at = this.i;
       } else {
-        if (!isFlowPlainChar(code) || code === 61 /* = */) throw notPlain;
-        if (code === DASH && !isKeyChar(s.charCodeAt(at + 1))) throw notPlain;
+        if (!isFlowPlainChar(code) || code === 61 /* = */) return FAIL;
+        if (code === DASH && !isKeyChar(s.charCodeAt(at + 1))) return FAIL;
         const start = at;
         let end = at;
         while (isFlowPlainChar(s.charCodeAt(at))) {
           if (s.charCodeAt(at) !== SPACE) end = at + 1;
           at++;
         }
-        list.push(resolvePlain(s.slice(start, end)));
+        const scalar = this.scalar(s.slice(start, end));
+        if (scalar === FAIL) return FAIL;
+        list.push(scalar);
       }
       while (s.charCodeAt(at) === SPACE) at++;
       const separator = s.charCodeAt(at);
@@ -388,7 +426,7 @@ class Reader {
         this.i = at + 1;
         return list;
       }
-      if (separator !== 44 /* , */) throw notPlain;
+      if (separator !== 44 /* , */) return FAIL;
       at++;
       while (s.charCodeAt(at) === SPACE) at++;
     }
@@ -398,19 +436,19 @@ class Reader {
    * A literal block scalar (`|` or `|-`) for a value in the collection at column `indent`: its
    * lines are those indented more than the collection, at the first line's indentation.
    */
-  private literal(indent: number): string {
+  private literal(indent: number): string | Fail {
     const { s } = this;
     let at = this.i + 1;
     const strip = s.charCodeAt(at) === DASH;
     if (strip) at++;
     this.i = at;
-    this.endOfLine();
+    if (!this.endOfLine()) return FAIL;
     // The first line sets the indentation; a leading blank line or a less indented line is unusual.
     let line = this.i;
     let contentIndent = 0;
     while (s.charCodeAt(line + contentIndent) === SPACE) contentIndent++;
     const firstCode = s.charCodeAt(line + contentIndent);
-    if (contentIndent <= indent || firstCode === LF || Number.isNaN(firstCode)) throw notPlain;
+    if (contentIndent <= indent || firstCode === LF || Number.isNaN(firstCode)) return FAIL;
     const lines: string[] = [];
     let trailing = 0;
     while (line < s.length) {
@@ -437,13 +475,20 @@ class Reader {
 
 /**
  * Reads one document of plain block YAML as go-yaml v2 (kubectl) does, or returns undefined when
- * the document uses anything this reader does not read exactly.
+ * the document uses anything this reader does not read exactly. `scalar` types plain scalars
+ * (default go-yaml v2's types; tollgate's own files use the YAML 1.2 core schema's).
  */
-export function readPlainYaml(document: string): { value: unknown } | undefined {
-  try {
-    return { value: new Reader(document).read() };
-  } catch (error) {
-    if (error === notPlain) return undefined;
-    throw error;
-  }
+export function readPlainYaml(
+  document: string,
+  scalar: PlainScalarType = goYamlScalar,
+): { value: unknown } | undefined {
+  const text = document.endsWith('\n') ? document : `${document}\n`;
+  const value = new Reader(text, scalar).read();
+  return value === FAIL ? undefined : { value };
 }
+
+/**
+ * Characters the fast readers leave to the general ones: anything outside printable ASCII, LF and
+ * ordinary Unicode text (tabs, CRs, controls, NEL, LS, PS, BOM, surrogates).
+ */
+export const unusualCharacter = /[^\n\x20-\x7e\u00a0-\u2027\u202a-\ud7ff\ue000-\ufefe\uff00-\ufffd]/;

@@ -7,6 +7,7 @@ import type { Document, Node } from 'yaml';
 import { CORE_SCHEMA, EVENT_ID, getScalarValue, loadAll, mergeTag, parseEvents } from 'js-yaml';
 import type { Event } from 'js-yaml';
 import type { PathSegment } from './path.ts';
+import { readPlainYaml, unusualCharacter } from './plain-yaml.ts';
 
 /** A 1-based line/column span in a source file. */
 export interface SourceSpan {
@@ -55,7 +56,8 @@ const sourceCommentLine = /^[ \t]*#[ \t]*Source:[ \t]*(\S+)/;
  * read as kubectl reads them by `readAsKubectl` (kubectl-reader.ts).
  *
  * Fast path: the text is split at document markers (a line starting with `---` is always a
- * marker in YAML 1.2) and each document is loaded with js-yaml (core schema plus merge keys), which
+ * marker in YAML 1.2) and each document is read by the plain block YAML reader (plain-yaml.ts,
+ * with the core schema's scalar types) or else loaded with js-yaml (core schema plus merge keys), which
  * reports a broken document of a large file with its line; positions come from js-yaml's event
  * stream, built only when a finding asks for one. A file with directives or an ambiguous split, or
  * a small file with a broken document, is parsed whole by the `yaml` library.
@@ -66,6 +68,9 @@ export function parseSource(text: string): ParsedSource {
 
 const fastSchema = CORE_SCHEMA.withTags(mergeTag);
 
+/** A plain scalar typed by the core schema, as js-yaml types it. */
+const coreScalar = (text: string): unknown => fastSchema.resolveImplicitScalarTag(text).value;
+
 const documentMarker = /^---(?=[ \t\r\n]|$)/gm;
 
 /** A document's text and where it starts in its file. */
@@ -75,23 +80,48 @@ export interface Chunk {
   lineOffset: number;
 }
 
-function splitDocuments(text: string): Chunk[] {
-  const chunks: Chunk[] = [];
+/** A chunk with its number of lines (line breaks + 1). */
+interface SplitChunk extends Chunk {
+  lines: number;
+}
+
+function splitDocuments(text: string): SplitChunk[] {
+  const chunks: SplitChunk[] = [];
   let start = 0;
   let startLine = 0;
-  let scanned = 0;
   let line = 0;
+  const countTo = (offset: number): void => {
+    for (let i = text.indexOf('\n', start); i >= 0 && i < offset; i = text.indexOf('\n', i + 1)) line++;
+  };
   for (const match of text.matchAll(documentMarker)) {
     const offset = match.index;
     if (offset === 0) continue;
-    for (let i = scanned; i < offset; i++) if (text.charCodeAt(i) === 10) line++;
-    scanned = offset;
-    chunks.push({ text: text.slice(start, offset), lineOffset: startLine });
+    countTo(offset);
+    chunks.push({ text: text.slice(start, offset), lineOffset: startLine, lines: line - startLine + 1 });
     start = offset;
     startLine = line;
   }
-  chunks.push({ text: text.slice(start), lineOffset: startLine });
+  countTo(text.length);
+  chunks.push({ text: text.slice(start), lineOffset: startLine, lines: line - startLine + 1 });
   return chunks;
+}
+
+/**
+ * The index of a chunk's first content line (-1 when it has none) and the template a
+ * `# Source: chart/templates/x.yaml` comment before it names.
+ */
+function leadingLines(text: string): { contentLine: number; rendered: string | undefined } {
+  let rendered: string | undefined;
+  for (let start = 0, index = 0; ; index++) {
+    const newline = text.indexOf('\n', start);
+    const end = newline < 0 ? text.length : newline;
+    const raw = text.slice(start, end);
+    if (!blankOrComment.test(raw.endsWith('\r') ? raw.slice(0, -1) : raw))
+      return { contentLine: index, rendered };
+    rendered ??= sourceCommentLine.exec(raw)?.[1];
+    if (newline < 0) return { contentLine: -1, rendered };
+    start = newline + 1;
+  }
 }
 
 /** Largest text re-read whole by the yaml library when a document does not load. */
@@ -106,8 +136,7 @@ function parseFast(text: string): ParsedSource | undefined {
   const errors: SourceError[] = [];
   let index = 0;
   for (const chunk of splitDocuments(text)) {
-    const lines = chunk.text.split('\n');
-    const contentLine = lines.findIndex((line) => !blankOrComment.test(line.replace(/\r$/, '')));
+    const { contentLine, rendered } = leadingLines(chunk.text);
     if (contentLine < 0) {
       // comments only: before the first marker this is not a document of its own
       if (chunk.lineOffset === 0 && !chunk.text.startsWith('---')) continue;
@@ -116,7 +145,8 @@ function parseFast(text: string): ParsedSource | undefined {
     }
     let loaded: unknown[];
     try {
-      loaded = loadAll(chunk.text, { schema, maxAliases: 100 });
+      const plain = unusualCharacter.test(chunk.text) ? undefined : readPlainYaml(chunk.text, coreScalar);
+      loaded = plain ? [plain.value] : loadAll(chunk.text, { schema, maxAliases: 100 });
     } catch (error) {
       // A small file is re-read by the yaml library, whose messages are clearer; a large one gets
       // js-yaml's message and position (the yaml library is far slower on large or deep input).
@@ -133,13 +163,12 @@ function parseFast(text: string): ParsedSource | undefined {
     }
     if (loaded.length !== 1) return undefined;
     const value = loaded[0];
-    const rendered = renderedFromLines(lines, contentLine);
     const line = chunk.lineOffset + contentLine + 1;
     let located: ((path: readonly PathSegment[]) => SourceSpan) | undefined;
     documents.push({
       index,
       value,
-      span: { line, column: 1, endLine: chunk.lineOffset + lines.length, endColumn: 1 },
+      span: { line, column: 1, endLine: chunk.lineOffset + chunk.lines, endColumn: 1 },
       ...(rendered ? { renderedFrom: rendered } : {}),
       locate: (path) => {
         located ??= locatorFor(chunk);
@@ -149,15 +178,6 @@ function parseFast(text: string): ParsedSource | undefined {
     index++;
   }
   return { documents, errors };
-}
-
-/** The template a `# Source: chart/templates/x.yaml` comment before the first content line names. */
-function renderedFromLines(lines: readonly string[], contentLine: number): string | undefined {
-  for (let i = 0; i < contentLine; i++) {
-    const match = sourceCommentLine.exec(lines[i] ?? '');
-    if (match) return match[1];
-  }
-  return undefined;
 }
 
 /** The template named by a `# Source:` comment among a document's leading comment lines (linear time). */

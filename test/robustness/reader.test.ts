@@ -200,7 +200,8 @@ describe('tollgate reads what kubectl sends', () => {
   });
 
   it('caps what one file hands to kubectl’s own reader: documents beyond the cap are refused, naming it', () => {
-    const anchored = (name: string): string => `${head.replace('name: p', `name: &n ${name}`)}spec: {}\n`;
+    // A tab after a colon: only kubectl's own reader reads it exactly.
+    const anchored = (name: string): string => `${head.replace('name: p', `name:\t${name}`)}spec: {}\n`;
     const text = ['a', 'b', 'c'].map(anchored).join('---\n') + '---\n' + head.replace('name: p', 'name: d');
     const reading = readAsKubectl(text, {
       exactYaml: kubectlYaml,
@@ -214,8 +215,8 @@ describe('tollgate reads what kubectl sends', () => {
     const bytes = readAsKubectl(text, { exactYaml: kubectlYaml, exactBudget: { bytes: 40, documents: 10 } });
     expect(bytes.objects).toHaveLength(1);
     expect(bytes.errors.map((e) => e.index)).toEqual([0, 1, 2]);
-    // The default cap: a megabyte of tiny documents with an anchor each is mostly refused, not read slowly.
-    const flood = readAsKubectl('---\na: &x 1\n'.repeat(90_000), { exactYaml: kubectlYaml });
+    // The default cap: a megabyte of tiny documents with an alias each is mostly refused, not read slowly.
+    const flood = readAsKubectl('---\na: &x 1\nb: *x\n'.repeat(90_000), { exactYaml: kubectlYaml });
     expect(flood.errors.filter((e) => e.message.includes('more than 2000 documents'))).toHaveLength(88_000);
   });
 
