@@ -73,12 +73,12 @@ describe('plain block YAML read in one pass', () => {
       'k: -1',
       'l:',
       'm: "0 3 * * *"',
-      'n: *alias',
+      'n: *unknown',
       '',
     ].join('\n');
-    // An alias is not read here; the rest without it is.
+    // An alias of no anchor is left to the general reader; the rest without it is read.
     expect(readPlainYaml(text)).toBeUndefined();
-    expect(readPlainYaml(text.replace('n: *alias\n', ''))).toEqual({
+    expect(readPlainYaml(text.replace('n: *unknown\n', ''))).toEqual({
       value: {
         a: true,
         b: 493,
@@ -123,8 +123,19 @@ describe('plain block YAML read in one pass', () => {
     expect(readPlainYaml(text)).toEqual({ value: { a: 1, b: { c: ['d'] }, e: ['v', { f: 'g\n' }] } });
   });
 
+  it('reads aliases of anchored scalars as their values, the latest anchor of a name winning', () => {
+    const text = ['a: &x 0755', 'b: *x', 'c: &n', 'd: *n', 'e:', '- &x "s"', '- *x', 'f: *x # note', ''];
+    expect(readPlainYaml(text.join('\n'))).toEqual({
+      value: { a: 493, b: 493, c: null, d: null, e: ['s', 's'], f: 's' },
+    });
+  });
+
   it.each([
-    ['an alias', 'a: &x 1\nb: *x\n'],
+    ['an alias of a collection', 'a: &x\n  b: 1\nc: *x\n'],
+    ['an alias of a flow collection', 'a: &x [1]\nc: *x\n'],
+    ['an alias before its anchor', 'a: *x\nb: &x 1\n'],
+    ['more than 100 aliases', `a: &x 1\n${Array.from({ length: 101 }, (_, i) => `b${i}: *x\n`).join('')}`],
+    ['an alias followed by more', 'a: &x 1\nb: *x y\n'],
     ['an anchor on a key', '&x a: 1\n'],
     ['an anchor on a compact mapping', '- &x a: 1\n'],
     ['an anchor not followed by a space', 'a: &x[1]\n'],

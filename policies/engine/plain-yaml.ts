@@ -4,10 +4,11 @@
  * block mappings with simple keys, block sequences (also at the indentation of their key), plain
  * one-line scalars typed as go-yaml types them, one-line quoted scalars with the simple escapes,
  * literal block scalars (`|`, `|-`), empty flow collections and one-line flow sequences of
- * scalars, comments, and anchors on values (without aliases an anchor changes nothing). Anything
- * else (aliases, tags, anchors on keys, folded or multi-line scalars,
- * quoted or typed keys, duplicate keys, directives, ...) returns undefined and the document is
- * read by the slower general path. The differential test against kubectl's reader covers both.
+ * scalars, comments, anchors on values and up to 100 aliases of anchored scalars (an alias of a
+ * scalar is that scalar's value). Anything else (aliases of collections, tags, anchors on keys,
+ * folded or multi-line scalars, quoted or typed keys, duplicate keys, directives, ...) returns
+ * undefined and the document is read by the slower general path. The differential test against
+ * kubectl's reader covers both.
  *
  * Expects a document as kubectl's YAMLReader passes it on: LF line ends, ending with a line
  * break, and only characters the caller has checked to be ordinary (no tabs, CRs, controls or
@@ -26,6 +27,8 @@ type Fail = typeof FAIL;
 const maxKeyLength = 300;
 /** Deeper documents go to the general reader (which has its own limits). */
 const maxDepth = 200;
+/** More aliases in one document go to the general reader (go-yaml and js-yaml limit aliasing). */
+const maxAliases = 100;
 
 const LF = 10;
 const SPACE = 32;
@@ -97,6 +100,9 @@ export function goYamlScalar(text: string): unknown {
 class Reader {
   private readonly s: string;
   private readonly scalar: PlainScalarType;
+  /** Anchored values by name: a scalar, or FAIL for a collection. */
+  private anchors: Map<string, unknown> | undefined;
+  private aliases = 0;
   /** Current position. */
   private i = 0;
   private depth = 0;
@@ -219,17 +225,46 @@ class Reader {
    */
   private value(at: number, indent: number, inSequence: boolean): unknown {
     const s = this.s;
-    let code = s.charCodeAt(at);
-    if (code === 38 /* & */) {
-      // An anchor: without aliases (which are not plain) it changes nothing.
-      let end = at + 1;
-      while (isAnchorChar(s.charCodeAt(end))) end++;
-      if (end === at + 1 || (s.charCodeAt(end) !== SPACE && s.charCodeAt(end) !== LF)) return FAIL;
-      at = end;
-      while (s.charCodeAt(at) === SPACE) at++;
-      code = s.charCodeAt(at);
-      if (code === 38) return FAIL;
-    }
+    if (s.charCodeAt(at) !== 38 /* & */) return this.node(at, indent, inSequence);
+    // An anchor: a scalar it names is what its aliases stand for; a collection is left to the
+    // general path if an alias names it.
+    const end = this.nameEnd(at + 1);
+    if (end < 0) return FAIL;
+    let valueAt = end;
+    while (s.charCodeAt(valueAt) === SPACE) valueAt++;
+    if (s.charCodeAt(valueAt) === 38) return FAIL;
+    const value = this.node(valueAt, indent, inSequence);
+    if (value === FAIL) return FAIL;
+    (this.anchors ??= new Map()).set(
+      s.slice(at + 1, end),
+      typeof value === 'object' && value !== null ? FAIL : value,
+    );
+    return value;
+  }
+
+  /** The end of an anchor or alias name starting at `at` (followed by a space or line end), or -1. */
+  private nameEnd(at: number): number {
+    const { s } = this;
+    let end = at;
+    while (isAnchorChar(s.charCodeAt(end))) end++;
+    const after = s.charCodeAt(end);
+    return end === at || (after !== SPACE && after !== LF) ? -1 : end;
+  }
+
+  /** An alias of an anchored scalar at `at` (at most {@link maxAliases} per document). */
+  private alias(at: number): unknown {
+    const end = this.nameEnd(at + 1);
+    if (end < 0 || ++this.aliases > maxAliases) return FAIL;
+    const value = this.anchors?.get(this.s.slice(at + 1, end));
+    if (value === undefined) return FAIL;
+    this.i = end;
+    return value;
+  }
+
+  /** A value without an anchor (see {@link value}). */
+  private node(at: number, indent: number, inSequence: boolean): unknown {
+    const s = this.s;
+    const code = s.charCodeAt(at);
     if (code === LF || code === HASH) {
       // Nothing more on this line: a nested collection on the next lines, or null.
       this.i = at;
@@ -249,6 +284,7 @@ class Reader {
     else if (code === SQUOTE) value = this.singleQuoted();
     else if (code === 124 /* | */) return this.literal(indent);
     else if (code === 91 /* [ */ || code === 123 /* { */) value = this.flow();
+    else if (code === 42 /* * */) value = this.alias(at);
     else value = this.plain();
     if (value === FAIL || !this.endOfLine()) return FAIL;
     return value;

@@ -61,11 +61,16 @@ const inputs: Array<[string, string]> = [
   ],
   ['many tiny documents', fill('---\na: 1\n')],
   ['many tiny documents each with an anchor', fill('---\na: &x 1\n')],
-  ['many tiny documents each with an alias (kubectl’s own reader)', fill('---\na: &x 1\nb: *x\n')],
+  ['many tiny documents each with an alias of a scalar', fill('---\na: &x 1\nb: *x\n')],
+  [
+    'many tiny documents each with an alias of a collection (kubectl’s own reader)',
+    fill('---\na: &x [1]\nb: *x\n'),
+  ],
+  ['many tiny documents each with a tag (kubectl’s own reader)', fill('---\na: !!str 1\n')],
   ['many tiny documents each with a tab (kubectl’s own reader)', fill('---\na:\t1\n')],
   [
     'a document at the cap of kubectl’s own reader, then tiny documents',
-    `${head}data:\n${Array.from({ length: 14_200 }, (_, i) => `  a${i}: &x${i} v\n`).join('')}  b: *x0\n${fill('---\na: 1\n', size - 256 * 1024)}`,
+    `${head}data:\n${Array.from({ length: 7_000 }, (_, i) => `  a${i}: &x${i} v\n`).join('')}  b: &y [1]\n  c: *y\n${fill('---\na: 1\n', size - 128 * 1024)}`,
   ],
   ['a long --- separator comment', `${head}--- #${fill(' ')}\n${head}`],
   ['whitespace before JSON', `${fill(' ')}{"kind":"A"}`],
