@@ -147,9 +147,18 @@ describe('tollgate check on hostile inputs', () => {
   });
 
   it.each([
-    ['binary garbage', 'garbage.yaml', /garbage\.yaml.*invalid YAML|garbage\.yaml.*not a Kubernetes object/],
+    // Over 128 KiB of garbage or nesting is refused unread (kubectl's own reader's cap, exactYamlBudget).
+    [
+      'binary garbage',
+      'garbage.yaml',
+      /garbage\.yaml.*(?:invalid YAML|not a Kubernetes object|needs kubectl’s own reader .* 128 KiB)/,
+    ],
     ['tabs as indentation', 'tabs.yaml', /tabs\.yaml:4:\d+ error invalid YAML/],
-    ['nesting 100 000 levels deep', 'deep.yaml', /deep\.yaml:\d+:\d+ error invalid YAML/],
+    [
+      'nesting 100 000 levels deep',
+      'deep.yaml',
+      /deep\.yaml:\d+:\d+ error (?:invalid YAML|this file needs kubectl’s own reader .* 128 KiB)/,
+    ],
     ['a symlink to itself', 'selfloop.yaml', /selfloop\.yaml.*cannot read: ELOOP/],
     ['a symlink to /dev/zero', 'zero.yaml', /zero\.yaml.*cannot read: not a regular file/],
   ])('exits 2 naming the file on %s', async (_what, file, message) => {
