@@ -26,7 +26,7 @@ export type { NamespaceIsolationParams } from './params.ts';
 /** The namespace-isolation policy. */
 export const namespaceIsolationPolicy: Policy<NamespaceIsolationParams> = {
   id: 'namespace-isolation',
-  version: '1.7.0',
+  version: '1.8.0',
   description:
     'Tenants stay in their namespaces: no host access, cross-namespace references, RBAC escalation or open NetworkPolicies.',
   help:
@@ -45,7 +45,9 @@ export const namespaceIsolationPolicy: Policy<NamespaceIsolationParams> = {
     'other namespaces (RoleBinding subjects; Traefik route services, middlewares, servers transports, TLS options and ' +
     'stores, parentRefs, Middleware chains and error pages, TraefikService weighted and mirroring services, and the ' +
     'router.middlewares, router.tls.options and service.serverstransport annotations, by namespace field or by ' +
-    'provider-qualified name `<namespace>-<name>@kubernetescrd`; Gateway API parentRefs and ' +
+    'provider-qualified name `<namespace>-<name>@kubernetescrd`, and plain names whose Traefik name ' +
+    "`<namespace>-<name>` another tenant's existing namespace could also produce, in references and in the names of " +
+    'Middlewares, TraefikServices, TLSOptions, TLSStores and ServersTransports; Gateway API parentRefs and ' +
     'backendRefs, ReferenceGrant from, PVC dataSourceRef) only to the same tenant or shared namespaces; Traefik ' +
     'services of other providers (`api@internal`, `x@file`) only when listed in `traefikProviderReferences`; Istio ' +
     'VirtualService, DestinationRule and ServiceEntry hosts, route destinations, mirrors, gateways and exports only in ' +

@@ -1822,3 +1822,75 @@ describe('namespace-isolation: Istio AuthorizationPolicies that allow any caller
     expect((await run(policy(spec))).findings).toEqual([]);
   });
 });
+
+describe('namespace-isolation: Traefik names that join namespace and name (bypass class 5)', () => {
+  // Traefik names a CRD object "<namespace>-<name>": tenant-a's "x-auth" and tenant-a-x's "auth"
+  // are both "tenant-a-x-auth", and Traefik uses whichever it read last.
+  const withSibling = new Map(known);
+  withSibling.set('tenant-a-x', namespace('tenant-a-x', { 'tollgate.dev/tenant': 'globex' }));
+  const siblingContext: Partial<EngineContext> = { namespaces: (name) => withSibling.get(name) };
+  const route = (service: Record<string, unknown>, middleware?: Record<string, unknown>) =>
+    ingressRoute('IngressRoute', {
+      routes: [
+        {
+          match: 'Host(`erp.example`)',
+          services: [service],
+          ...(middleware ? { middlewares: [middleware] } : {}),
+        },
+      ],
+    });
+
+  it.each([
+    [
+      'a plain middleware name',
+      route({ name: 'odoo', port: 80 }, { name: 'x-auth' }),
+      'spec.routes[0].middlewares[0].name',
+    ],
+    [
+      'a name with a dot (normalized to "-")',
+      route({ name: 'odoo', port: 80 }, { name: 'x.auth' }),
+      'spec.routes[0].middlewares[0].name',
+    ],
+    ['a Service and port', route({ name: 'x-db', port: 5432 }), 'spec.routes[0].services[0].name'],
+    ['a TraefikService', route({ name: 'x-web', kind: 'TraefikService' }), 'spec.routes[0].services[0].name'],
+    [
+      'a servers transport',
+      route({ name: 'odoo', port: 80, serversTransport: 'x-mtls' }),
+      'spec.routes[0].services[0].serversTransport',
+    ],
+  ])('denies a reference whose Traefik name another tenant can hold: %s', async (_name, object, path) => {
+    const result = await run(object, { context: siblingContext });
+    expect(result.findings.map((f) => f.path)).toEqual([path]);
+    expect(result.findings[0]?.message).toContain('namespace "tenant-a-x"');
+  });
+
+  it("denies defining an object whose Traefik name is another tenant's", async () => {
+    const middleware: KubeObject = {
+      apiVersion: traefik,
+      kind: 'Middleware',
+      metadata: { name: 'auth' },
+      spec: { basicAuth: { secret: 'users' } },
+    };
+    // in tenant-a-x, "auth" is "tenant-a-x-auth": tenant-a's "x-auth"
+    const result = await run(middleware, { namespace: 'tenant-a-x', context: siblingContext });
+    expect(result.findings.map((f) => [f.path, f.details?.namespace])).toEqual([
+      ['metadata.name', 'tenant-a'],
+    ]);
+    // and in tenant-a, "x-auth" is tenant-a-x's "auth"
+    const own = await run({ ...middleware, metadata: { name: 'x-auth' } }, { context: siblingContext });
+    expect(own.findings.map((f) => f.path)).toEqual(['metadata.name']);
+  });
+
+  it('allows names that only the same tenant or no existing namespace can produce', async () => {
+    // tenant-a-batch belongs to the same tenant as tenant-a
+    expect(
+      (await run(route({ name: 'odoo', port: 80 }, { name: 'batch-auth' }), { context: siblingContext }))
+        .findings,
+    ).toEqual([]);
+    // without the sibling namespace, "x-auth" is only tenant-a's
+    expect((await run(route({ name: 'odoo', port: 80 }, { name: 'x-auth' }))).findings).toEqual([]);
+    expect(
+      (await run({ apiVersion: traefik, kind: 'Middleware', metadata: { name: 'auth' }, spec: {} })).findings,
+    ).toEqual([]);
+  });
+});

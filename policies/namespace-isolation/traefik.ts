@@ -27,6 +27,100 @@ export const traefikReferenceAnnotations: Readonly<
   'traefik.ingress.kubernetes.io/service.serverstransport': { kinds: ['Service'], list: false },
 };
 
+/**
+ * The name Traefik's CRD provider gives an object `name` of `namespace` and finds a reference by:
+ * `<namespace>-<name>` with every run of characters other than letters and digits turned into one
+ * `-` (its provider.Normalize(makeID(namespace, name))). The namespace boundary is lost, so
+ * `tenant-a` + `b-auth` and `tenant-a-b` + `auth` (or `tenant-a` + `b.auth`) are the same name, and
+ * Traefik uses whichever object it read last for both.
+ */
+export function traefikCrdName(namespace: string, name: string): string {
+  return `${namespace}-${name}`
+    .split(/[^\p{L}\p{N}]+/u)
+    .filter((part) => part !== '')
+    .join('-');
+}
+
+/**
+ * A namespace other than `owner` whose objects the Traefik name `id` may also stand for (a prefix
+ * of `id` ending at a separator), which exists and which this tenant may not reference.
+ */
+function foreignNamespaceOf(scope: Scope, id: string, owner: string | undefined): string | undefined {
+  for (const separator of id.matchAll(/[-_]/g)) {
+    const candidate = id.slice(0, separator.index);
+    if (candidate === owner || candidate === '') continue;
+    if (scope.context.namespaces?.(candidate) === undefined || mayReference(scope, candidate)) continue;
+    return candidate;
+  }
+  return undefined;
+}
+
+/**
+ * Reports a plain-name reference (no `@provider`) whose Traefik name `<namespace>-<name>` is also
+ * the name of an object another tenant's namespace may hold: Traefik would resolve the reference to
+ * whichever of the two it read last.
+ */
+function checkPlainName(
+  scope: Scope,
+  ref: Record<string, unknown>,
+  path: readonly PathSegment[],
+  what: string,
+  key: 'name' | 'serversTransport' = 'name',
+): void {
+  const name = ref[key];
+  if (typeof name !== 'string' || name === '' || name.includes('@')) return;
+  const own = scope.tenancy?.kind === 'tenant' ? scope.tenancy.namespace : undefined;
+  const namespace =
+    key === 'name' && typeof ref.namespace === 'string' && ref.namespace !== '' ? ref.namespace : own;
+  if (namespace === undefined) return;
+  const port = key === 'name' && ref.kind !== 'TraefikService' ? ref.port : undefined;
+  const id = traefikCrdName(
+    namespace,
+    port === undefined || port === null || port === '' || port === 0 ? name : `${name}-${String(port)}`,
+  );
+  const foreign = foreignNamespaceOf(scope, id, namespace);
+  if (foreign === undefined) return;
+  scope.findings.push({
+    path: formatPath([...path, key]),
+    message: `${what} "${name}" is "${id}" to Traefik, which is also the name of an object of namespace "${foreign}" (Traefik joins namespace and name with "-"): Traefik may resolve it to that tenant's object`,
+    fix: `rename the referenced object so that "${namespace}-<name>" cannot be read as "${foreign}-<another name>" (its name must not start with "${id.slice(namespace.length + 1, foreign.length + 1).replace(/^-/, '')}-")`,
+    details: { namespace: foreign },
+  });
+}
+
+/** Traefik CRDs whose objects other resources reference by Traefik name. */
+const referencedKinds = [
+  'Middleware',
+  'MiddlewareTCP',
+  'TraefikService',
+  'TLSOption',
+  'TLSStore',
+  'ServersTransport',
+  'ServersTransportTCP',
+];
+
+/**
+ * Reports a referenced Traefik object (Middleware, TraefikService, TLSOption, ...) whose Traefik
+ * name `<namespace>-<name>` another tenant's namespace could also produce: it would stand in for
+ * that tenant's object of the same Traefik name in every reference to it.
+ */
+function checkDefinedName(scope: Scope): void {
+  const { object } = scope;
+  if (!isKind(object, referencedKinds, traefikGroups)) return;
+  const own = scope.tenancy?.kind === 'tenant' ? scope.tenancy.namespace : undefined;
+  const name = object.metadata?.name;
+  if (own === undefined || typeof name !== 'string') return;
+  const id = traefikCrdName(own, name);
+  const foreign = foreignNamespaceOf(scope, id, own);
+  if (foreign === undefined) return;
+  scope.findings.push({
+    path: 'metadata.name',
+    message: `${String(object.kind)} "${name}" is "${id}" to Traefik, which is also the Traefik name of an object of namespace "${foreign}" (Traefik joins namespace and name with "-"): references to that tenant's object may resolve to this one`,
+    fix: `choose a name such that "${own}-<name>" does not begin with "${foreign}-"`,
+    details: { namespace: foreign },
+  });
+}
+
 /** Traefik providers whose object names start with the Kubernetes namespace (`<namespace>-<name>`). */
 const namespacedProviders = new Set(['kubernetescrd', 'kubernetes', 'kubernetesgateway']);
 
@@ -65,23 +159,16 @@ function checkQualifiedName(
   const startsWithin = (candidate: string) =>
     allowed.some((ns) => candidate.startsWith(`${ns}-`) || candidate.startsWith(`${ns}_`));
   // `ingress-evil-auth` starts with the shared `ingress-` but may name "auth" of namespace
-  // `ingress-evil`: every existing namespace the name could start with must be allowed too.
-  const longer = [...name.matchAll(/[-_]/g)]
-    .map((separator) => name.slice(0, separator.index))
-    .find(
-      (candidate) =>
-        !allowed.includes(candidate) &&
-        startsWithin(candidate) &&
-        scope.context.namespaces?.(candidate) !== undefined &&
-        !mayReference(scope, candidate),
-    );
+  // `ingress-evil` (and `tenant-a-x` "a-x" of namespace `tenant`): every existing namespace the
+  // name could start with must be allowed too.
+  const longer = foreignNamespaceOf(scope, name, undefined);
   if (startsWithin(name) && longer === undefined) return;
   scope.findings.push({
     path: formatPath(path),
     message:
       longer === undefined
         ? `${what} "${value}" is a provider-qualified reference that may point into another namespace`
-        : `${what} "${value}" may name an object of namespace "${longer}", which this tenant may not reference`,
+        : `${what} "${value}" is a provider-qualified reference that may name an object of namespace "${longer}", which this tenant may not reference`,
     fix: 'reference the object by plain name in the same namespace (or name a shared namespace)',
   });
 }
@@ -95,6 +182,7 @@ function checkMiddlewareRef(
 ) {
   checkReference(scope, ref.namespace, [...path, 'namespace'], what);
   checkQualifiedName(scope, ref.name, [...path, 'name'], what);
+  checkPlainName(scope, ref, path, what);
 }
 
 /** A Traefik load-balancer spec (route service, weighted service, mirror, error-page service). */
@@ -113,6 +201,9 @@ function checkService(
     [...path, 'serversTransport'],
     `${label} serversTransport`,
   );
+  checkPlainName(scope, service, path, `${what}`);
+  // A servers transport is always looked up in the referencing object's namespace.
+  checkPlainName(scope, service, path, `${label} serversTransport`, 'serversTransport');
 }
 
 /** An `{name, namespace}` reference to a TLSOption or TLSStore. */
@@ -120,12 +211,14 @@ function checkObjectRef(scope: Scope, value: unknown, path: readonly PathSegment
   if (!isRecord(value)) return;
   checkReference(scope, value.namespace, [...path, 'namespace'], what);
   checkQualifiedName(scope, value.name, [...path, 'name'], what);
+  checkPlainName(scope, value, path, what);
 }
 
 /** Reports Traefik references (fields and annotations) that leave the tenant's namespaces. */
 export function checkTraefik(scope: Scope): void {
   const { object } = scope;
   checkAnnotations(scope);
+  checkDefinedName(scope);
   if (isKind(object, ['IngressRoute', 'IngressRouteTCP', 'IngressRouteUDP'], traefikGroups)) {
     const kind = String(object.kind);
     forEachItem(getIn(object, ['spec', 'routes']), ['spec', 'routes'], (route, routePath) => {
