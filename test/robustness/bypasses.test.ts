@@ -990,3 +990,134 @@ describe('tollgate check reads YAML scalars as kubectl and Helm do (go-yaml v2)'
     expect((object.spec as Record<string, unknown>).hostNetwork).toBe('yes');
   });
 });
+
+describe('issue 12 class 5: containers and ports that CRDs carry, and references Traefik joins (baseline)', () => {
+  const tekton = (kind: string, spec: Record<string, unknown>, apiVersion = 'tekton.dev/v1'): KubeObject => ({
+    apiVersion,
+    kind,
+    metadata: { name: 'x', namespace: 'tenant-a' },
+    spec,
+  });
+  const kruise = (kind: string, spec: Record<string, unknown>): KubeObject => ({
+    apiVersion: 'apps.kruise.io/v1alpha1',
+    kind,
+    metadata: { name: 'x', namespace: 'tenant-a' },
+    spec,
+  });
+  const approved = 'registry.corp.example/erp/builder@sha256:' + 'a'.repeat(64);
+  const attempts: Array<[string, string, KubeObject]> = [
+    [
+      'approved-registries',
+      'a Tekton step image from Docker Hub in an embedded Pipeline task',
+      tekton('Pipeline', { tasks: [{ name: 'a', taskSpec: { steps: [{ name: 's', image: 'busybox' }] } }] }),
+    ],
+    [
+      'approved-registries',
+      'a stepTemplate image that every imageless step runs',
+      tekton('Task', { stepTemplate: { image: 'evil.example/x:1' }, steps: [{ name: 's', script: 'id' }] }),
+    ],
+    [
+      'approved-registries',
+      'a Tekton StepAction image',
+      tekton('StepAction', { image: 'busybox' }, 'tekton.dev/v1beta1'),
+    ],
+    ['approved-registries', 'an OpenKruise ImagePullJob image', kruise('ImagePullJob', { image: 'busybox' })],
+    [
+      'namespace-isolation',
+      'a privileged Tekton sidecar',
+      tekton('Task', {
+        steps: [{ name: 's', image: approved }],
+        sidecars: [{ name: 'dind', image: approved, securityContext: { privileged: true } }],
+      }),
+    ],
+    [
+      'namespace-isolation',
+      'privileged through a Tekton stepTemplate',
+      tekton('Task', {
+        stepTemplate: { securityContext: { privileged: true } },
+        steps: [{ name: 's', image: approved }],
+      }),
+    ],
+    [
+      'namespace-isolation',
+      'a privileged ephemeral container of an OpenKruise EphemeralJob',
+      kruise('EphemeralJob', {
+        selector: { matchLabels: { app: 'odoo' } },
+        template: {
+          ephemeralContainers: [{ name: 'd', image: approved, securityContext: { privileged: true } }],
+        },
+      }),
+    ],
+    [
+      'resource-limits',
+      'a TaskRun stepSpecs memory limit of 1Ti',
+      tekton('TaskRun', {
+        taskRef: { name: 'build' },
+        stepSpecs: [{ name: 's', computeResources: { limits: { memory: '1Ti' } } }],
+      }),
+    ],
+    [
+      'namespace-isolation',
+      'an Istio AuthorizationPolicy whose only source is notPrincipals',
+      {
+        apiVersion: 'security.istio.io/v1',
+        kind: 'AuthorizationPolicy',
+        metadata: { name: 'x', namespace: 'tenant-a' },
+        spec: { rules: [{ from: [{ source: { notPrincipals: ['cluster.local/ns/tenant-a/sa/x'] } }] }] },
+      },
+    ],
+    [
+      'no-public-databases',
+      'an Istio VirtualService bound to the ingress gateway forwarding to PostgreSQL',
+      {
+        apiVersion: 'networking.istio.io/v1',
+        kind: 'VirtualService',
+        metadata: { name: 'x', namespace: 'tenant-a' },
+        spec: {
+          gateways: ['istio-system/ingressgateway'],
+          tcp: [{ route: [{ destination: { host: 'db', port: { number: 5432 } } }] }],
+        },
+      },
+    ],
+    [
+      'no-public-databases',
+      'an Istio EnvoyFilter adding a gateway listener on 5432',
+      {
+        apiVersion: 'networking.istio.io/v1alpha3',
+        kind: 'EnvoyFilter',
+        metadata: { name: 'x', namespace: 'tenant-a' },
+        spec: {
+          configPatches: [
+            {
+              applyTo: 'LISTENER',
+              match: { context: 'GATEWAY' },
+              patch: { operation: 'ADD', value: { address: { socket_address: { port_value: 5432 } } } },
+            },
+          ],
+        },
+      },
+    ],
+    [
+      'namespace-isolation',
+      'a Traefik middleware "evil-auth" of the shared ingress namespace, which Traefik names like "auth" of ingress-evil',
+      {
+        apiVersion: 'traefik.io/v1alpha1',
+        kind: 'IngressRoute',
+        metadata: { name: 'r', namespace: 'tenant-a' },
+        spec: {
+          routes: [
+            {
+              match: 'Host(`a`)',
+              services: [{ name: 's', port: 80 }],
+              middlewares: [{ name: 'evil-auth', namespace: 'ingress' }],
+            },
+          ],
+        },
+      },
+    ],
+  ];
+  for (const [policy, what, object] of attempts)
+    it(`${policy} denies ${what}`, async () => {
+      expect(denied(await result(policy, object))).toBe(true);
+    });
+});
