@@ -199,3 +199,23 @@ describe('approved-registries samples', () => {
     }
   });
 });
+
+describe('approved-registries: Tekton', () => {
+  const task = (steps: unknown[]) => ({
+    apiVersion: 'tekton.dev/v1',
+    kind: 'Task',
+    metadata: { name: 't', namespace: 'tenant-a' },
+    spec: { steps },
+  });
+
+  it('denies a step image written as a Tekton substitution, naming it', async () => {
+    const result = await runPolicy(policy, params, task([{ name: 's', image: '$(params.builder)' }]));
+    expect(result.findings.map((f) => f.path)).toEqual(['spec.steps[0].image']);
+    expect(result.findings[0]?.message).toContain('Tekton substitution');
+  });
+
+  it('leaves a step that refers to a StepAction to the StepAction', async () => {
+    const result = await runPolicy(policy, params, task([{ name: 'clone', ref: { name: 'git-clone' } }]));
+    expect(result.findings).toEqual([]);
+  });
+});

@@ -24,7 +24,7 @@ export interface ApprovedRegistriesParams {
 
 export const approvedRegistriesPolicy: Policy<ApprovedRegistriesParams> = {
   id: 'approved-registries',
-  version: '1.3.0',
+  version: '1.4.0',
   description: 'Images must come from approved registries (and optionally be pinned by digest).',
   help:
     'Every container, init container, ephemeral container, image volume and Tekton step, sidecar and stepTemplate ' +
@@ -71,6 +71,14 @@ export const approvedRegistriesPolicy: Policy<ApprovedRegistriesParams> = {
           path: field.path,
           message: 'the image field is missing or not a string',
           fix: 'set the image to a reference from an approved registry',
+        });
+        continue;
+      }
+      if (field.image.includes('$(')) {
+        findings.push({
+          path: field.path,
+          message: `image ${JSON.stringify(field.image)} is a Tekton substitution ($(params…), $(steps…)): the run puts any image there, after review`,
+          fix: `write the image reference itself, from one of: ${allowed}`,
         });
         continue;
       }

@@ -199,6 +199,16 @@ describe('custom workloads whose controllers run an embedded pod template (bypas
     ]);
   });
 
+  it('leaves the image of a step that refers to a StepAction to the StepAction', () => {
+    const task = {
+      apiVersion: 'tekton.dev/v1',
+      kind: 'Task',
+      spec: { steps: [{ name: 'clone', ref: { name: 'git-clone' } }, { name: 'build' }] },
+    } as KubeObject;
+    // the step without image or ref stays an image field (Tekton requires one of them)
+    expect(imageFieldsOf(task).map((f) => f.path)).toEqual(['spec.steps[1].image']);
+  });
+
   it('reads a Tekton StepAction as one step', () => {
     const action = {
       apiVersion: 'tekton.dev/v1beta1',

@@ -544,8 +544,10 @@ export function imageFieldsOf(object: KubeObject): ImageField[] {
   for (const container of containersOf(object)) {
     const image = container.container.image;
     if ((container.pod.defaults || container.partial) && image === undefined) continue;
-    // A step without an image runs its stepTemplate's, judged where the template writes it.
+    // A step without an image runs its stepTemplate's, judged where the template writes it; one
+    // with a `ref` runs a StepAction's, judged on the StepAction.
     if (image === undefined && container.template?.container.image !== undefined) continue;
+    if (image === undefined && container.role === 'step' && container.container.ref !== undefined) continue;
     out.push({ image: container.container.image, path: formatPath([...container.path, 'image']), container });
   }
   for (const pod of podSpecsOf(object)) {
