@@ -305,7 +305,11 @@ function apiGroupOf(object: KubeObject): string {
   return slash < 0 ? '' : apiVersion.slice(0, slash);
 }
 
+/** Kinds some custom workload has: most objects are of none, and need no group comparison. */
+const customWorkloadKinds: ReadonlySet<string> = new Set(customWorkloads.map((workload) => workload.kind));
+
 function customWorkloadOf(object: KubeObject): (typeof customWorkloads)[number] | undefined {
+  if (typeof object.kind !== 'string' || !customWorkloadKinds.has(object.kind)) return undefined;
   const group = apiGroupOf(object);
   return customWorkloads.find((workload) => workload.kind === object.kind && workload.group === group);
 }
