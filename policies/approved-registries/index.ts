@@ -24,7 +24,7 @@ export interface ApprovedRegistriesParams {
 
 export const approvedRegistriesPolicy: Policy<ApprovedRegistriesParams> = {
   id: 'approved-registries',
-  version: '1.4.0',
+  version: '1.5.0',
   description: 'Images must come from approved registries (and optionally be pinned by digest).',
   help:
     'Every container, init container, ephemeral container, image volume and Tekton step, sidecar and stepTemplate ' +

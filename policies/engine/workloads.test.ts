@@ -209,6 +209,39 @@ describe('custom workloads whose controllers run an embedded pod template (bypas
     expect(imageFieldsOf(task).map((f) => f.path)).toEqual(['spec.steps[1].image']);
   });
 
+  it('reads the images Tekton bundles resolve tasks, pipelines and step actions from', () => {
+    const bundleRef = (bundle: string) => ({
+      resolver: 'bundles',
+      params: [
+        { name: 'bundle', value: bundle },
+        { name: 'name', value: 'build' },
+      ],
+    });
+    const pipelineRun = {
+      apiVersion: 'tekton.dev/v1',
+      kind: 'PipelineRun',
+      spec: {
+        pipelineSpec: {
+          tasks: [
+            { name: 'a', taskRef: bundleRef('docker.io/x/task:1') },
+            { name: 'b', taskRef: { resolver: 'git', params: [{ name: 'bundle', value: 'not-a-bundle' }] } },
+            { name: 'c', taskSpec: { steps: [{ name: 's', ref: bundleRef('docker.io/x/action:1') }] } },
+          ],
+        },
+      },
+    } as KubeObject;
+    expect(imageFieldsOf(pipelineRun).map((f) => [f.path, f.image])).toEqual([
+      ['spec.pipelineSpec.tasks[0].taskRef.params[0].value', 'docker.io/x/task:1'],
+      ['spec.pipelineSpec.tasks[2].taskSpec.steps[0].ref.params[0].value', 'docker.io/x/action:1'],
+    ]);
+    const taskRun = {
+      apiVersion: 'tekton.dev/v1beta1',
+      kind: 'TaskRun',
+      spec: { taskRef: { name: 'build', bundle: 'docker.io/x/task:1' } },
+    } as KubeObject;
+    expect(imageFieldsOf(taskRun).map((f) => f.path)).toEqual(['spec.taskRef.bundle']);
+  });
+
   it('reads a Tekton StepAction as one step', () => {
     const action = {
       apiVersion: 'tekton.dev/v1beta1',

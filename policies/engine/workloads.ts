@@ -537,9 +537,43 @@ function valuesAt(
   return next === undefined ? [] : valuesAt(next, rest, [...at, head]);
 }
 
+/** Where Tekton objects refer to tasks, pipelines and step actions that a resolver may fetch. */
+const tektonRefPaths: readonly FanPath[] = [
+  ['spec', 'taskRef'],
+  ['spec', 'pipelineRef'],
+  ['spec', 'tasks', '*', 'taskRef'],
+  ['spec', 'finally', '*', 'taskRef'],
+  ['spec', 'pipelineSpec', 'tasks', '*', 'taskRef'],
+  ['spec', 'pipelineSpec', 'finally', '*', 'taskRef'],
+];
+
+/**
+ * The OCI images Tekton's bundles resolver pulls a task, pipeline or step action from (a
+ * `resolver: bundles` reference's `bundle` parameter, v1beta1's `bundle` field): the definition it
+ * runs, with step images tollgate cannot see, comes from there.
+ */
+function tektonBundleFields(object: KubeObject): ImageField[] {
+  if (apiGroupOf(object) !== 'tekton.dev') return [];
+  const refs = tektonRefPaths.flatMap((path) => valuesAt(object, path));
+  for (const container of containersOf(object))
+    if (container.role === 'step' && container.container.ref !== undefined)
+      refs.push({ value: container.container.ref, path: [...container.path, 'ref'] });
+  const out: ImageField[] = [];
+  for (const { value: ref, path } of refs) {
+    if (!isRecord(ref)) continue;
+    if (ref.bundle !== undefined) out.push({ image: ref.bundle, path: formatPath([...path, 'bundle']) });
+    if (ref.resolver !== 'bundles' || !Array.isArray(ref.params)) continue;
+    ref.params.forEach((param: unknown, index) => {
+      if (isRecord(param) && param.name === 'bundle')
+        out.push({ image: param.value, path: formatPath([...path, 'params', index, 'value']) });
+    });
+  }
+  return out;
+}
+
 /** Every image reference in an object: container images and image volumes (`volumes[*].image.reference`). */
 export function imageFieldsOf(object: KubeObject): ImageField[] {
-  const out: ImageField[] = [];
+  const out: ImageField[] = tektonBundleFields(object);
   const group = apiGroupOf(object);
   for (const field of customImageFields)
     if (field.kind === object.kind && field.group === group)

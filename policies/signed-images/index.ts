@@ -171,7 +171,7 @@ interface ImageCheck {
 
 export const signedImagesPolicy: Policy<SignedImagesParams> = {
   id: 'signed-images',
-  version: '1.4.0',
+  version: '1.5.0',
   description: 'Images must carry a valid cosign signature from a key trusted for them.',
   help:
     'Every container, init container, ephemeral container, image volume and Tekton step, sidecar and stepTemplate ' +
