@@ -352,8 +352,27 @@ function labelsAt(value: unknown): Record<string, string> {
   return out;
 }
 
+/**
+ * A function of an object computed once per object: the policies read the same object's pod specs,
+ * containers and malformed fields several times in one review and never change the object they
+ * judge, so the result is kept per object, frozen so that no caller changes what the next reads.
+ */
+function oncePerObject<T>(compute: (object: KubeObject) => T[]): (object: KubeObject) => readonly T[] {
+  const results = new WeakMap<KubeObject, readonly T[]>();
+  return (object) => {
+    let result = results.get(object);
+    if (result === undefined) {
+      result = Object.freeze(compute(object));
+      results.set(object, result);
+    }
+    return result;
+  };
+}
+
 /** The pod specs carried by an object (none for kinds without one). */
-export function podSpecsOf(object: KubeObject): PodSpecLocation[] {
+export const podSpecsOf = oncePerObject(podSpecsIn);
+
+function podSpecsIn(object: KubeObject): PodSpecLocation[] {
   if (object.kind === 'Pod')
     return isRecord(object.spec) ? [{ spec: object.spec, path: ['spec'], podLabels: labelsAt(object) }] : [];
   const custom = customWorkloadOf(object);
@@ -446,7 +465,9 @@ function mergeMaps(base: Record<string, unknown>, over: Record<string, unknown>)
 }
 
 /** Every container of every pod spec in an object, init and ephemeral ones included. */
-export function containersOf(object: KubeObject): ContainerLocation[] {
+export const containersOf = oncePerObject(containersIn);
+
+function containersIn(object: KubeObject): ContainerLocation[] {
   const out: ContainerLocation[] = [];
   for (const pod of podSpecsOf(object)) {
     const templates = new Map<string, ContainerLocation>();
@@ -656,7 +677,9 @@ function fanShapeProblem(
  * judges containers or images reports these instead of passing what it could not see. The API server
  * refuses such objects; CI must not allow them.
  */
-export function malformedWorkloadFields(object: KubeObject): MalformedField[] {
+export const malformedWorkloadFields = oncePerObject(malformedFieldsIn);
+
+function malformedFieldsIn(object: KubeObject): MalformedField[] {
   const out: MalformedField[] = [];
   const custom = customWorkloadOf(object);
   const workflowPath = custom?.workflow;
