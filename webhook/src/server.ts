@@ -228,64 +228,85 @@ export class RequestBodyError extends Error {
   }
 }
 
+/** Settles a body read once; emptied when it has, so whatever still holds the reader holds nothing. */
+interface BodySettler {
+  settle?: ((error: RequestBodyError | undefined, body?: unknown) => void) | undefined;
+}
+
 /**
  * Reads a request body of at most `limit` bytes into one buffer and parses it as UTF-8 JSON.
  * Rejects with {@link RequestBodyError}: 413 over the limit (by Content-Length before reading, or
  * while reading), 415 for a Content-Encoding other than identity (the API server never compresses
- * AdmissionReviews), 400 for malformed JSON.
+ * AdmissionReviews), 400 for malformed JSON. Once settled, nothing the request still holds reaches
+ * the parsed body: the request and its listeners live until the keep-alive connection's next
+ * request, which kept the last AdmissionReview of every connection (up to the 7 MiB limit) alive.
  */
 export function readJsonBody(req: IncomingMessage, limit: number): Promise<unknown> {
-  return new Promise((resolve, reject) => {
-    const encoding = req.headers['content-encoding'];
-    if (encoding !== undefined && encoding.toLowerCase() !== 'identity') {
+  const settler: BodySettler = {};
+  const body = new Promise<unknown>((resolve, reject) => {
+    settler.settle = (error, value) => (error ? reject(error) : resolve(value));
+  });
+  // The listeners are made in another function: closures of the executor would share its scope,
+  // and with it `resolve`, the promise and the parsed body.
+  readInto(req, limit, settler);
+  return body;
+}
+
+function readInto(req: IncomingMessage, limit: number, settler: BodySettler): void {
+  let chunks: Buffer[] = [];
+  let length = 0;
+  const finish = (error: RequestBodyError | undefined, value?: unknown): void => {
+    const settle = settler.settle;
+    settler.settle = undefined;
+    chunks = [];
+    req.off('data', onData);
+    settle?.(error, value);
+  };
+  const onData = (chunk: Buffer): void => {
+    length += chunk.length;
+    if (length > limit) {
+      finish(new RequestBodyError(413, `request body larger than ${limit} bytes`));
       req.resume();
-      reject(
-        new RequestBodyError(415, `unsupported Content-Encoding "${encoding}": send the JSON uncompressed`),
+      return;
+    }
+    chunks.push(chunk);
+  };
+  const encoding = req.headers['content-encoding'];
+  if (encoding !== undefined && encoding.toLowerCase() !== 'identity') {
+    req.resume();
+    finish(
+      new RequestBodyError(415, `unsupported Content-Encoding "${encoding}": send the JSON uncompressed`),
+    );
+    return;
+  }
+  const declared = Number(req.headers['content-length']);
+  if (declared > limit) {
+    req.resume();
+    finish(new RequestBodyError(413, `request body larger than ${limit} bytes`));
+    return;
+  }
+  req.on('data', onData);
+  req.once('error', (error) => {
+    finish(new RequestBodyError(400, `request body not read whole: ${error.message}`));
+  });
+  req.once('end', () => {
+    if (!settler.settle) return;
+    const text = (chunks.length === 1 ? (chunks[0] as Buffer) : Buffer.concat(chunks, length)).toString(
+      'utf8',
+    );
+    let value: unknown;
+    try {
+      value = JSON.parse(text);
+    } catch (error) {
+      finish(
+        new RequestBodyError(
+          400,
+          `malformed JSON: ${(error as Error).message}; expected an admission.k8s.io/v1 AdmissionReview`,
+        ),
       );
       return;
     }
-    const declared = Number(req.headers['content-length']);
-    if (declared > limit) {
-      req.resume();
-      reject(new RequestBodyError(413, `request body larger than ${limit} bytes`));
-      return;
-    }
-    const chunks: Buffer[] = [];
-    let length = 0;
-    let failed = false;
-    const onData = (chunk: Buffer): void => {
-      length += chunk.length;
-      if (length > limit) {
-        failed = true;
-        req.off('data', onData);
-        req.resume();
-        reject(new RequestBodyError(413, `request body larger than ${limit} bytes`));
-        return;
-      }
-      chunks.push(chunk);
-    };
-    req.on('data', onData);
-    req.once('error', (error) => {
-      if (failed) return;
-      failed = true;
-      reject(new RequestBodyError(400, `request body not read whole: ${error.message}`));
-    });
-    req.once('end', () => {
-      if (failed) return;
-      const text = (chunks.length === 1 ? (chunks[0] as Buffer) : Buffer.concat(chunks, length)).toString(
-        'utf8',
-      );
-      try {
-        resolve(JSON.parse(text));
-      } catch (error) {
-        reject(
-          new RequestBodyError(
-            400,
-            `malformed JSON: ${(error as Error).message}; expected an admission.k8s.io/v1 AdmissionReview`,
-          ),
-        );
-      }
-    });
+    finish(undefined, value);
   });
 }
 
