@@ -133,7 +133,7 @@ describe('charts/tollgate', () => {
     expect(container.env).toEqual([
       { name: 'POD_NAME', valueFrom: { fieldRef: { fieldPath: 'metadata.name' } } },
       { name: 'NODE_OPTIONS', value: '--max-old-space-size=128 --max-semi-space-size=4' },
-      { name: 'MALLOC_ARENA_MAX', value: '2' },
+      { name: 'MALLOC_ARENA_MAX', value: '1' },
     ]);
     expect(webhook.namespaceSelector.matchExpressions).toEqual([
       {
