@@ -166,8 +166,22 @@ async function resourceFor(apiVersion: string, kind: string): Promise<ResourceIn
       ],
     },
   };
-  const created = await kube.create('/apis/apiextensions.k8s.io/v1/customresourcedefinitions', crd);
-  if (created.status !== 201 && created.status !== 409) {
+  const crds = '/apis/apiextensions.k8s.io/v1/customresourcedefinitions';
+  const created = await kube.create(crds, crd);
+  if (created.status === 409) {
+    // The CRD serves another version already (a v1 Pipeline sample came first): serve this one too,
+    // as the projects' CRDs serve v1 and v1beta1 side by side.
+    const path = `${crds}/${crd.metadata.name}`;
+    const existing = await kube.get<{ spec: { versions: Array<{ name: string; storage?: boolean }> } }>(path);
+    if (existing.status !== 200) throw new Error(`CRD for ${kind}: ${existing.status}`);
+    if (!existing.body.spec.versions.some((v) => v.name === version)) {
+      existing.body.spec.versions.push({ ...crd.spec.versions[0]!, storage: false });
+      const replaced = await kube.replace(path, existing.body);
+      if (replaced.status !== 200) {
+        throw new Error(`CRD for ${kind} ${version}: ${replaced.status} ${JSON.stringify(replaced.body)}`);
+      }
+    }
+  } else if (created.status !== 201) {
     throw new Error(`CRD for ${kind}: ${created.status} ${JSON.stringify(created.body)}`);
   }
   const deadline = Date.now() + 30_000;
