@@ -389,9 +389,15 @@ const unusualSyntax = /(?:^|[\s,[\]{}])[&*!?%@`:]|<<|^%|^\.\.\.|\\[^nt"\\]|:[,[\
  */
 const longKey = 300;
 
+/**
+ * An indented `---` on the first line with content (after blank and comment lines): js-yaml takes
+ * it as the document start, go-yaml as content (and then usually fails on the mapping below).
+ */
+const indentedFirstMarker = /^(?: *(?:#[^\n]*)?\n)* +---(?:[ \n]|$)/;
+
 /** Whether a document of ordinary characters is plain enough for js-yaml (one linear pass or two). */
 function isOrdinarySyntax(chunk: string): boolean {
-  if (unusualSyntax.test(chunk)) return false;
+  if (unusualSyntax.test(chunk) || indentedFirstMarker.test(chunk)) return false;
   return !(chunk.includes('?') && flowStart.test(chunk)) && !spacesBeforeColon(chunk);
 }
 

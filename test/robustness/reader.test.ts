@@ -163,6 +163,23 @@ const cases: Case[] = [
   },
   { name: 'an infinity is refused (JSON has none)', text: `${head}spec: {a: .inf}\n`, kubectl: 'refused' },
   { name: 'a null key is refused', text: `${head}spec: {~: 1}\n`, kubectl: 'refused' },
+  {
+    // js-yaml takes an indented `---` before the first content as the document start; go-yaml reads it
+    // as content, and then the mapping below it is an error (found by the long differential run).
+    name: 'an indented --- before the first content is content, not a document start',
+    text: ` ---\n\n${head}spec: {hostNetwork: true}\n`,
+    kubectl: 'refused',
+  },
+  {
+    name: 'the same after comment lines, with a flow mapping that only the general path reads',
+    text: `# rendered\n   --- \n${head}spec: {hostPID: true, ports: [{a: 1}]}\n`,
+    kubectl: 'refused',
+  },
+  {
+    name: 'an indented --- inside a block scalar is text',
+    text: `${head}spec: {hostNetwork: false}\ndata:\n  x: |\n    ---\n    y: {a: 1}\n`,
+    kubectl: [pod({ hostNetwork: false }, { data: { x: '---\ny: {a: 1}\n' } })],
+  },
 ];
 
 const dir = mkdtempSync(join(tmpdir(), 'tollgate-reader-'));
