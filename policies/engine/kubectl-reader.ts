@@ -4,7 +4,8 @@
  * StreamVisitor, apimachinery's YAMLOrJSONDecoder and unstructured decoder):
  *
  * 1. bytes → text: a UTF-8 BOM is dropped, a UTF-16 BOM switches to UTF-16, invalid UTF-8
- *    becomes U+FFFD;
+ *    becomes U+FFFD (after a UTF-8 BOM the bytes stay invalid: JSON reads them as U+FFFD, go-yaml
+ *    refuses a YAML document holding them);
  * 2. a stream whose first non-space character (within 4 KiB) is `{` is read as concatenated
  *    JSON values, falling back to YAML after the first value as the decoder does;
  * 3. YAML is split at lines starting with `---` (other text after `---` is an error; a `---` line
@@ -90,6 +91,7 @@ export function readAsKubectl(
     lineStarts: undefined,
     text,
     exactLeft: { bytes: budget.bytes, documents: budget.documents },
+    invalidUtf8AfterBom: typeof input !== 'string' && invalidAfterUtf8Bom(input),
   };
   const jsonEnd = looksLikeJson(text) ? readJsonStream(context) : 0;
   if (jsonEnd >= 0) readYamlStream(context, jsonEnd);
@@ -103,6 +105,11 @@ interface ReadContext {
   /** Next document index. */
   index: number;
   lineStarts: number[] | undefined;
+  /**
+   * The file starts with a UTF-8 byte order mark and holds invalid UTF-8: the JSON decoder reads such
+   * bytes as U+FFFD, go-yaml refuses a document holding them.
+   */
+  readonly invalidUtf8AfterBom: boolean;
   /** What is left of the file's budget for kubectl's own converter. */
   readonly exactLeft: { bytes: number; documents: number };
   /** The refusal of documents beyond that budget, once it is spent. */
@@ -113,6 +120,23 @@ interface ReadContext {
 // 1. Bytes to text (golang.org/x/text unicode.BOMOverride over a UTF-8 decoder)
 
 const utf8 = new TextDecoder('utf-8', { ignoreBOM: true });
+
+const strictUtf8 = new TextDecoder('utf-8', { ignoreBOM: true, fatal: true });
+
+/**
+ * Whether the bytes start with a UTF-8 byte order mark and hold invalid UTF-8: BOMOverride then
+ * strips the mark and passes the rest on unchanged (no U+FFFD). A YAML document holding U+FFFD is
+ * then refused (stricter than kubectl only for a genuine U+FFFD in such a file).
+ */
+function invalidAfterUtf8Bom(bytes: Uint8Array): boolean {
+  if (!(bytes[0] === 0xef && bytes[1] === 0xbb && bytes[2] === 0xbf)) return false;
+  try {
+    strictUtf8.decode(bytes.subarray(3));
+    return false;
+  } catch {
+    return true;
+  }
+}
 
 /** Decodes file bytes as kubectl's FileVisitor does (unicode.BOMOverride over UTF-8). */
 export function decodeAsKubectl(bytes: Uint8Array): string {
@@ -417,7 +441,10 @@ function spacesBeforeColon(chunk: string): boolean {
 const flowStart = /[[{]/;
 
 function readYamlDocument(context: ReadContext, chunk: string, offset: number): void {
-  const converted = convertYaml(chunk, context);
+  const converted =
+    context.invalidUtf8AfterBom && chunk.includes('\uFFFD')
+      ? { error: 'invalid UTF-8 (after a UTF-8 byte order mark kubectl passes the bytes on unchanged)' }
+      : convertYaml(chunk, context);
   if ('refused' in converted) {
     context.reading.errors.push({
       index: context.index++,

@@ -176,6 +176,26 @@ const cases: Case[] = [
     kubectl: 'refused',
   },
   {
+    name: 'invalid UTF-8 becomes U+FFFD without a byte order mark',
+    text: Buffer.concat([
+      Buffer.from(`${head}spec: {hostname: "h`),
+      Buffer.from([0xc0, 0x80]),
+      Buffer.from('o"}\n'),
+    ]),
+    kubectl: [pod({ hostname: 'h\ufffd\ufffdo' })],
+  },
+  {
+    // x/text's BOMOverride strips a UTF-8 mark and passes the bytes on unchanged; go-yaml refuses them.
+    name: 'invalid UTF-8 after a UTF-8 byte order mark is refused',
+    text: Buffer.concat([
+      Buffer.from([0xef, 0xbb, 0xbf]),
+      Buffer.from(`${head}spec: {hostNetwork: true, hostname: "h`),
+      Buffer.from([0xc3, 0x28]),
+      Buffer.from('o"}\n'),
+    ]),
+    kubectl: 'refused',
+  },
+  {
     name: 'an indented --- inside a block scalar is text',
     text: `${head}spec: {hostNetwork: false}\ndata:\n  x: |\n    ---\n    y: {a: 1}\n`,
     kubectl: [pod({ hostNetwork: false }, { data: { x: '---\ny: {a: 1}\n' } })],
