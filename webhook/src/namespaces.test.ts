@@ -3,8 +3,12 @@
  * binaries `.ci/tools.sh` installs): first sync gates readiness, labels reach look-ups through the
  * watch, and the cache keeps serving once the API server is gone.
  */
-import { writeFileSync } from 'node:fs';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Writable } from 'node:stream';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startCluster } from '../../test/e2e/harness.ts';
@@ -35,6 +39,33 @@ spec:
     approved-registries: { registries: [registry.corp.example/erp] }
 `;
 
+/**
+ * The informer against a loopback HTTP server standing in for the API server (a kubeconfig with a
+ * token pointing at it), once the server listens.
+ */
+async function informerAgainst(server: Server, options: { retryMs?: number } = {}): Promise<NamespaceSource> {
+  await new Promise<void>((listening) => server.listen(0, '127.0.0.1', listening));
+  const { port } = server.address() as AddressInfo;
+  const kubeconfig = join(mkdtempSync(join(tmpdir(), 'tollgate-kc-')), 'kubeconfig');
+  writeFileSync(
+    kubeconfig,
+    `apiVersion: v1
+kind: Config
+clusters: [{ name: fake, cluster: { server: 'http://127.0.0.1:${port}' } }]
+users: [{ name: u, user: { token: x } }]
+contexts: [{ name: fake, context: { cluster: fake, user: u } }]
+current-context: fake
+`,
+  );
+  return informerNamespaces({
+    connect: await clusterConnection({ kind: 'kubeconfig', file: kubeconfig }),
+    description: 'fake',
+    metrics: createMetrics({ defaultMetrics: false }),
+    logger: createLogger({ destination: new Writable({ write: (_c, _e, cb) => cb() }) }),
+    ...options,
+  });
+}
+
 async function waitFor(condition: () => boolean, what: string, timeoutMs = 30_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (!condition()) {
@@ -50,10 +81,6 @@ describe('namespace informer', () => {
     );
     // an empty kubeconfig has no cluster: that is a start-up error, not a silent "no namespaces"
     expect(hook).toBeInstanceOf(Error);
-
-    const { mkdtempSync } = await import('node:fs');
-    const { tmpdir } = await import('node:os');
-    const { join } = await import('node:path');
     const dir = mkdtempSync(join(tmpdir(), 'tollgate-kc-'));
     const kubeconfig = join(dir, 'kubeconfig');
     writeFileSync(
@@ -89,7 +116,6 @@ current-context: dead
       const metrics = createMetrics({ defaultMetrics: false });
       beforeAll(async () => {
         cluster = await startCluster();
-        const { Writable } = await import('node:stream');
         source = await informerNamespaces({
           connect: await clusterConnection({ kind: 'kubeconfig', file: cluster.info.kubeconfigFile }),
           description: 'test',
@@ -144,11 +170,6 @@ current-context: dead
   it('opens no watch when stopped while its first list is in flight (a failed start must let the process exit)', async () => {
     // The API server's timing is what matters here, so a loopback server holds the list answer until
     // the informer has been told to stop.
-    const { createServer } = await import('node:http');
-    const { mkdtempSync } = await import('node:fs');
-    const { tmpdir } = await import('node:os');
-    const { join } = await import('node:path');
-    const { Writable } = await import('node:stream');
     const requests: string[] = [];
     let releaseList: (() => void) | undefined;
     const server = createServer((req, res) => {
@@ -164,26 +185,8 @@ current-context: dead
           }),
         );
     });
-    await new Promise<void>((listening) => server.listen(0, '127.0.0.1', listening));
     try {
-      const { port } = server.address() as AddressInfo;
-      const kubeconfig = join(mkdtempSync(join(tmpdir(), 'tollgate-kc-')), 'kubeconfig');
-      writeFileSync(
-        kubeconfig,
-        `apiVersion: v1
-kind: Config
-clusters: [{ name: slow, cluster: { server: 'http://127.0.0.1:${port}', insecure-skip-tls-verify: true } }]
-users: [{ name: u, user: { token: x } }]
-contexts: [{ name: slow, context: { cluster: slow, user: u } }]
-current-context: slow
-`,
-      );
-      const source = await informerNamespaces({
-        connect: await clusterConnection({ kind: 'kubeconfig', file: kubeconfig }),
-        description: 'slow',
-        metrics: createMetrics({ defaultMetrics: false }),
-        logger: createLogger({ destination: new Writable({ write: (_c, _e, cb) => cb() }) }),
-      });
+      const source = await informerAgainst(server);
       await waitFor(() => releaseList !== undefined, 'the list request');
       const stopped = source.stop();
       releaseList?.();
@@ -198,11 +201,6 @@ current-context: slow
   });
 
   it('applies watch events, watches again from the last bookmark, and lists again after 410 Gone', async () => {
-    const { createServer } = await import('node:http');
-    const { mkdtempSync } = await import('node:fs');
-    const { tmpdir } = await import('node:os');
-    const { join } = await import('node:path');
-    const { Writable } = await import('node:stream');
     const ns = (name: string, resourceVersion: string) => ({
       metadata: { name, resourceVersion, labels: { team: name } },
     });
@@ -237,26 +235,7 @@ current-context: slow
       }
       // the third watch stays open, as the API server's does
     });
-    await new Promise<void>((listening) => server.listen(0, '127.0.0.1', listening));
-    const { port } = server.address() as AddressInfo;
-    const kubeconfig = join(mkdtempSync(join(tmpdir(), 'tollgate-kc-')), 'kubeconfig');
-    writeFileSync(
-      kubeconfig,
-      `apiVersion: v1
-kind: Config
-clusters: [{ name: fake, cluster: { server: 'http://127.0.0.1:${port}' } }]
-users: [{ name: u, user: { token: x } }]
-contexts: [{ name: fake, context: { cluster: fake, user: u } }]
-current-context: fake
-`,
-    );
-    const source = await informerNamespaces({
-      connect: await clusterConnection({ kind: 'kubeconfig', file: kubeconfig }),
-      description: 'fake',
-      metrics: createMetrics({ defaultMetrics: false }),
-      logger: createLogger({ destination: new Writable({ write: (_c, _e, cb) => cb() }) }),
-      retryMs: 50,
-    });
+    const source = await informerAgainst(server, { retryMs: 50 });
     try {
       await waitFor(() => watches >= 3, 'the third watch');
       const watchVersions = requests
@@ -282,11 +261,6 @@ current-context: fake
   });
 
   it('reads a watch event split across chunks only once its line is whole', async () => {
-    const { createServer } = await import('node:http');
-    const { mkdtempSync } = await import('node:fs');
-    const { tmpdir } = await import('node:os');
-    const { join } = await import('node:path');
-    const { Writable } = await import('node:stream');
     let write: ((text: string) => void) | undefined;
     const server = createServer((req, res) => {
       res.setHeader('content-type', 'application/json');
@@ -299,25 +273,7 @@ current-context: fake
       res.flushHeaders();
       write = (text) => res.write(text);
     });
-    await new Promise<void>((listening) => server.listen(0, '127.0.0.1', listening));
-    const { port } = server.address() as AddressInfo;
-    const kubeconfig = join(mkdtempSync(join(tmpdir(), 'tollgate-kc-')), 'kubeconfig');
-    writeFileSync(
-      kubeconfig,
-      `apiVersion: v1
-kind: Config
-clusters: [{ name: fake, cluster: { server: 'http://127.0.0.1:${port}' } }]
-users: [{ name: u, user: { token: x } }]
-contexts: [{ name: fake, context: { cluster: fake, user: u } }]
-current-context: fake
-`,
-    );
-    const source = await informerNamespaces({
-      connect: await clusterConnection({ kind: 'kubeconfig', file: kubeconfig }),
-      description: 'fake',
-      metrics: createMetrics({ defaultMetrics: false }),
-      logger: createLogger({ destination: new Writable({ write: (_c, _e, cb) => cb() }) }),
-    });
+    const source = await informerAgainst(server);
     try {
       await waitFor(() => write !== undefined, 'the watch');
       expect(source.lookup('old')).toBeDefined();
