@@ -22,7 +22,7 @@ import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { isDeepStrictEqual } from 'node:util';
 import { build } from 'esbuild';
-import type { Plugin } from 'esbuild';
+import type { BuildOptions, Plugin } from 'esbuild';
 import { parseDocument } from 'yaml';
 import { loadBundle } from '../policies/index.ts';
 import { TOLLGATE_VERSION } from '../policies/engine/version.ts';
@@ -163,15 +163,10 @@ export async function buildCli(outdir: string = join(root, 'dist')): Promise<Bui
   await mkdir(out, { recursive: true });
   const defaultBundle = await readFile(join(root, 'bundles/finance-baseline.yaml'), 'utf8');
   const onDemandLibraries = new Map<string, string>();
-  const result = await build({
+  // What every output of the build shares: the command's chunks and each on-demand library.
+  const common = {
     absWorkingDir: root,
-    entryPoints: await cliEntryPoints(),
-    outdir: out,
-    entryNames: '[name]',
-    chunkNames: 'chunk-[hash]',
     bundle: true,
-    splitting: true,
-    format: 'esm',
     platform: 'node',
     target: 'node22',
     charset: 'utf8',
@@ -182,11 +177,20 @@ export async function buildCli(outdir: string = join(root, 'dist')): Promise<Bui
     legalComments: 'linked',
     logLevel: 'warning',
     metafile: true,
-    sourcemap: false,
-    plugins: [cjsNamespaces, onDemandFiles(onDemandLibraries)],
     // Less to read and parse at every start; identifiers keep their names for readable stacks.
     minifyWhitespace: true,
     minifySyntax: true,
+  } as const satisfies BuildOptions;
+  const result = await build({
+    ...common,
+    entryPoints: await cliEntryPoints(),
+    outdir: out,
+    entryNames: '[name]',
+    chunkNames: 'chunk-[hash]',
+    splitting: true,
+    format: 'esm',
+    sourcemap: false,
+    plugins: [cjsNamespaces, onDemandFiles(onDemandLibraries)],
     define: {
       TOLLGATE_EMBEDDED_DEFAULT_BUNDLE: JSON.stringify(defaultBundle),
       // Parsed here as loadBundle parses it, so a start reads JSON instead of YAML.
@@ -205,20 +209,10 @@ export async function buildCli(outdir: string = join(root, 'dist')): Promise<Bui
   const onDemandInputs: string[] = [];
   for (const [name, entry] of [...onDemandLibraries].sort(([a], [b]) => a.localeCompare(b))) {
     const library = await build({
-      absWorkingDir: root,
+      ...common,
       entryPoints: [entry],
       outfile: join(out, 'on-demand', `${name}.cjs`),
-      bundle: true,
       format: 'cjs',
-      platform: 'node',
-      target: 'node22',
-      charset: 'utf8',
-      preserveSymlinks: true,
-      legalComments: 'linked',
-      logLevel: 'warning',
-      metafile: true,
-      minifyWhitespace: true,
-      minifySyntax: true,
     });
     onDemandInputs.push(...Object.keys(library.metafile.inputs));
   }
