@@ -34,7 +34,7 @@ export const builtinPolicies: readonly Policy<unknown>[] = Object.freeze([
  * The validator generated ahead of time for the built-in policies (650 KB of ajv standalone code),
  * loaded on first use: the embedded default bundle, validated when it was built, never needs it.
  */
-const builtinBundleValidator = onDemand<{ default: NonNullable<LoadBundleOptions['validator']> }>(
+const builtinBundleValidator = onDemand<{ default: ReturnType<NonNullable<LoadBundleOptions['validator']>> }>(
   fileURLToPath(new URL('./bundle-validator.generated.js', import.meta.url)),
   () => require('./bundle-validator.generated.js'),
 );
@@ -57,9 +57,8 @@ export function loadBundle(
   const policies = options.policies ?? builtinPolicies;
   const rules = 'rules' in options ? options.rules : customRuleCompiler;
   const builtin = policies === builtinPolicies && rules === customRuleCompiler;
-  const prevalidated = options.prevalidated === true && options.document !== undefined;
   return loadBundleWith(bytes, {
-    ...(builtin && !prevalidated ? { validator: builtinBundleValidator().default } : {}),
+    ...(builtin ? { validator: () => builtinBundleValidator().default } : {}),
     rules: customRuleCompiler,
     ...options,
     policies,

@@ -82,11 +82,11 @@ export interface LoadBundleOptions {
    */
   rules?: RuleCompiler;
   /**
-   * The validator of `bundleSchema(policies, rules)` compiled ahead of time (ajv standalone code,
-   * policies/bundle-validator.generated.js for the built-in policies); compiled with ajv on first
-   * use when absent.
+   * Loads the validator of `bundleSchema(policies, rules)` compiled ahead of time (ajv standalone
+   * code, policies/bundle-validator.generated.js for the built-in policies), called only when a
+   * document is validated; compiled with ajv on first use when absent.
    */
-  validator?: ValidateFunction;
+  validator?: () => ValidateFunction;
   /**
    * The bytes' YAML already parsed (the build parses the embedded default bundle ahead of time, as
    * `doc.toJS()` would); the text is then parsed again only to place a problem on its line.
@@ -354,7 +354,7 @@ export function loadBundle(bytes: string | Uint8Array, options: LoadBundleOption
   const prevalidated = options.prevalidated === true && options.document !== undefined;
   if (!prevalidated) {
     const validate =
-      (options.validator as ValidateFunction<BundleDocument> | undefined) ?? cachedValidator(options);
+      (options.validator?.() as ValidateFunction<BundleDocument> | undefined) ?? cachedValidator(options);
     if (!validate(value)) {
       throw new BundleError(options.source, formatAjvErrors(validate.errors ?? [], lineOf));
     }
