@@ -1,10 +1,13 @@
 /**
  * Flags several commands share, parsed one way: `--now`, `--bundle` and the signed-bundle trio
- * (`--require-signed-bundle --trusted-keys --bundle-signature`).
+ * (`--require-signed-bundle --trusted-keys --bundle-signature`), the decision-log trio
+ * (`--decision-log --checkpoint-key --writer-id`).
  */
+import { resolve } from 'node:path';
 import { instantExample, parseInstant, UsageError } from '../policies/index.ts';
 import { signedBundleSettings } from '../io/signing/signing.ts';
 import type { SignedBundleSettings } from '../io/signing/signing.ts';
+import type { CheckpointKey } from '../io/decision-log/checkpoint.ts';
 
 /** `node:util` parseArgs options of `--now`. */
 export const nowFlag = { now: { type: 'string' } } as const;
@@ -74,4 +77,46 @@ export function optionalDefaultNamespace(value: string | undefined): string | un
       `--default-namespace "${value}" is not a namespace name (lower-case letters, digits and '-', at most 63)`,
     );
   return value;
+}
+
+/** `node:util` parseArgs options of `--decision-log` and its checkpoint key and writer id. */
+export const decisionLogFlags = {
+  'decision-log': { type: 'string' },
+  'checkpoint-key': { type: 'string' },
+  'writer-id': { type: 'string' },
+} as const;
+
+/** Where a command appends its decisions, and how it signs them. */
+export interface DecisionLogSettings {
+  /** The log file as given (relative to the working directory). */
+  readonly file: string;
+  readonly key?: CheckpointKey;
+  readonly writer?: string;
+}
+
+/**
+ * Reads the decision-log flags: undefined without `--decision-log` (a key or writer id without it is
+ * a usage error); the checkpoint key is loaded (and its module) only when given.
+ */
+export async function decisionLogSettings(
+  values: { 'decision-log'?: string; 'checkpoint-key'?: string; 'writer-id'?: string },
+  cwd: string,
+): Promise<DecisionLogSettings | undefined> {
+  const file = values['decision-log'];
+  if (file === undefined) {
+    if (values['checkpoint-key'] !== undefined || values['writer-id'] !== undefined)
+      throw new UsageError('--checkpoint-key and --writer-id take effect only with --decision-log FILE');
+    return undefined;
+  }
+  const key =
+    values['checkpoint-key'] !== undefined
+      ? await (
+          await import('../io/decision-log/checkpoint.ts')
+        ).loadCheckpointKey(resolve(cwd, values['checkpoint-key']))
+      : undefined;
+  return {
+    file,
+    ...(key ? { key } : {}),
+    ...(values['writer-id'] !== undefined ? { writer: values['writer-id'] } : {}),
+  };
 }

@@ -26,7 +26,14 @@ import {
 } from '../../audit/format.ts';
 import { buildReports, writeReports } from '../../audit/reports.ts';
 import { InputError, parseDuration } from '../../policies/index.ts';
-import { bundleFlags, nowFlag, parseNow, signedBundleFlags } from '../flags.ts';
+import {
+  bundleFlags,
+  decisionLogFlags,
+  decisionLogSettings,
+  nowFlag,
+  parseNow,
+  signedBundleFlags,
+} from '../flags.ts';
 import type { CommandIO } from '../io.ts';
 import { UsageError } from '../io.ts';
 
@@ -91,9 +98,7 @@ export async function run(args: string[], io: CommandIO): Promise<number> {
         interval: { type: 'string' },
         'metrics-port': { type: 'string' },
         'exit-zero': { type: 'boolean' },
-        'decision-log': { type: 'string' },
-        'checkpoint-key': { type: 'string' },
-        'writer-id': { type: 'string' },
+        ...decisionLogFlags,
         help: { type: 'boolean', short: 'h' },
       },
     });
@@ -136,18 +141,7 @@ export async function run(args: string[], io: CommandIO): Promise<number> {
   const namespaces = values.namespace?.length ? values.namespace : undefined;
   const services = await createServices({ offline: values.offline === true, registryAuth: 'docker-config' });
   /** One audit: the bundle and Git are read again each time (a ConfigMap or a sync may have changed them). */
-  const decisionLog = values['decision-log'];
-  if (
-    decisionLog === undefined &&
-    (values['checkpoint-key'] !== undefined || values['writer-id'] !== undefined)
-  )
-    throw new UsageError('--checkpoint-key and --writer-id take effect only with --decision-log FILE');
-  const checkpointKey =
-    values['checkpoint-key'] !== undefined
-      ? await (
-          await import('../../io/decision-log/checkpoint.ts')
-        ).loadCheckpointKey(resolve(io.cwd, values['checkpoint-key']))
-      : undefined;
+  const decisionLog = await decisionLogSettings(values, io.cwd);
   const once = async (): Promise<AuditResult> => {
     const bundle = await loadBundleFile(
       values.bundle,
@@ -178,12 +172,12 @@ export async function run(args: string[], io: CommandIO): Promise<number> {
     }
     if (decisionLog !== undefined)
       await recordAudit(result, {
-        file: resolve(io.cwd, decisionLog),
-        label: decisionLog,
+        file: resolve(io.cwd, decisionLog.file),
+        label: decisionLog.file,
         component: 'tollgate-audit',
-        ...(checkpointKey ? { key: checkpointKey } : {}),
+        ...(decisionLog.key ? { key: decisionLog.key } : {}),
         // One writer per run: a second run under the same id would repeat its sequence numbers.
-        ...(values['writer-id'] !== undefined && !minutes ? { writer: values['writer-id'] } : {}),
+        ...(decisionLog.writer !== undefined && !minutes ? { writer: decisionLog.writer } : {}),
       });
     return result;
   };

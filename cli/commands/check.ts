@@ -1,5 +1,4 @@
 /** `tollgate check`: flags → {@link runGate} → the report in the chosen format and the exit code. */
-import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { ciContext } from '../../io/decision-log/line.ts';
 import { changedLines } from '../../ci-action/src/gate/git.ts';
@@ -12,6 +11,8 @@ import { sarifLeftOutLine, selectSarifResults } from '../../ci-action/src/report
 import { failsGate } from '../../ci-action/src/report/issues.ts';
 import {
   bundleFlags,
+  decisionLogFlags,
+  decisionLogSettings,
   defaultNamespaceFlag,
   nowFlag,
   optionalDefaultNamespace,
@@ -71,9 +72,7 @@ export async function run(args: string[], io: CommandIO): Promise<number> {
         namespaces: { type: 'string' },
         'namespaces-ref': { type: 'string' },
         offline: { type: 'boolean' },
-        'decision-log': { type: 'string' },
-        'checkpoint-key': { type: 'string' },
-        'writer-id': { type: 'string' },
+        ...decisionLogFlags,
         help: { type: 'boolean', short: 'h' },
       },
     });
@@ -100,18 +99,7 @@ export async function run(args: string[], io: CommandIO): Promise<number> {
   const signedBundle = signedBundleFlags(values, io.cwd);
   if (values['namespaces-ref'] !== undefined && values.namespaces === undefined)
     throw new UsageError('--namespaces-ref takes effect only with --namespaces FILE');
-  const decisionLog = values['decision-log'];
-  if (
-    decisionLog === undefined &&
-    (values['checkpoint-key'] !== undefined || values['writer-id'] !== undefined)
-  )
-    throw new UsageError('--checkpoint-key and --writer-id take effect only with --decision-log FILE');
-  const key =
-    values['checkpoint-key'] !== undefined
-      ? await (
-          await import('../../io/decision-log/checkpoint.ts')
-        ).loadCheckpointKey(resolve(io.cwd, values['checkpoint-key']))
-      : undefined;
+  const decisionLog = await decisionLogSettings(values, io.cwd);
   const { bundle, result } = await runGate({
     paths: positionals,
     cwd: io.cwd,
@@ -129,15 +117,7 @@ export async function run(args: string[], io: CommandIO): Promise<number> {
       ? { namespacesRef: values['namespaces-ref'] ?? values.baseline }
       : {}),
     ...(decisionLog !== undefined
-      ? {
-          decisionLog: {
-            file: decisionLog,
-            ci: ciContext(io.env),
-            failOn: 'deny' as const,
-            ...(key ? { key } : {}),
-            ...(values['writer-id'] !== undefined ? { writer: values['writer-id'] } : {}),
-          },
-        }
+      ? { decisionLog: { ...decisionLog, ci: ciContext(io.env), failOn: 'deny' as const } }
       : {}),
   });
   let changed: ChangedLines | undefined;
