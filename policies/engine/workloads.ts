@@ -352,19 +352,30 @@ function labelsAt(value: unknown): Record<string, string> {
   return out;
 }
 
+/** How many recently judged objects each per-object view remembers. */
+const recentObjects = 4;
+
 /**
  * A function of an object computed once per object: the policies read the same object's pod specs,
  * containers and malformed fields several times in one review and never change the object they
- * judge, so the result is kept per object, frozen so that no caller changes what the next reads.
+ * judge, so the result is kept, frozen so that no caller changes what the next reads. Only the last
+ * few objects are remembered, by identity: a module-wide WeakMap kept every judged object's entry
+ * alive through a young-generation collection, so each AdmissionReview was promoted to the old
+ * generation and the webhook ran a full collection about every second under load.
  */
 function oncePerObject<T>(compute: (object: KubeObject) => T[]): (object: KubeObject) => readonly T[] {
-  const results = new WeakMap<KubeObject, readonly T[]>();
+  const objects: (KubeObject | undefined)[] = new Array<KubeObject | undefined>(recentObjects).fill(
+    undefined,
+  );
+  const results: (readonly T[])[] = new Array<readonly T[]>(recentObjects).fill([]);
+  let next = 0;
   return (object) => {
-    let result = results.get(object);
-    if (result === undefined) {
-      result = Object.freeze(compute(object));
-      results.set(object, result);
-    }
+    const at = objects.indexOf(object);
+    if (at >= 0) return results[at] ?? [];
+    const result = Object.freeze(compute(object));
+    objects[next] = object;
+    results[next] = result;
+    next = (next + 1) % recentObjects;
     return result;
   };
 }
