@@ -8,7 +8,8 @@
  * scalar is that scalar's value). Anything else (aliases of collections, tags, anchors on keys,
  * folded or multi-line scalars, quoted or typed keys, duplicate keys, directives, ...) returns
  * undefined and the document is read by the slower general path. The differential test against
- * kubectl's reader covers both.
+ * kubectl's reader covers both. The same reader records where each node is ({@link plainSpans}) to
+ * place findings, as js-yaml's event stream places them (test/robustness/locator-differential.test.ts).
  *
  * Expects a document as kubectl's YAMLReader passes it on: LF line ends, ending with a line
  * break, and only characters the caller has checked to be ordinary (no tabs, CRs, controls or
@@ -97,9 +98,29 @@ export function goYamlScalar(text: string): unknown {
   return boolean === undefined ? text : boolean;
 }
 
+/**
+ * Where a node of a plain document is, in offsets as js-yaml's event stream gives them (so both
+ * locators place a finding on the same line and column): a scalar from its first character (inside
+ * the quotes) to its end, an alias from its name, a block collection from its first entry, a flow
+ * one from its bracket, an empty value at -1. `end` is the furthest end of a scalar in the node
+ * (-1 when it holds none).
+ */
+export interface PlainSpan {
+  readonly start: number;
+  end: number;
+  /** A mapping's entries: where each key starts, and its value. */
+  readonly entries?: Map<string, { readonly keyStart: number; readonly node: PlainSpan }>;
+  readonly items?: PlainSpan[];
+}
+
+const emptySpan: PlainSpan = { start: -1, end: -1 };
+
 class Reader {
   private readonly s: string;
   private readonly scalar: PlainScalarType;
+  /** Whether to record where each node is ({@link plainSpans}); `span` is the last node's. */
+  private readonly record: boolean;
+  span: PlainSpan = emptySpan;
   /** Anchored values by name: a scalar, or FAIL for a collection. */
   private anchors: Map<string, unknown> | undefined;
   private aliases = 0;
@@ -107,9 +128,15 @@ class Reader {
   private i = 0;
   private depth = 0;
 
-  constructor(text: string, scalar: PlainScalarType) {
+  constructor(text: string, scalar: PlainScalarType, record = false) {
     this.s = text;
     this.scalar = scalar;
+    this.record = record;
+  }
+
+  /** Records a scalar or alias span from `start` to `end`. */
+  private scalarSpan(start: number, end: number): void {
+    if (this.record) this.span = { start, end };
   }
 
   read(): unknown {
@@ -258,6 +285,7 @@ class Reader {
     const value = this.anchors?.get(this.s.slice(at + 1, end));
     if (value === undefined) return FAIL;
     this.i = end;
+    this.scalarSpan(at + 1, end);
     return value;
   }
 
@@ -276,6 +304,7 @@ class Reader {
       // A sequence may sit at the indentation of its mapping's key.
       if (nextIndent === indent && this.isEntry(next) && !inSequence)
         return this.collection(next, nextIndent);
+      if (this.record) this.span = emptySpan;
       return null;
     }
     let value: unknown;
@@ -293,6 +322,7 @@ class Reader {
   private mapping(at: number, indent: number): Record<string, unknown> | Fail {
     const { s } = this;
     const map: Record<string, unknown> = {};
+    const span: PlainSpan | undefined = this.record ? { start: at, end: -1, entries: new Map() } : undefined;
     let keyAt = at;
     for (;;) {
       const length = this.keyLength(keyAt);
@@ -304,11 +334,16 @@ class Reader {
       const value = this.value(valueAt, indent, false);
       if (value === FAIL) return FAIL;
       map[key] = value;
+      if (span) {
+        span.entries?.set(key, { keyStart: keyAt, node: this.span });
+        span.end = Math.max(span.end, keyAt + length, this.span.end);
+      }
       const next = this.nextContent(this.i);
-      if (next < 0) return map;
-      const nextIndent = this.indentOf(next);
-      if (nextIndent < indent) return map;
-      if (nextIndent > indent || this.keyLength(next) < 0) return FAIL;
+      if (next < 0 || this.indentOf(next) < indent) {
+        if (span) this.span = span;
+        return map;
+      }
+      if (this.indentOf(next) > indent || this.keyLength(next) < 0) return FAIL;
       keyAt = next;
     }
   }
@@ -316,6 +351,7 @@ class Reader {
   private sequence(at: number, indent: number): unknown[] | Fail {
     const { s } = this;
     const list: unknown[] = [];
+    const span: PlainSpan | undefined = this.record ? { start: at, end: -1, items: [] } : undefined;
     let entryAt = at;
     for (;;) {
       let valueAt = entryAt + 1;
@@ -327,14 +363,19 @@ class Reader {
       const value = compact ? this.collection(valueAt, column) : this.value(valueAt, indent, true);
       if (value === FAIL) return FAIL;
       list.push(value);
+      if (span) {
+        span.items?.push(this.span);
+        span.end = Math.max(span.end, this.span.end);
+      }
       const next = this.nextContent(this.i);
-      if (next < 0) return list;
-      const nextIndent = this.indentOf(next);
-      if (nextIndent < indent) return list;
+      const nextIndent = next < 0 ? -1 : this.indentOf(next);
       if (nextIndent > indent) return FAIL;
       // At the same indentation: another entry, or the next key of the mapping holding this
       // sequence (the caller checks).
-      if (!this.isEntry(next)) return list;
+      if (nextIndent < indent || !this.isEntry(next)) {
+        if (span) this.span = span;
+        return list;
+      }
       entryAt = next;
     }
   }
@@ -363,6 +404,7 @@ class Reader {
       at++;
     }
     this.i = end;
+    this.scalarSpan(start, end);
     const text = s.slice(start, end);
     // `<<` is a merge key's tag even as a value (go-yaml): the general path decides.
     return text === '<<' ? FAIL : this.scalar(text);
@@ -371,7 +413,8 @@ class Reader {
   /** A one-line double-quoted scalar with only `\\`, `\"`, `\n` and `\t` escapes. */
   private doubleQuoted(): string | Fail {
     const { s } = this;
-    let at = this.i + 1;
+    const start = this.i + 1;
+    let at = start;
     let out = '';
     let from = at;
     for (;;) {
@@ -394,13 +437,15 @@ class Reader {
       at++;
     }
     this.i = at + 1;
+    this.scalarSpan(start, at);
     return out + s.slice(from, at);
   }
 
   /** A one-line single-quoted scalar (`''` is a quote). */
   private singleQuoted(): string | Fail {
     const { s } = this;
-    let at = this.i + 1;
+    const start = this.i + 1;
+    let at = start;
     let out = '';
     let from = at;
     for (;;) {
@@ -416,6 +461,7 @@ class Reader {
       at++;
     }
     this.i = at + 1;
+    this.scalarSpan(start, at);
     return out + s.slice(from, at);
   }
 
@@ -423,19 +469,18 @@ class Reader {
   private flow(): unknown {
     const { s } = this;
     const open = s.charCodeAt(this.i);
+    const span: PlainSpan | undefined = this.record ? { start: this.i, end: -1, items: [] } : undefined;
     let at = this.i + 1;
     while (s.charCodeAt(at) === SPACE) at++;
     if (open === 123 /* { */) {
       if (s.charCodeAt(at) !== 125) return FAIL;
       this.i = at + 1;
+      if (span) this.span = { start: span.start, end: span.end, entries: new Map() };
       return {};
     }
     const list: unknown[] = [];
-    if (s.charCodeAt(at) === 93 /* ] */) {
-      this.i = at + 1;
-      return list;
-    }
     for (;;) {
+      if (list.length === 0 && s.charCodeAt(at) === 93 /* ] */) break;
       const code = s.charCodeAt(at);
       if (code === DQUOTE || code === SQUOTE) {
         this.i = at;
@@ -455,17 +500,22 @@ class Reader {
         const scalar = this.scalar(s.slice(start, end));
         if (scalar === FAIL) return FAIL;
         list.push(scalar);
+        this.scalarSpan(start, end);
+      }
+      if (span) {
+        span.items?.push(this.span);
+        span.end = Math.max(span.end, this.span.end);
       }
       while (s.charCodeAt(at) === SPACE) at++;
       const separator = s.charCodeAt(at);
-      if (separator === 93 /* ] */) {
-        this.i = at + 1;
-        return list;
-      }
+      if (separator === 93 /* ] */) break;
       if (separator !== 44 /* , */) return FAIL;
       at++;
       while (s.charCodeAt(at) === SPACE) at++;
     }
+    this.i = at + 1;
+    if (span) this.span = span;
+    return list;
   }
 
   /**
@@ -503,6 +553,7 @@ class Reader {
       }
       line = lineEnd + 1;
     }
+    if (this.record) this.span = { start: this.i, end: Math.min(line, s.length) };
     this.i = Math.min(line, s.length);
     const text = lines.join('\n');
     return strip ? text : `${text}\n`;
@@ -521,6 +572,51 @@ export function readPlainYaml(
   const text = document.endsWith('\n') ? document : `${document}\n`;
   const value = new Reader(text, scalar).read();
   return value === FAIL ? undefined : { value };
+}
+
+/**
+ * Where each node of a document the plain reader reads is (see {@link PlainSpan}), or undefined
+ * when it does not read the document. Offsets beyond the document (the line break the reader
+ * adds to a last line without one) are clamped to its end.
+ */
+export function plainSpans(document: string, scalar: PlainScalarType = goYamlScalar): PlainSpan | undefined {
+  const text = document.endsWith('\n') ? document : `${document}\n`;
+  const reader = new Reader(text, scalar, true);
+  // A document without a collection is never an object to locate in.
+  if (reader.read() === FAIL || reader.span.start < 0) return undefined;
+  const clamp = (span: PlainSpan): void => {
+    if (span.end > document.length) span.end = document.length;
+    span.entries?.forEach((entry) => clamp(entry.node));
+    span.items?.forEach(clamp);
+  };
+  clamp(reader.span);
+  return reader.span;
+}
+
+/**
+ * The offsets of the node at a path in a plain document's spans, as js-yaml's event locator finds
+ * them: a mapping entry from its key, the deepest existing ancestor when the path goes further.
+ */
+export function locateSpan(
+  root: PlainSpan,
+  path: readonly (string | number)[],
+): { start: number; end: number } {
+  let node = root;
+  let start = root.start;
+  for (const segment of path) {
+    if (node.entries) {
+      const entry = node.entries.get(String(segment));
+      if (!entry) break;
+      node = entry.node;
+      start = entry.keyStart;
+    } else if (node.items && typeof segment === 'number') {
+      const item = node.items[segment];
+      if (!item) break;
+      node = item;
+      start = item.start;
+    } else break;
+  }
+  return { start, end: Math.max(node.start, node.end) };
 }
 
 /**

@@ -7,7 +7,8 @@ import type { Document, Node } from 'yaml';
 import { CORE_SCHEMA, EVENT_ID, getScalarValue, loadAll, mergeTag, parseEvents } from 'js-yaml';
 import type { Event } from 'js-yaml';
 import type { PathSegment } from './path.ts';
-import { readPlainYaml, unusualCharacter } from './plain-yaml.ts';
+import { locateSpan, plainSpans, readPlainYaml, unusualCharacter } from './plain-yaml.ts';
+import type { PlainScalarType } from './plain-yaml.ts';
 
 /** A 1-based line/column span in a source file. */
 export interface SourceSpan {
@@ -58,8 +59,8 @@ const sourceCommentLine = /^[ \t]*#[ \t]*Source:[ \t]*(\S+)/;
  * Fast path: the text is split at document markers (a line starting with `---` is always a
  * marker in YAML 1.2) and each document is read by the plain block YAML reader (plain-yaml.ts,
  * with the core schema's scalar types) or else loaded with js-yaml (core schema plus merge keys), which
- * reports a broken document of a large file with its line; positions come from js-yaml's event
- * stream, built only when a finding asks for one. A file with directives or an ambiguous split, or
+ * reports a broken document of a large file with its line; positions come from the plain reader's
+ * spans or js-yaml's event stream ({@link locatorFor}), built only when a finding asks for one. A file with directives or an ambiguous split, or
  * a small file with a broken document, is parsed whole by the `yaml` library.
  */
 export function parseSource(text: string): ParsedSource {
@@ -179,7 +180,7 @@ function parseFast(text: string): ParsedSource | undefined {
       span: { line, column: 1, endLine: chunk.lineOffset + chunk.lines, endColumn: 1 },
       ...(rendered ? { renderedFrom: rendered } : {}),
       locate: (path) => {
-        located ??= locatorFor(chunk);
+        located ??= locatorFor(chunk, coreScalar);
         return located(path);
       },
     });
@@ -241,15 +242,33 @@ export function renderedFromComments(text: string): string | undefined {
 }
 
 /**
- * Builds the position lookup of one document from js-yaml's event stream (offsets into the chunk),
- * shifted to file lines. Built once per document, and only for documents with findings.
+ * Builds the position lookup of one document (offsets into the chunk), shifted to file lines. Built
+ * once per document, and only for documents with findings. A document the plain reader reads is
+ * located by it (its code is warm: the reading ran it on every document), anything else by js-yaml's
+ * event stream; both give the same offsets ({@link eventLocator}). `scalar` is how the document's
+ * plain scalars were typed (it decides only whether the plain reader takes the document).
  */
-export function locatorFor(chunk: Chunk): (path: readonly PathSegment[]) => SourceSpan {
+export function locatorFor(
+  chunk: Chunk,
+  scalar?: PlainScalarType,
+): (path: readonly PathSegment[]) => SourceSpan {
+  const spans = unusualCharacter.test(chunk.text) ? undefined : plainSpans(chunk.text, scalar);
+  if (!spans) return eventLocator(chunk);
+  const position = positionIn(chunk);
+  return (path) => {
+    const found = locateSpan(spans, path);
+    const a = position(found.start);
+    const b = position(Math.max(found.start, found.end));
+    return { line: a.line, column: a.column, endLine: b.line, endColumn: b.column };
+  };
+}
+
+/** Line and column (1-based, in the file) of an offset into a chunk. */
+function positionIn(chunk: Chunk): (offset: number) => { line: number; column: number } {
   const source = chunk.text;
-  const events = parseEvents(source, {});
   const lineStarts = [0];
-  for (let i = 0; i < source.length; i++) if (source.charCodeAt(i) === 10) lineStarts.push(i + 1);
-  const position = (offset: number): { line: number; column: number } => {
+  for (let i = source.indexOf('\n'); i >= 0; i = source.indexOf('\n', i + 1)) lineStarts.push(i + 1);
+  return (offset) => {
     let low = 0;
     let high = lineStarts.length - 1;
     while (low < high) {
@@ -259,6 +278,13 @@ export function locatorFor(chunk: Chunk): (path: readonly PathSegment[]) => Sour
     }
     return { line: low + 1 + chunk.lineOffset, column: offset - (lineStarts[low] ?? 0) + 1 };
   };
+}
+
+/** The position lookup of one document from js-yaml's event stream: any YAML js-yaml parses. */
+export function eventLocator(chunk: Chunk): (path: readonly PathSegment[]) => SourceSpan {
+  const source = chunk.text;
+  const events = parseEvents(source, {});
+  const position = positionIn(chunk);
   const root = events.findIndex((event) => event.type !== EVENT_ID.DOCUMENT);
   return (path) => {
     const found = locateEvent(source, events, Math.max(root, 0), path);
