@@ -7,7 +7,9 @@
  * warm signature cache) and **denied** (the same with a memory limit over the bundle's maximum).
  * Phases alternate the servers. Prints the throughput ratio of each variant to the no-op (target
  * >= 0.85 allowed), p50/p99 at a fixed 1,000 req/s (target p99 <= 10 ms), the webhook's RSS
- * sampled during a fixed-rate allowed load (target <= 120 MB, flat), and the load average.
+ * sampled during a fixed-rate allowed load (target <= 120 MB, flat), and the load average. It also
+ * prints each server's CPU per answered request (from /proc) beside the CPU of the review alone
+ * (parse + policies in the bench process), and the throughput ratio that review cost allows at best.
  *
  *   node bench/webhook.ts [--duration SECONDS] [--rate N] [--connections N] [--soak SECONDS]
  *
@@ -29,6 +31,8 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { parseArgs } from 'node:util';
 import autocannon from 'autocannon';
 import express from 'express';
+import { createServices } from '../io/services.ts';
+import { evaluate, loadBundle, parseAdmissionReview, prepareReview } from '../policies/index.ts';
 import { generateSelfSigned } from '../webhook/src/tls.ts';
 import { root } from './peers.ts';
 import { chartEnvironment, chartNodeOptions, sampleReview, startSignedRig } from './webhook-rig.ts';
@@ -91,6 +95,63 @@ function rssMb(pid: number | undefined): number {
   const status = readFileSync(`/proc/${pid}/status`, 'utf8');
   const kb = Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? Number.NaN);
   return kb / 1024;
+}
+
+/** CPU seconds (user + system) a process has used so far, from /proc (clock ticks of 10 ms). */
+function cpuSeconds(pid: number | undefined): number {
+  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]?.split(' ') ?? [];
+  // after "pid (comm) ": field 3 is the state, so utime and stime (fields 14 and 15) are 11 and 12
+  return (Number(fields[11]) + Number(fields[12])) / 100;
+}
+
+/** Runs `work` and returns the CPU microseconds `pid` spent per request answered in it. */
+async function cpuPerRequest(
+  pid: number | undefined,
+  work: () => Promise<LoadResult>,
+): Promise<LoadResult & { cpuUs: number }> {
+  const before = cpuSeconds(pid);
+  const result = await work();
+  return { ...result, cpuUs: ((cpuSeconds(pid) - before) * 1e6) / Math.max(1, result.requests) };
+}
+
+/**
+ * CPU microseconds per request of the work the webhook adds to a no-op server, measured in this
+ * process: `review` is the AdmissionReview checks and the bundle's policies with a warm signature
+ * cache (no HTTP, no TLS, no decision log), `parse` the JSON.parse of the body both servers do. What
+ * the webhook adds to a no-op server can never be less than `review`.
+ */
+async function evaluationAlone(
+  bundleYaml: string,
+  body: string,
+  reviews: number,
+): Promise<{ parse: number; review: number }> {
+  const bundle = loadBundle(bundleYaml, { source: 'bench bundle' });
+  const { services, stop } = await createServices({});
+  const cpu = async (work: () => unknown): Promise<number> => {
+    for (let i = 0; i < 2000; i++) await work(); // JIT and the signature cache
+    const started = process.cpuUsage();
+    for (let i = 0; i < reviews; i++) await work();
+    const used = process.cpuUsage(started);
+    return (used.user + used.system) / reviews;
+  };
+  try {
+    const parse = await cpu(() => JSON.parse(body));
+    const whole = await cpu(async () => {
+      const prepared = prepareReview({ request: parseAdmissionReview(JSON.parse(body)) });
+      if ('skipped' in prepared) throw new Error('the bench review was skipped; it measures nothing');
+      const report = await evaluate(prepared.input, bundle, {
+        now: new Date(),
+        point: 'admission',
+        namespaces: () => undefined,
+        services,
+      });
+      if (report.decision !== 'allow')
+        throw new Error(`the allowed sample was ${report.decision} in-process`);
+    });
+    return { parse, review: Math.max(0, whole - parse) };
+  } finally {
+    await stop();
+  }
 }
 
 /** Heap figures from the webhook's own /metrics (prom-client process metrics). */
@@ -264,16 +325,37 @@ async function main(): Promise<void> {
     await load(webhook.port, bodies.allowed, { duration: 3, connections });
     await load(webhook.port, bodies.denied, { duration: 2, connections });
 
-    const noopMax = await load(noop.port, bodies.allowed, { duration, connections });
-    const allowedMax = await load(webhook.port, bodies.allowed, { duration, connections });
-    const noopMax2 = await load(noop.port, bodies.allowed, { duration, connections });
-    const deniedMax = await load(webhook.port, bodies.denied, { duration, connections });
+    const noopMax = await cpuPerRequest(noop.child.pid, () =>
+      load(noop.port, bodies.allowed, { duration, connections }),
+    );
+    const allowedMax = await cpuPerRequest(webhook.child.pid, () =>
+      load(webhook.port, bodies.allowed, { duration, connections }),
+    );
+    const noopMax2 = await cpuPerRequest(noop.child.pid, () =>
+      load(noop.port, bodies.allowed, { duration, connections }),
+    );
+    const deniedMax = await cpuPerRequest(webhook.child.pid, () =>
+      load(webhook.port, bodies.denied, { duration, connections }),
+    );
     console.log(`\nthroughput (max rate, ${connections} connections, no-op measured before each):`);
     console.log(
       `  no-op express 5 HTTPS : ${noopMax.rps.toFixed(0)} / ${noopMax2.rps.toFixed(0)} req/s (p50 ${noopMax.p50} ms, p99 ${noopMax.p99} ms)`,
     );
     console.log(`${ratioLine('tollgate serve allowed', allowedMax, noopMax)} (target >= 0.85)`);
     console.log(ratioLine('tollgate serve denied', deniedMax, noopMax2));
+    const noopUs = (noopMax.cpuUs + noopMax2.cpuUs) / 2;
+    const alone = await evaluationAlone(rig.bundleYaml, bodies.allowed, 10_000);
+    console.log(`\nserver CPU per answered request (max-rate phases, from /proc):`);
+    console.log(`  no-op express 5 HTTPS : ${noopUs.toFixed(0)} µs`);
+    console.log(
+      `  tollgate serve allowed: ${allowedMax.cpuUs.toFixed(0)} µs; denied ${deniedMax.cpuUs.toFixed(0)} µs`,
+    );
+    console.log(
+      `  in this process, the allowed sample: JSON.parse ${alone.parse.toFixed(0)} µs (the no-op does it too), review (checks + policies, warm cache) ${alone.review.toFixed(0)} µs`,
+    );
+    console.log(
+      `  ceiling with nothing but the review added to the no-op: ${(noopUs / (noopUs + alone.review)).toFixed(3)}× no-op (0.85 needs the review <= ${(noopUs / 0.85 - noopUs).toFixed(0)} µs)`,
+    );
 
     const noopFixed = await load(noop.port, bodies.allowed, { duration, connections: 10, rate });
     const allowedFixed = await load(webhook.port, bodies.allowed, { duration, connections: 10, rate });
