@@ -1,5 +1,6 @@
 import { writeFileSync } from 'node:fs';
 import { request as httpsRequest } from 'node:https';
+import { connect } from 'node:tls';
 import { gzipSync } from 'node:zlib';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -367,6 +368,39 @@ describe('tollgate serve: POST /validate', () => {
     const ready = await hook.ops('/readyz');
     expect(ready.status).toBe(200);
     expect(ready.text).toContain('webhook-test@1.2.3');
+  });
+});
+
+describe('tollgate serve: requests in flight', () => {
+  it('counts a review while it is read and answered, and stops counting one whose client went away mid-body', async () => {
+    const hook = await startTestWebhook(bundle('deny'), { policies });
+    try {
+      const body = JSON.stringify(admissionReview(probed({}), { uid: 'uid-gone' }));
+      const socket = connect({
+        host: '127.0.0.1',
+        port: hook.webhook.port,
+        ca: hook.ca,
+        servername: 'localhost',
+      });
+      await new Promise<void>((done, fail) => {
+        socket.once('secureConnect', () => done());
+        socket.once('error', fail);
+      });
+      socket.write(
+        `POST /validate HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n${body.slice(0, 100)}`,
+      );
+      await waitFor(async () => hook.webhook.server.inFlight() === 1);
+      socket.destroy();
+      await waitFor(async () => hook.webhook.server.inFlight() === 0);
+      // answered reviews are not counted once answered
+      const answers = await Promise.all(
+        [1, 2, 3].map((n) => hook.post(admissionReview(probed({}), { uid: `uid-after-${n}` }))),
+      );
+      expect(answers.map((a) => a.body.response.uid)).toEqual(['uid-after-1', 'uid-after-2', 'uid-after-3']);
+      expect(hook.webhook.server.inFlight()).toBe(0);
+    } finally {
+      await hook.close();
+    }
   });
 });
 
