@@ -39,6 +39,20 @@ if (major < 22 || (major === 22 && minor < 12)) {
   process.exit(result.status ?? 2);
 }
 
+// A check runs for seconds: TurboFan's optimizing compilations (on a background thread) cost more
+// CPU than its faster code wins back in that time, while Maglev still optimizes hot code (the
+// 10,000-resource corpus of bench/check-vs-peer.ts: about 10% less CPU and wall time; 40,000
+// resources: 16% less CPU). Loading node:v8 costs a start about 3 ms, so only a check loads it.
+// Set before the compile cache is opened: the flags are part of the cache's key. Not for `serve`
+// (the webhook runs for days), nor when NODE_OPTIONS or node's own options name a V8 compiler flag.
+const compilerFlag = /--(no-)?(turbofan|maglev|sparkplug|jitless|max-lazy)/;
+if (
+  process.argv[2] === 'check' &&
+  !compilerFlag.test(process.env.NODE_OPTIONS ?? '') &&
+  !process.execArgv.some((flag) => compilerFlag.test(flag))
+)
+  (await import('node:v8')).setFlagsFromString('--no-turbofan');
+
 module.enableCompileCache?.();
 
 /** In a clone: whether dist/ is missing or older than a file it was built from. */
