@@ -725,7 +725,7 @@ const isBoolOrNull = (value: unknown): boolean => value === null || typeof value
  * to strings, names are strings, timestamps RFC 3339, ...).
  */
 function metadataProblem(value: Record<string, unknown>): string | undefined {
-  for (const field of ['kind', 'apiVersion'])
+  for (const field of typeFields)
     if (Object.hasOwn(value, field) && !isStringOrNull(value[field])) return `${field} must be a string`;
   if (!Object.hasOwn(value, 'metadata') || value.metadata === null) return undefined;
   const metadata = value.metadata;
@@ -743,34 +743,40 @@ function metadataProblem(value: Record<string, unknown>): string | undefined {
     if (!isObject(map) || !Object.values(map).every(isStringOrNull))
       return `metadata.${field} must map strings to strings`;
   }
-  const list = (field: string, item: (entry: unknown) => boolean): string | undefined => {
+  for (const [field, item] of listFields) {
     const entries = metadata[field];
-    if (!has(field) || entries === null) return undefined;
-    return Array.isArray(entries) && entries.every((entry) => entry === null || item(entry))
-      ? undefined
-      : `metadata.${field} is malformed`;
-  };
-  const fields =
-    (strings: string[], checks: Record<string, (v: unknown) => boolean> = {}) =>
-    (entry: unknown): boolean =>
-      isObject(entry) &&
-      strings.every((f) => !Object.hasOwn(entry, f) || isStringOrNull(entry[f])) &&
-      Object.entries(checks).every(([f, check]) => !Object.hasOwn(entry, f) || check(entry[f]));
-  return (
-    list('finalizers', (entry) => typeof entry === 'string') ??
-    list(
-      'ownerReferences',
-      fields(['apiVersion', 'kind', 'name', 'uid'], {
-        controller: isBoolOrNull,
-        blockOwnerDeletion: isBoolOrNull,
-      }),
-    ) ??
-    list(
-      'managedFields',
-      fields(['manager', 'operation', 'apiVersion', 'fieldsType', 'subresource'], { time: isTime }),
-    )
-  );
+    if (!has(field) || entries === null) continue;
+    if (!Array.isArray(entries) || !entries.every((entry) => entry === null || item(entry)))
+      return `metadata.${field} is malformed`;
+  }
+  return undefined;
 }
+
+const typeFields = ['kind', 'apiVersion'];
+
+/** A list entry that is a map whose `strings` are strings (or null) and whose other fields pass their checks. */
+const entryWith =
+  (strings: string[], checks: Record<string, (v: unknown) => boolean> = {}) =>
+  (entry: unknown): boolean =>
+    isObject(entry) &&
+    strings.every((f) => !Object.hasOwn(entry, f) || isStringOrNull(entry[f])) &&
+    Object.entries(checks).every(([f, check]) => !Object.hasOwn(entry, f) || check(entry[f]));
+
+/** The list fields of ObjectMeta and what each entry must be, in the order they are checked. */
+const listFields: ReadonlyArray<readonly [string, (entry: unknown) => boolean]> = [
+  ['finalizers', (entry) => typeof entry === 'string'],
+  [
+    'ownerReferences',
+    entryWith(['apiVersion', 'kind', 'name', 'uid'], {
+      controller: isBoolOrNull,
+      blockOwnerDeletion: isBoolOrNull,
+    }),
+  ],
+  [
+    'managedFields',
+    entryWith(['manager', 'operation', 'apiVersion', 'fieldsType', 'subresource'], { time: isTime }),
+  ],
+];
 
 // ---------------------------------------------------------------------------------------------
 
