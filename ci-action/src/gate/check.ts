@@ -129,7 +129,12 @@ function locate(report: Report, manifest: Manifest): ResourceReport {
     file: manifest.file,
     documentIndex: document.index,
     line: document.span.line,
-    results: report.results.map((result) => ({ ...result, findings: result.findings.map(place) })),
+    results: report.results.map((result) =>
+      // A result without findings is already a located one (its findings list is empty).
+      result.findings.length === 0
+        ? (result as ResourceReport['results'][number])
+        : { ...result, findings: result.findings.map(place) },
+    ),
   };
 }
 
