@@ -352,6 +352,9 @@ function labelsAt(value: unknown): Record<string, string> {
   return out;
 }
 
+/** The frozen empty list of {@link oncePerObject}. */
+const noneFound: readonly never[] = Object.freeze([]);
+
 /** How many recently judged objects each per-object view remembers. */
 const recentObjects = 4;
 
@@ -372,7 +375,9 @@ function oncePerObject<T>(compute: (object: KubeObject) => T[]): (object: KubeOb
   return (object) => {
     const at = objects.indexOf(object);
     if (at >= 0) return results[at] ?? [];
-    const result = Object.freeze(compute(object));
+    const computed = compute(object);
+    // Most objects have none: one shared frozen empty list saves freezing a new one for each.
+    const result = computed.length === 0 ? noneFound : Object.freeze(computed);
     objects[next] = object;
     results[next] = result;
     next = (next + 1) % recentObjects;
