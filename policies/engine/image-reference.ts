@@ -36,8 +36,28 @@ const digestRe = /^[A-Za-z][A-Za-z0-9]*(?:[-_+.][A-Za-z][A-Za-z0-9]*)*:[0-9a-fA-
 const bareId = /^(?:sha256:)?[a-f0-9]{64}$/;
 const maxNameLength = 255;
 
+/**
+ * The last parses, by reference text: the same few images appear in thousands of manifests of a
+ * check. Only short references are kept, and the whole memo is dropped when full, so it holds at
+ * most {@link parsedMax} strings of a few hundred characters, never a request's objects.
+ */
+const parsed = new Map<string, ImageReference | ImageReferenceError>();
+const parsedMax = 256;
+const parsedLength = 512;
+
 /** Parses and normalizes an image reference; returns an error with the reason instead of throwing. */
 export function parseImageReference(reference: string): ImageReference | ImageReferenceError {
+  const known = parsed.get(reference);
+  if (known) return known;
+  const result = Object.freeze(parseAnew(reference));
+  if (reference.length <= parsedLength) {
+    if (parsed.size >= parsedMax) parsed.clear();
+    parsed.set(reference, result);
+  }
+  return result;
+}
+
+function parseAnew(reference: string): ImageReference | ImageReferenceError {
   if (reference === '') return { error: 'the image reference is empty' };
   if (reference.trim() !== reference || /\s/.test(reference)) {
     return { error: `the image reference ${JSON.stringify(reference)} contains whitespace` };
@@ -88,15 +108,15 @@ export function parseImageReference(reference: string): ImageReference | ImageRe
     };
   }
   if (domain === 'docker.io' && !path.includes('/')) path = `library/${path}`;
-  const parsed: { -readonly [K in keyof ImageReference]: ImageReference[K] } = {
+  const result: { -readonly [K in keyof ImageReference]: ImageReference[K] } = {
     original: reference,
     domain,
     path,
     repository: `${domain}/${path}`,
   };
-  if (tag !== undefined) parsed.tag = tag;
-  if (digest !== undefined) parsed.digest = digest;
-  return parsed;
+  if (tag !== undefined) result.tag = tag;
+  if (digest !== undefined) result.digest = digest;
+  return result;
 }
 
 /** Narrows a parse result to an error. */
@@ -119,8 +139,21 @@ export function matchesRegistryPrefix(ref: ImageReference, prefix: string): bool
   );
 }
 
+/** Registry prefixes split, by text: they come from bundles, a handful per process. */
+const prefixes = new Map<string, { readonly domain: string; readonly path: string }>();
+
 /** Splits a registry prefix into host and path with the same rules as references. */
-export function normalizeRegistryPrefix(prefix: string): { domain: string; path: string } {
+export function normalizeRegistryPrefix(prefix: string): { readonly domain: string; readonly path: string } {
+  let normalized = prefixes.get(prefix);
+  if (!normalized) {
+    normalized = Object.freeze(splitRegistryPrefix(prefix));
+    if (prefixes.size >= parsedMax) prefixes.clear();
+    prefixes.set(prefix, normalized);
+  }
+  return normalized;
+}
+
+function splitRegistryPrefix(prefix: string): { domain: string; path: string } {
   const trimmed = prefix.replace(/\/+$/, '');
   const slash = trimmed.indexOf('/');
   const first = slash >= 0 ? trimmed.slice(0, slash) : trimmed;
