@@ -134,12 +134,28 @@ describe('the webhook’s hash-chained decision log', () => {
     expect(result.writers[0]?.checkpoints).toBeGreaterThanOrEqual(2);
   });
 
-  it('closes with its checkpoint last even when a write is still in flight', async () => {
+  it('has each decision in the file when decision() returns, before the next request is read', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'tollgate-sync-'));
+    try {
+      const logFile = join(dir, 'decisions.log');
+      const log = createDecisionLog({ file: logFile });
+      for (const uid of ['u-1', 'u-2', 'u-3']) {
+        log.decision({ event: 'decision', uid, decision: 'allow' });
+        // no await in between: nothing is left for a later turn of the event loop to write
+        expect(readFileSync(logFile, 'utf8')).toContain(`"uid":"${uid}"`);
+      }
+      await log.close();
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('closes with its checkpoint last after a burst of lines', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'tollgate-close-'));
     try {
       const logFile = join(dir, 'burst.log');
       const log = createDecisionLog({ file: logFile });
-      // Lines written in a burst leave an asynchronous write in flight when close() is called.
+      // A burst of lines, then close(): the closing checkpoint comes after all of them.
       for (let i = 0; i < 5000; i++) log.logger.info({ event: 'burst', i }, 'burst');
       await log.close();
       const lines = readFileSync(logFile, 'utf8').trimEnd().split('\n');
