@@ -26,7 +26,7 @@
  */
 import { CORE_SCHEMA, defineMappingTag, defineScalarTag, loadAll, NOT_RESOLVED } from 'js-yaml';
 import { kubeBoolean, kubeFloat, kubeInteger } from './kube-scalars.ts';
-import { readPlainYaml, unusualCharacter } from './plain-yaml.ts';
+import { readPlainYaml, readPlainYamlAt, unusualCharacter } from './plain-yaml.ts';
 import type { PathSegment } from './path.ts';
 import { locatorFor, renderedFromComments } from './yaml-source.ts';
 import type { SourceDocument, SourceError, SourceSpan } from './yaml-source.ts';
@@ -444,7 +444,7 @@ function readYamlDocument(context: ReadContext, chunk: string, offset: number): 
   const converted =
     context.invalidUtf8AfterBom && chunk.includes('\uFFFD')
       ? { error: 'invalid UTF-8 (after a UTF-8 byte order mark kubectl passes the bytes on unchanged)' }
-      : convertYaml(chunk, context);
+      : convertYaml(chunk, context, offset);
   if ('refused' in converted) {
     context.reading.errors.push({
       index: context.index++,
@@ -475,10 +475,16 @@ const onlyComments = /^(?: *(?:#[^\n]*)?\n)*$/;
 function convertYaml(
   chunk: string,
   context: ReadContext,
+  offset: number,
 ): { value: unknown } | { error: string } | { refused: string } {
   const ordinaryCharacters = !unusualCharacter.test(chunk);
   if (ordinaryCharacters) {
-    const plain = readPlainYaml(chunk);
+    // Without CRs the chunk is the file's text from `offset` as it stands, unless it is the last
+    // one and a line break was added: then read in the file's text itself.
+    const inPlace = offset + chunk.length <= context.text.length;
+    const plain = inPlace
+      ? readPlainYamlAt(context.text, offset, offset + chunk.length)
+      : readPlainYaml(chunk);
     if (plain) return plain;
   }
   if (ordinaryCharacters && isOrdinarySyntax(chunk)) {

@@ -116,7 +116,10 @@ export interface PlainSpan {
 const emptySpan: PlainSpan = { start: -1, end: -1 };
 
 class Reader {
+  /** The text holding the document, which is `s[start, end)` and ends with a line break. */
   private readonly s: string;
+  private readonly start: number;
+  private readonly end: number;
   private readonly scalar: PlainScalarType;
   /** Whether to record where each node is ({@link plainSpans}); `span` is the last node's. */
   private readonly record: boolean;
@@ -128,8 +131,10 @@ class Reader {
   private i = 0;
   private depth = 0;
 
-  constructor(text: string, scalar: PlainScalarType, record = false) {
+  constructor(text: string, scalar: PlainScalarType, record = false, start = 0, end = text.length) {
     this.s = text;
+    this.start = start;
+    this.end = end;
     this.scalar = scalar;
     this.record = record;
   }
@@ -141,7 +146,7 @@ class Reader {
 
   read(): unknown {
     const { s } = this;
-    let at = this.nextContent(0);
+    let at = this.nextContent(this.start);
     if (at < 0) return null;
     // A document start marker before the content (the stream was split at the others).
     if (at === this.lineStart(at) && s.startsWith('---', at)) {
@@ -162,7 +167,7 @@ class Reader {
 
   /** Start of the line holding `at`. */
   private lineStart(at: number): number {
-    return this.s.lastIndexOf('\n', at - 1) + 1;
+    return Math.max(this.start, this.s.lastIndexOf('\n', at - 1) + 1);
   }
 
   /**
@@ -171,7 +176,7 @@ class Reader {
    */
   private nextContent(from: number): number {
     const { s } = this;
-    const n = s.length;
+    const n = this.end;
     let line = from;
     while (line < n) {
       let at = line;
@@ -203,7 +208,7 @@ class Reader {
     if (code === HASH) {
       if (s.charCodeAt(at - 1) !== SPACE) return false;
       const end = s.indexOf('\n', at);
-      at = end < 0 ? s.length : end;
+      at = end < 0 ? this.end : end;
       code = s.charCodeAt(at);
     }
     if (code !== LF) return false;
@@ -534,15 +539,16 @@ class Reader {
     let contentIndent = 0;
     while (s.charCodeAt(line + contentIndent) === SPACE) contentIndent++;
     const firstCode = s.charCodeAt(line + contentIndent);
-    if (contentIndent <= indent || firstCode === LF || Number.isNaN(firstCode)) return FAIL;
+    if (line >= this.end || contentIndent <= indent || firstCode === LF || Number.isNaN(firstCode))
+      return FAIL;
     const lines: string[] = [];
     let trailing = 0;
-    while (line < s.length) {
+    while (line < this.end) {
       let spaces = 0;
       while (spaces < contentIndent && s.charCodeAt(line + spaces) === SPACE) spaces++;
       const code = s.charCodeAt(line + spaces);
       const end = s.indexOf('\n', line);
-      const lineEnd = end < 0 ? s.length : end;
+      const lineEnd = end < 0 ? this.end : end;
       if (code === LF) {
         trailing++;
       } else if (spaces < contentIndent) {
@@ -553,8 +559,8 @@ class Reader {
       }
       line = lineEnd + 1;
     }
-    if (this.record) this.span = { start: this.i, end: Math.min(line, s.length) };
-    this.i = Math.min(line, s.length);
+    if (this.record) this.span = { start: this.i, end: Math.min(line, this.end) };
+    this.i = Math.min(line, this.end);
     const text = lines.join('\n');
     return strip ? text : `${text}\n`;
   }
@@ -571,6 +577,22 @@ export function readPlainYaml(
 ): { value: unknown } | undefined {
   const text = document.endsWith('\n') ? document : `${document}\n`;
   const value = new Reader(text, scalar).read();
+  return value === FAIL ? undefined : { value };
+}
+
+/**
+ * {@link readPlainYaml} of the document `text[start, end)`, which must end with a line break, read
+ * in place: a document sliced out of its file is a view of the file's text, and every character
+ * read through a view costs more than one read from the file's own text.
+ */
+export function readPlainYamlAt(
+  text: string,
+  start: number,
+  end: number,
+  scalar: PlainScalarType = goYamlScalar,
+): { value: unknown } | undefined {
+  if (end <= start || text.charCodeAt(end - 1) !== LF) return readPlainYaml(text.slice(start, end), scalar);
+  const value = new Reader(text, scalar, false, start, end).read();
   return value === FAIL ? undefined : { value };
 }
 
