@@ -736,6 +736,17 @@ function metadataProblem(value: Record<string, unknown>): string | undefined {
   if (!Object.hasOwn(value, 'metadata') || value.metadata === null) return undefined;
   const metadata = value.metadata;
   if (!isObject(metadata)) return 'metadata must be an object';
+  // Most metadata holds a few fields, all well formed: look at those it holds, and only when one is
+  // wrong go through the fields in order for the problem to report.
+  let wrong = false;
+  for (const field in metadata) {
+    const check = Object.hasOwn(metadata, field) ? metadataChecks.get(field) : undefined;
+    if (check && !check(metadata[field])) {
+      wrong = true;
+      break;
+    }
+  }
+  if (!wrong) return undefined;
   const has = (field: string): boolean => Object.hasOwn(metadata, field);
   for (const field of stringFields)
     if (has(field) && !isStringOrNull(metadata[field])) return `metadata.${field} must be a string`;
@@ -783,6 +794,29 @@ const listFields: ReadonlyArray<readonly [string, (entry: unknown) => boolean]> 
     entryWith(['manager', 'operation', 'apiVersion', 'fieldsType', 'subresource'], { time: isTime }),
   ],
 ];
+
+/** Whether a metadata field's value decodes, by field (the checks of {@link metadataProblem}). */
+const metadataChecks = new Map<string, (value: unknown) => boolean>([
+  ...stringFields.map((field) => [field, isStringOrNull] as const),
+  ...intFields.map((field) => [field, isInt64] as const),
+  ...timeFields.map((field) => [field, isTime] as const),
+  ...['labels', 'annotations'].map(
+    (field) =>
+      [
+        field,
+        (map: unknown) => map === null || (isObject(map) && Object.values(map).every(isStringOrNull)),
+      ] as const,
+  ),
+  ...listFields.map(
+    ([field, item]) =>
+      [
+        field,
+        (entries: unknown) =>
+          entries === null ||
+          (Array.isArray(entries) && entries.every((entry) => entry === null || item(entry))),
+      ] as const,
+  ),
+]);
 
 // ---------------------------------------------------------------------------------------------
 

@@ -348,7 +348,8 @@ class Reader {
         if (span) this.span = span;
         return map;
       }
-      if (this.indentOf(next) > indent || this.keyLength(next) < 0) return FAIL;
+      // Not a key there: the loop's first step fails.
+      if (this.indentOf(next) > indent) return FAIL;
       keyAt = next;
     }
   }

@@ -20,6 +20,8 @@ interface Case {
   readonly text: string | Uint8Array;
   /** The objects kubectl sends, or `'refused'` when it refuses (part of) the file. */
   readonly kubectl: Array<Record<string, unknown>> | 'refused';
+  /** tollgate's message for a refused file. */
+  readonly message?: string;
 }
 
 const pod = (
@@ -196,6 +198,54 @@ const cases: Case[] = [
     kubectl: 'refused',
   },
   {
+    name: 'metadata whose labels do not map strings to strings is refused',
+    text: `${head}  labels:\n    tier: 1\nspec: {}\n`,
+    kubectl: 'refused',
+    message: 'metadata.labels must map strings to strings',
+  },
+  {
+    name: 'of two malformed metadata fields, the one ObjectMeta decodes first is named, whatever the order written',
+    text: 'apiVersion: v1\nkind: Pod\nmetadata:\n  finalizers: [1]\n  labels: {a: [b]}\n  namespace: {x: y}\nspec: {}\n',
+    kubectl: 'refused',
+    message: 'metadata.namespace must be a string',
+  },
+  {
+    name: 'metadata with a timestamp that is not RFC 3339 is refused',
+    text: `${head}  creationTimestamp: yesterday\nspec: {}\n`,
+    kubectl: 'refused',
+    message: 'metadata.creationTimestamp must be an RFC 3339 time',
+  },
+  {
+    name: 'metadata with owner references whose controller is not a boolean is refused',
+    text: `${head}  ownerReferences:\n    - {apiVersion: v1, kind: Node, name: node1, uid: u, controller: "yes"}\nspec: {}\n`,
+    kubectl: 'refused',
+    message: 'metadata.ownerReferences is malformed',
+  },
+  {
+    name: 'well-formed metadata of every kind is read',
+    text:
+      `${head}  namespace: ns\n  generation: 3\n  labels: {a: b, c: null}\n  annotations: {x: z}\n` +
+      '  finalizers: [f, null]\n  creationTimestamp: 2026-01-02T03:04:05Z\n' +
+      '  ownerReferences:\n    - {apiVersion: v1, kind: Node, name: node1, uid: u, controller: true}\nspec: {}\n',
+    kubectl: [
+      {
+        apiVersion: 'v1',
+        kind: 'Pod',
+        metadata: {
+          name: 'p',
+          namespace: 'ns',
+          generation: 3,
+          labels: { a: 'b', c: null },
+          annotations: { x: 'z' },
+          finalizers: ['f', null],
+          creationTimestamp: '2026-01-02T03:04:05Z',
+          ownerReferences: [{ apiVersion: 'v1', kind: 'Node', name: 'node1', uid: 'u', controller: true }],
+        },
+        spec: {},
+      },
+    ],
+  },
+  {
     name: 'an indented --- inside a block scalar is text',
     text: `${head}spec: {hostNetwork: false}\ndata:\n  x: |\n    ---\n    y: {a: 1}\n`,
     kubectl: [pod({ hostNetwork: false }, { data: { x: '---\ny: {a: 1}\n' } })],
@@ -222,6 +272,7 @@ describe('tollgate reads what kubectl sends', () => {
     if (c.kubectl === 'refused') {
       expect(kubectl.errors, 'kubectl refuses it').not.toEqual([]);
       expect(tollgate.errors, 'tollgate refuses it').not.toEqual([]);
+      if (c.message) expect(tollgate.errors.map((e) => e.message)).toContain(c.message);
       return;
     }
     expect(kubectl.errors).toEqual([]);
