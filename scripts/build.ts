@@ -169,7 +169,10 @@ export async function buildCli(outdir: string = join(root, 'dist')): Promise<Bui
     bundle: true,
     platform: 'node',
     target: 'node22',
-    charset: 'utf8',
+    // Non-ASCII characters escaped: V8 keeps a script's source in memory for the life of the
+    // process, in two bytes per character when one character needs it (1 MB more heap for
+    // `tollgate serve`, about 5 MB more RSS at start).
+    charset: 'ascii',
     // Paths in the output name node_modules as seen from the repository, even when node_modules is a
     // symlink (a git worktree sharing another checkout's packages): the bytes, and the digest of the
     // image built from them (scripts/build-image.ts), must not depend on it.
