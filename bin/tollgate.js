@@ -39,17 +39,28 @@ if (major < 22 || (major === 22 && minor < 12)) {
   process.exit(result.status ?? 2);
 }
 
-// A check runs for seconds: TurboFan's optimizing compilations (on a background thread) cost more
-// CPU than its faster code wins back in that time, while Maglev still optimizes hot code (the
-// 10,000-resource corpus of bench/check-vs-peer.ts: about 10% less CPU and wall time; 40,000
-// resources: 16% less CPU). Loading node:v8 costs a start about 3 ms, so only a check loads it.
-// Set before the compile cache is opened: the flags are part of the cache's key. Not for `serve`
-// (the webhook runs for days), nor when NODE_OPTIONS or node's own options name a V8 compiler flag.
+// A check of many manifests runs for seconds: TurboFan's optimizing compilations (on a background
+// thread) cost more CPU than its faster code wins back in that time, while Maglev still optimizes
+// hot code (the 10,000-resource corpus of bench/check-vs-peer.ts: about 10% less CPU and wall time;
+// 40,000 resources: 16% less CPU). Only for a check of a directory or of standard input: loading
+// node:v8 costs a start about 3 ms, which a check of a file or two does not win back. Set before the
+// compile cache is opened: the flags are part of the cache's key. Not for `serve` (the webhook runs
+// for days), nor when NODE_OPTIONS or node's own options name a V8 compiler flag.
 const compilerFlag = /--(no-)?(turbofan|maglev|sparkplug|jitless|max-lazy)/;
+const readsMany = () =>
+  process.argv.slice(3).some((arg) => {
+    if (arg === '-') return true;
+    try {
+      return statSync(arg, { throwIfNoEntry: false })?.isDirectory() === true;
+    } catch {
+      return false;
+    }
+  });
 if (
   process.argv[2] === 'check' &&
   !compilerFlag.test(process.env.NODE_OPTIONS ?? '') &&
-  !process.execArgv.some((flag) => compilerFlag.test(flag))
+  !process.execArgv.some((flag) => compilerFlag.test(flag)) &&
+  readsMany()
 )
   (await import('node:v8')).setFlagsFromString('--no-turbofan');
 
