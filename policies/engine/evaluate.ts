@@ -56,22 +56,33 @@ export async function evaluate(
   bundle: CompiledBundle,
   context: EngineContext,
 ): Promise<Report> {
+  return evaluateNow(input, bundle, context);
+}
+
+/**
+ * {@link evaluate}, answering at once when every policy does (all but those that wait on a
+ * registry), so an edge judging thousands of manifests does not wait a turn for each.
+ */
+export function evaluateNow(
+  input: AdmissionInput,
+  bundle: CompiledBundle,
+  context: EngineContext,
+): Report | Promise<Report> {
   const ref = objectRefOf(input);
   const target = input.operation === 'DELETE' ? (input.oldObject ?? input.object) : input.object;
-  let results: PolicyResult[];
-  if (target && isListObject(target)) {
-    results = await evaluateList(input, target, bundle, context);
-  } else {
-    results = await evaluateObject(input, target, bundle, context);
-  }
-  return {
+  const report = (results: PolicyResult[]): Report => ({
     object: ref,
     operation: input.operation,
     point: context.point,
     bundle: bundle.identity,
     decision: decide(results),
     results,
-  };
+  });
+  const results =
+    target && isListObject(target)
+      ? evaluateList(input, target, bundle, context)
+      : evaluateObject(input, target, bundle, context);
+  return isPromise(results) ? Promise.resolve(results).then(report) : report(results);
 }
 
 /** Longest finding message, fix or error reason in a report. */

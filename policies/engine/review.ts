@@ -7,7 +7,7 @@
  * as it stands. Namespace labels come only from the lookup the caller trusts (the cluster, or an
  * inventory the change cannot write), never from the change itself.
  */
-import { evaluate } from './evaluate.ts';
+import { evaluateNow } from './evaluate.ts';
 import { AdmissionRequestError, InputError } from './errors/index.ts';
 import type {
   AdmissionInput,
@@ -233,9 +233,22 @@ export async function review(
   bundle: CompiledBundle,
   context: EngineContext,
 ): Promise<ReviewOutcome> {
+  return reviewNow(subject, bundle, context);
+}
+
+/**
+ * {@link review}, answering at once when every policy does (see evaluateNow): `tollgate check`
+ * judges thousands of manifests and need not wait a turn for each.
+ */
+export function reviewNow(
+  subject: ReviewSubject,
+  bundle: CompiledBundle,
+  context: EngineContext,
+): ReviewOutcome | Promise<ReviewOutcome> {
   const prepared = prepareReview(subject);
   if ('skipped' in prepared) return { skipped: prepared.skipped };
-  return { report: await evaluate(prepared.input, bundle, context) };
+  const report = evaluateNow(prepared.input, bundle, context);
+  return report instanceof Promise ? report.then((done) => ({ report: done })) : { report };
 }
 
 /**

@@ -6,7 +6,7 @@ import {
   clusterScopedKindsOf,
   isClusterScoped,
   parsePath,
-  review,
+  reviewNow,
   withDefaultNamespace,
 } from '../../../policies/index.ts';
 import type {
@@ -20,6 +20,7 @@ import type {
   PolicyResult,
   PolicyServices,
   Report,
+  ReviewOutcome,
   SourceSpan,
 } from '../../../policies/index.ts';
 import type { Manifest, ManifestError } from './manifests.ts';
@@ -97,17 +98,24 @@ export async function checkManifests(
     ...(options.namespaces ? { namespaces: options.namespaces } : {}),
     ...(options.services ? { services: options.services } : {}),
   };
-  return Promise.all(
-    manifests.map(async (manifest, index) => {
-      const subject = namespaced[index]
-        ? { manifest: manifest.object, defaultNamespace }
-        : { manifest: manifest.object };
-      const outcome = await review(subject, options.bundle, context);
-      // A manifest is never skipped (only requests are); keep the type honest all the same.
-      if (!outcome.report) throw new Error(`manifest ${manifest.file} was not reviewed: ${outcome.skipped}`);
-      return locate(outcome.report, manifest);
-    }),
-  );
+  const located = (manifest: Manifest, outcome: ReviewOutcome): ResourceReport => {
+    // A manifest is never skipped (only requests are); keep the type honest all the same.
+    if (!outcome.report) throw new Error(`manifest ${manifest.file} was not reviewed: ${outcome.skipped}`);
+    return locate(outcome.report, manifest);
+  };
+  // A review answered at once is placed at once; those waiting on a policy (a registry) run
+  // concurrently.
+  let waiting = false;
+  const reports = manifests.map((manifest, index): ResourceReport | Promise<ResourceReport> => {
+    const subject = namespaced[index]
+      ? { manifest: manifest.object, defaultNamespace }
+      : { manifest: manifest.object };
+    const outcome = reviewNow(subject, options.bundle, context);
+    if (!(outcome instanceof Promise)) return located(manifest, outcome);
+    waiting = true;
+    return outcome.then((done) => located(manifest, done));
+  });
+  return waiting ? Promise.all(reports) : (reports as ResourceReport[]);
 }
 
 function locate(report: Report, manifest: Manifest): ResourceReport {
