@@ -229,16 +229,7 @@ function loadInBatches(
 
 /** The template named by a `# Source:` comment among a document's leading comment lines (linear time). */
 export function renderedFromComments(text: string): string | undefined {
-  for (let start = 0; start < text.length;) {
-    const newline = text.indexOf('\n', start);
-    const end = newline < 0 ? text.length : newline;
-    const line = text.charCodeAt(end - 1) === 13 ? text.slice(start, end - 1) : text.slice(start, end);
-    if (!blankOrComment.test(line)) return undefined;
-    const match = sourceCommentLine.exec(line);
-    if (match) return match[1];
-    start = end + 1;
-  }
-  return undefined;
+  return leadingLines(text).rendered;
 }
 
 /**
