@@ -367,14 +367,12 @@ const recentObjects = 4;
  * generation and the webhook ran a full collection about every second under load.
  */
 function oncePerObject<T>(compute: (object: KubeObject) => T[]): (object: KubeObject) => readonly T[] {
-  const objects: (KubeObject | undefined)[] = new Array<KubeObject | undefined>(recentObjects).fill(
-    undefined,
-  );
-  const results: (readonly T[])[] = new Array<readonly T[]>(recentObjects).fill([]);
+  const objects: (KubeObject | undefined)[] = Array.from({ length: recentObjects }, () => undefined);
+  const results: (readonly T[])[] = Array.from({ length: recentObjects }, () => noneFound);
   let next = 0;
   return (object) => {
     const at = objects.indexOf(object);
-    if (at >= 0) return results[at] ?? [];
+    if (at >= 0) return results[at] ?? noneFound;
     const computed = compute(object);
     // Most objects have none: one shared frozen empty list saves freezing a new one for each.
     const result = computed.length === 0 ? noneFound : Object.freeze(computed);
