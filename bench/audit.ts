@@ -20,6 +20,7 @@ import { parseArgs } from 'node:util';
 import { readAuditLog, startCluster } from '../test/e2e/harness.ts';
 import type { KubeClient } from '../test/e2e/kube.ts';
 import { installPolicyReportCrds } from '../test/e2e/tollgate.ts';
+import { cpuSeconds } from './proc.ts';
 
 const root = resolve(fileURLToPath(new URL('.', import.meta.url)), '..');
 const { values } = parseArgs({
@@ -120,12 +121,6 @@ async function createAll(
     }
   });
   await Promise.all(workers);
-}
-
-/** CPU seconds (user + system) a process has used so far, from /proc. */
-function cpuSeconds(pid: number): number {
-  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]?.split(' ') ?? [];
-  return (Number(fields[11]) + Number(fields[12])) / 100; // utime, stime in clock ticks (USER_HZ 100)
 }
 
 /** The PIDs of this cluster's kube-apiserver and etcd (their command lines name its scratch directory). */

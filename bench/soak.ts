@@ -37,6 +37,7 @@ import { generateTestKey, pushRandomImage, signLegacy, startRegistry } from '../
 import { startCluster } from '../test/e2e/harness.ts';
 import { generateSelfSigned } from '../webhook/src/tls.ts';
 import { node } from './peers.ts';
+import { rssMb } from './proc.ts';
 import { quantile } from './stats.ts';
 import { baselineFor, chartEnvironment, chartNodeOptions, sampleReview } from './webhook-rig.ts';
 
@@ -389,10 +390,9 @@ async function main(): Promise<void> {
     }
     const rss: Array<{ t: number; mb: number; heapMb?: number }> = [];
     const sampleRss = (): void => {
-      const status = readFileSync(`/proc/${child.pid}/status`, 'utf8');
       const sample: { t: number; mb: number; heapMb?: number } = {
         t: Math.round((performance.now() - t0) / 1000),
-        mb: Number(/VmRSS:\s+(\d+)/.exec(status)?.[1]) / 1024,
+        mb: rssMb(child.pid),
       };
       rss.push(sample);
       // the V8 heap in use (prom-client's process metrics), to tell a heap leak from native memory

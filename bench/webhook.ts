@@ -21,7 +21,7 @@
  */
 import { spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { request as httpsRequest } from 'node:https';
 import { join } from 'node:path';
@@ -34,6 +34,7 @@ import { createServices } from '../io/services.ts';
 import { evaluate, loadBundle, parseAdmissionReview, prepareReview } from '../policies/index.ts';
 import { generateSelfSigned } from '../webhook/src/tls.ts';
 import { root } from './peers.ts';
+import { cpuSeconds, rssMb } from './proc.ts';
 import { chartEnvironment, chartNodeOptions, sampleReview, startSignedRig } from './webhook-rig.ts';
 
 function spawnServer(
@@ -65,19 +66,6 @@ function spawnServer(
     });
     child.on('exit', (code) => fail(new Error(`server exited ${code}: ${err}`)));
   });
-}
-
-function rssMb(pid: number | undefined): number {
-  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
-  const kb = Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? Number.NaN);
-  return kb / 1024;
-}
-
-/** CPU seconds (user + system) a process has used so far, from /proc (clock ticks of 10 ms). */
-function cpuSeconds(pid: number | undefined): number {
-  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]?.split(' ') ?? [];
-  // after "pid (comm) ": field 3 is the state, so utime and stime (fields 14 and 15) are 11 and 12
-  return (Number(fields[11]) + Number(fields[12])) / 100;
 }
 
 /** Runs `work` and returns the CPU microseconds `pid` spent per request answered in it. */
